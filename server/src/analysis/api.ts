@@ -1,0 +1,122 @@
+// The engine's public surface. Callers (CLI, language server, tests) use only what is
+// exported here; everything takes and returns plain data, except `ParsedFile`, which owns
+// a tree-sitter tree and must be disposed by whoever holds it.
+
+import type { Acquisition, Edition, Finding, Range, RuleId, Severity, SourceFile } from './model';
+
+export interface EngineOptions {
+  edition: Edition;
+  /** Per-rule severity override; `off` disables the rule. */
+  severities?: Partial<Record<RuleId, Severity | 'off'>>;
+  /** Lock classes that may be re-acquired by the thread holding them. */
+  reentrantClasses?: string[];
+  /** Extra function names (last path segment or full path) that block the thread. */
+  blockingFunctions?: string[];
+  /** Names of project-specific lock wrapper types, treated like `Mutex`. */
+  lockWrappers?: string[];
+  /** Crate dependencies (from Cargo.toml), used to pick fixes (`tracing`/`log`). */
+  dependencies?: string[];
+}
+
+/** Declarations one file contributes to its crate: structs and their lock fields, statics, functions. */
+export interface FileDeclarations {
+  file: string;
+  structs: StructDecl[];
+  statics: StaticDecl[];
+  functions: FunctionDecl[];
+  /** `use` imports: local name -> full path (`Mutex` -> `parking_lot::Mutex`). */
+  imports: Record<string, string>;
+  /** Module path of this file within its crate (`crate::db`). */
+  modulePath: string;
+}
+
+export interface StructDecl {
+  name: string;
+  file: string;
+  range: Range;
+  fields: FieldDecl[];
+}
+
+export interface FieldDecl {
+  name: string;
+  typeText: string;
+  range: Range;
+}
+
+export interface StaticDecl {
+  name: string;
+  typeText: string;
+  /** Initializer text, used when the type is inferred (`lazy_static!`, `LazyLock::new(|| Mutex::new(..))`). */
+  initText: string;
+  file: string;
+  range: Range;
+  modulePath: string;
+}
+
+export interface FunctionDecl {
+  /** `Catalog::get`, `db_set_value`, `Trait::method` for default methods. */
+  qualifiedName: string;
+  name: string;
+  /** Self type of the impl block, when a method. */
+  selfType?: string;
+  /** Trait implemented by the impl block, when any. */
+  traitName?: string;
+  params: Array<{ name: string; typeText: string }>;
+  returnType?: string;
+  isAsync: boolean;
+  file: string;
+  range: Range;
+  nameRange: Range;
+  modulePath: string;
+}
+
+/** Everything the engine knows about one crate's declarations, merged from all its files. */
+export interface CrateIndex {
+  edition: Edition;
+  files: FileDeclarations[];
+}
+
+/** What one function does with locks; the lock graph is built from these. */
+export interface FunctionSummary {
+  qualifiedName: string;
+  file: string;
+  range: Range;
+  nameRange: Range;
+  /** Acquisition ids made directly in this function (including its closures). */
+  acquisitions: string[];
+  /** Calls made by the function, with the guards alive at the call. */
+  calls: CallSite[];
+  /** The function returns a guard of this lock class (it is an acquisition at its call sites). */
+  returnsGuard?: { lock: string; mode: Acquisition['mode'] };
+}
+
+export interface CallSite {
+  /** Callee text as written (`self.init_for`, `cm_msg`, `db::get_value`). */
+  calleeText: string;
+  /** Method or function name (last segment). */
+  name: string;
+  /** Receiver expression for method calls (`self`, `self.inner`, `param`). */
+  receiverText?: string;
+  /** Known type of the receiver, when the engine could tell. */
+  receiverType?: string;
+  /** Path qualifier for `Type::func()` / `module::func()` calls. */
+  pathQualifier?: string;
+  range: Range;
+  /** Acquisition ids whose guards are alive at this call. */
+  heldGuards: string[];
+  /** The call is inside a closure passed to this call (e.g. `with_lock(|x| ...)`). */
+  inClosure?: boolean;
+}
+
+export interface FileAnalysis {
+  file: string;
+  acquisitions: Acquisition[];
+  findings: Finding[];
+  functions: FunctionSummary[];
+  /** Count of tree-sitter ERROR/MISSING nodes; > 0 means the file was analysed partially. */
+  syntaxErrors: number;
+  /** First syntax error location, for a one-line message. */
+  firstSyntaxError?: Range;
+}
+
+export type { SourceFile };
