@@ -81,6 +81,12 @@ export interface MirGuard {
   releases: MirRelease[];
   /** True when some path moves the guard into a call or returns it. */
   moved: boolean;
+  /**
+   * True when the value derives from a parameter of this body rather than a lock
+   * call in it, e.g. `|e| e.into_inner()` in `lock().unwrap_or_else(|e| e.into_inner())`:
+   * the caller acquired the lock. Not a lock acquisition of this body.
+   */
+  fromParam: boolean;
 }
 
 /* ------------------------------------------------------------------ parsing */
@@ -312,7 +318,11 @@ function mentionsGuard(body: MirBody, l: string): boolean {
  * Returns undefined when the value actually comes from another guard local
  * (i.e. this is a transfer, not a creation).
  */
-function traceOrigin(body: MirBody, stmt: Stmt, depth = 0): { span: MirSpan } | 'transfer' | undefined {
+function traceOrigin(
+  body: MirBody,
+  stmt: Stmt,
+  depth = 0,
+): { span: MirSpan; fromParam?: boolean } | 'transfer' | undefined {
   const a = asAssign(stmt.text);
   if (!a || !stmt.span) return undefined;
   const refs = baseLocalsIn(a.rvalue);
@@ -326,7 +336,9 @@ function traceOrigin(body: MirBody, stmt: Stmt, depth = 0): { span: MirSpan } | 
   for (const r of refs) {
     if (!mentionsGuard(body, r)) continue;
     const defs = findAssignments(body, r);
-    if (defs.length === 0) continue; // a parameter or closure capture: stop here
+    // a parameter (e.g. the PoisonError handed to a recovery closure): the guard
+    // was acquired by the caller, not in this body
+    if (defs.length === 0) return { span: stmt.span, fromParam: true };
     const origin = traceOrigin(body, defs[0].stmt, depth + 1);
     if (origin === 'transfer') return 'transfer';
     if (origin) return origin;
@@ -336,7 +348,7 @@ function traceOrigin(body: MirBody, stmt: Stmt, depth = 0): { span: MirSpan } | 
 
 export function analyzeBody(body: MirBody): MirGuard[] {
   // 1. creation sites
-  const creations: Array<{ site: Site; origin: MirSpan }> = [];
+  const creations: Array<{ site: Site; origin: MirSpan; fromParam: boolean }> = [];
   for (const b of body.blocks.values()) {
     if (b.cleanup) continue;
     b.stmts.forEach((s, i) => {
@@ -344,12 +356,12 @@ export function analyzeBody(body: MirBody): MirGuard[] {
       if (!a || !isGuardLocal(body, a.dest)) return;
       const o = traceOrigin(body, s);
       if (!o || o === 'transfer') return;
-      creations.push({ site: { block: b.id, index: i, stmt: s, local: a.dest }, origin: o.span });
+      creations.push({ site: { block: b.id, index: i, stmt: s, local: a.dest }, origin: o.span, fromParam: !!o.fromParam });
     });
   }
 
   // 2. merge creations with the same acquire position
-  const byPos = new Map<string, Array<{ site: Site; origin: MirSpan }>>();
+  const byPos = new Map<string, Array<{ site: Site; origin: MirSpan; fromParam: boolean }>>();
   for (const c of creations) {
     const k = `${c.origin.line}:${c.origin.column}`;
     const arr = byPos.get(k) ?? [];
@@ -395,6 +407,7 @@ export function analyzeBody(body: MirBody): MirGuard[] {
       acquireSpan: first.origin,
       releases: rels,
       moved,
+      fromParam: group.every((c) => c.fromParam),
     });
   }
   guards.sort((a, b) => a.acquire.line - b.acquire.line || a.acquire.column - b.acquire.column);
