@@ -46,12 +46,16 @@ export interface MirPos {
 export interface MirSpan extends MirPos {
   endLine: number;
   endColumn: number;
+  /** File as printed by rustc (the fixture's basename, or a std path for macro expansions). */
+  file: string;
 }
 
 export type MirReleaseKind = 'drop' | 'explicit-drop' | 'moved' | 'returned';
 
 export interface MirRelease extends MirPos {
   kind: MirReleaseKind;
+  /** File of the span (differs from the fixture when the drop sits in a macro expansion). */
+  file: string;
   /** The MIR local that was dropped / moved at this point. */
   local: string;
 }
@@ -128,12 +132,11 @@ export function guardKind(type: string): string | undefined {
   return m ? m[1] : undefined;
 }
 
-function parseSpan(file: string, text: string): MirSpan | undefined {
-  // "<file>:L:C: L:C" — the file part may itself contain ':' in theory; anchor at the end.
-  const m = /:(\d+):(\d+): (\d+):(\d+)$/.exec(text.trim());
+function parseSpan(text: string): MirSpan | undefined {
+  // "<file>:L:C: L:C" — anchor at the end, the file part may contain ':'.
+  const m = /^(.*):(\d+):(\d+): (\d+):(\d+)$/.exec(text.trim());
   if (!m) return undefined;
-  void file;
-  return { line: +m[1], column: +m[2], endLine: +m[3], endColumn: +m[4] };
+  return { file: m[1], line: +m[2], column: +m[3], endLine: +m[4], endColumn: +m[5] };
 }
 
 /** Split the body of a statement line from its `// scope N at file:L:C: L:C` comment. */
@@ -143,7 +146,7 @@ function splitComment(line: string): { code: string; span?: MirSpan; comment?: s
   const code = line.slice(0, idx).trim();
   const comment = line.slice(idx + 4).trim();
   const m = /^(?:return place )?(?:in )?scope \d+ at (.*)$/.exec(comment);
-  return { code, comment, span: m ? parseSpan('', m[1]) : undefined };
+  return { code, comment, span: m ? parseSpan(m[1]) : undefined };
 }
 
 function successorsOf(code: string): number[] {
@@ -211,7 +214,7 @@ export function parseMir(text: string, sourceText?: string): MirBody[] {
     if (!block) {
       const lm = /^\s+let (?:mut )?(_\d+): (.*);\s+\/\/ (?:return place )?in scope \d+ at (.*)$/.exec(raw);
       if (lm) {
-        body.locals.set(lm[1], { name: lm[1], type: lm[2], span: parseSpan('', lm[3]) });
+        body.locals.set(lm[1], { name: lm[1], type: lm[2], span: parseSpan(lm[3]) });
         continue;
       }
       const dm = /^\s+debug (\S+) => (_\d+);/.exec(raw);
@@ -339,9 +342,13 @@ function traceOrigin(
     // a parameter (e.g. the PoisonError handed to a recovery closure): the guard
     // was acquired by the caller, not in this body
     if (defs.length === 0) return { span: stmt.span, fromParam: true };
-    const origin = traceOrigin(body, defs[0].stmt, depth + 1);
-    if (origin === 'transfer') return 'transfer';
-    if (origin) return origin;
+    let found: { span: MirSpan; fromParam?: boolean } | undefined;
+    for (const d of defs) {
+      const origin = traceOrigin(body, d.stmt, depth + 1);
+      if (origin === 'transfer') return 'transfer';
+      if (origin && !found) found = origin;
+    }
+    if (found) return found;
   }
   return { span: stmt.span };
 }
@@ -467,7 +474,7 @@ function step(
 ): void {
   const text = s.text;
   const span = s.span;
-  const pos = span ? { line: span.line, column: span.column } : { line: 0, column: 0 };
+  const pos = span ? { line: span.line, column: span.column, file: span.file } : { line: 0, column: 0, file: '?' };
 
   // drop(_n) / drop((_n.0: T))
   const dm = /^drop\((.*)\) ->/.exec(text);
@@ -485,7 +492,7 @@ function step(
   if (text === 'return' || text.startsWith('return ')) {
     if (state.has('_0')) {
       const col = span && span.line === span.endLine && span.column === span.endColumn && span.column > 1 ? span.column - 1 : pos.column;
-      onRelease({ line: pos.line, column: col, kind: 'returned', local: '_0' });
+      onRelease({ line: pos.line, column: col, file: pos.file, kind: 'returned', local: '_0' });
       state.delete('_0');
     }
     return;
@@ -507,8 +514,9 @@ function step(
       : [];
 
   if (s.isTerminator) {
-    // call consuming the guard
-    const consumed = touching.filter((o) => o.mode === 'move' || isMemDrop(text));
+    // call consuming the guard. Guards are not `Copy`: after CopyProp a move into
+    // a call often prints as `copy _n` (`consume(copy _2)`, `drop::<..>(copy _5)`).
+    const consumed = touching;
     if (consumed.length) {
       const kind: MirReleaseKind = isMemDrop(text) ? 'explicit-drop' : 'moved';
       for (const o of consumed) {
@@ -526,7 +534,7 @@ function step(
     onHold(a.dest);
     return;
   }
-  const moves = touching.filter((o) => o.mode === 'move');
+  const moves = touching; // `copy` of a non-Copy guard/container is a move too
   if (moves.length) {
     for (const o of moves) state.delete(o.local);
     // `_a = move _b`, or an aggregate `_a = (move _b, ..)` / `S { g: move _b }` / closure
@@ -613,5 +621,6 @@ export async function mirGuards(file: string, edition: Edition): Promise<MirGuar
 /** Format a guard for messages: `Catalog::get _6 RwLockReadGuard @15:26 -> [20:5 drop]`. */
 export function describeMirGuard(g: MirGuard): string {
   const rels = g.releases.map((r) => `${r.line}:${r.column} ${r.kind}`).join(', ');
-  return `${g.fn} ${g.binding ? `\`${g.binding}\` ` : ''}(${g.local}${g.finalLocal !== g.local ? `->${g.finalLocal}` : ''}: ${g.guardType}) acquire ${g.acquire.line}:${g.acquire.column} releases [${rels}]`;
+  const flags = g.fromParam ? ' (from parameter)' : '';
+  return `${g.fn} ${g.binding ? `\`${g.binding}\` ` : ''}(${g.local}${g.finalLocal !== g.local ? `->${g.finalLocal}` : ''}: ${g.guardType}) acquire ${g.acquire.line}:${g.acquire.column} releases [${rels}]${flags}`;
 }
