@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// Print the BENCHMARKS.md section "Static engine: cold check of tokio 1.24.2" from a JSON
+// written by bench/engine.mjs, so the published numbers are copied by a program, not by hand.
+//
+//   node bench/render-md.mjs [--write] [bench/results/engine-<date>.json]   (default: newest in bench/results)
+//
+// --write replaces that section in ../BENCHMARKS.md (from its heading up to the next `## `
+// heading), leaving every other section alone; without it the section goes to stdout.
+
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const write = args.includes('--write');
+let file = args.find((a) => !a.startsWith('--'));
+if (!file) {
+  const dir = path.join(BENCH_DIR, 'results');
+  const all = readdirSync(dir).filter((f) => /^engine-.*\.json$/.test(f)).sort();
+  if (!all.length) throw new Error('no bench/results/engine-*.json; run node bench/engine.mjs first');
+  file = path.join(dir, all.at(-1));
+}
+const d = JSON.parse(readFileSync(file, 'utf8'));
+const m = d.machine;
+const s = (x) => (x == null ? 'n/a' : x.toFixed(2));
+const row = (label, sum, cmd, note) =>
+  sum
+    ? `| ${label} | ${sum.runs} | **${s(sum.medianS)}** | ${s(sum.minS)}–${s(sum.maxS)} | ${sum.peakRssMb ?? '?'} | ${cmd} |`
+    : `| ${label} | – | **${note}** | – | – | ${cmd} |`;
+const lines = [];
+lines.push('## Static engine: cold check of tokio 1.24.2');
+lines.push('');
+lines.push(`Measured ${m.date.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} at commit \`${m.gitCommit}\` with`);
+lines.push('');
+lines.push('```sh');
+lines.push(`node bench/engine.mjs --runs ${d.options.runs} --clippy-runs ${d.options.clippyRuns}`);
+lines.push('```');
+lines.push('');
+lines.push(
+  `- **Machine:** ${m.nproc} vCPUs (${m.cpuModel}), ${m.memTotalGb} GB RAM, ${m.kernel}; Node ${m.node}; ${m.rustc}; ${m.clippy}; ` +
+    `web-tree-sitter ${m.webTreeSitter} + tree-sitter-rust ${m.treeSitterRust}. Load average at start/end ${m.loadAvgAtStart[0]} / ${m.loadAvgAtEnd[0]} ` +
+    '(the machine was shared with other work, so expect a few tens of percent of run-to-run noise; compare rows within one run).',
+);
+lines.push(
+  `- **Crate:** \`${d.crate.path}\` (Debian \`librust-tokio-dev\`): ${d.crate.files} \`.rs\` files, ${d.crate.lines.toLocaleString('en-US')} lines, ` +
+    `${(d.crate.bytes / 1e6).toFixed(2)} MB (src/, tests/, build.rs — every \`.rs\` file under the crate).`,
+);
+lines.push(
+  `- **Runs:** each row is a fresh process per run (cold Node/V8 + wasm, or cold \`CARGO_TARGET_DIR\`); median of ${d.options.runs} interleaved runs ` +
+    `after one untimed warm-up (warm OS page cache); clippy ${d.options.clippyRuns}×. Peak memory is max RSS from \`/usr/bin/time -v\` ` +
+    '(for cargo: the largest single process, i.e. one rustc).',
+);
+lines.push('');
+lines.push('| | runs | median wall s | range s | peak RSS MB | command |');
+lines.push('| --- | ---: | ---: | ---: | ---: | --- |');
+lines.push(row('`locklens check` (cold)', d.locklens.summary, '`node bin/locklens.js check <crate> --format json --fail-on none`', 'not yet measured'));
+lines.push(row('bare parse, 1 thread', d.parseSingle.summary, '`node bench/parse-baseline.mjs <crate> --workers 0`'));
+lines.push(row(`bare parse, ${d.options.workers} worker threads`, d.parseParallel.summary, `\`node bench/parse-baseline.mjs <crate> --workers ${d.options.workers}\``));
+lines.push(
+  row(
+    `\`cargo clippy --features ${d.options.clippyFeatures}\` (cold)`,
+    d.clippy.summary,
+    '`cargo clippy --offline --features full -- --cap-lints warn -W clippy::await_holding_lock -W clippy::significant_drop_in_scrutinee` (Debian registry as directory source)',
+    d.clippy.error ? 'failed' : 'not measured',
+  ),
+);
+lines.push('');
+const ps = d.parseSingle.inProcess;
+const pp = d.parseParallel.inProcess;
+if (ps) {
+  lines.push(
+    `Inside the 1-thread parse process (medians): wasm + grammar init ${ps.initMs} ms, reading files ${ps.readMs} ms, ` +
+      `\`parser.parse\` ${ps.parseMs} ms; the rest of the process wall time is Node start-up and exit.`,
+  );
+}
+if (pp) {
+  lines.push(
+    `With ${d.options.workers} worker threads (one Parser each, files split by size) the slowest worker parses for ${pp.parseMs} ms; ` +
+      `the whole process is ${s(d.ratios.parallelSpeedup)}× faster than single-threaded (worker start-up and a second wasm instance eat part of the gain; ` +
+      'peak RSS grows by the second instance).',
+  );
+}
+lines.push('');
+const r = d.ratios;
+const g = d.goals;
+const verdict = (met) => (met == null ? 'not yet measured' : met ? 'goal met' : '**goal not met**');
+lines.push('| ratio | value | goal |');
+lines.push('| --- | ---: | --- |');
+lines.push(`| check / bare parse (1 thread, process wall vs process wall) | ${r.checkOverParse == null ? 'not yet measured' : r.checkOverParse.toFixed(2) + '×'} | ≤ ${g.checkOverParseMax}× — ${verdict(g.checkOverParseMet)} |`);
+if (r.checkOverParseInProcess != null) {
+  lines.push(`| check wall / in-process \`parser.parse\` time only (stricter) | ${r.checkOverParseInProcess.toFixed(2)}× | (for reference) |`);
+}
+lines.push(`| clippy / check | ${r.clippyOverCheck == null ? 'not yet measured' : r.clippyOverCheck.toFixed(1) + '×'} | ≥ ${g.clippyOverCheckMin}× — ${verdict(g.clippyOverCheckMet)} |`);
+lines.push(`| clippy / bare parse (1 thread) | ${r.clippyOverParse == null ? 'n/a' : r.clippyOverParse.toFixed(1) + '×'} | (for reference) |`);
+lines.push('');
+if (d.clippy.resolution?.resolves) {
+  const pk = d.clippy.resolution.packages.filter((p) => !/^tokio v/.test(p));
+  lines.push(
+    `Clippy ran with tokio's complete \`${d.options.clippyFeatures}\` feature set: every dependency it needs resolves offline from Debian's registry ` +
+      `(${pk.length} packages for all targets — the winapi crates are resolved but not compiled on Linux: ${pk.map((p) => p.replace(' v', ' ')).join(', ')}). Its time includes compiling those dependencies, ` +
+      "as a first `cargo clippy` on a checkout does. The copy's `[dev-dependencies]` tables were removed (not all of them are packaged, and linting the library does not need them).",
+  );
+}
+if (d.clippy.messages) {
+  const bl = d.clippy.messages.byLint;
+  lines.push(
+    `Clippy reported ${d.clippy.messages.warnings} warnings on tokio itself, of which \`await_holding_lock\`: ${bl['clippy::await_holding_lock'] ?? 0}, ` +
+      `\`significant_drop_in_scrutinee\`: ${bl['clippy::significant_drop_in_scrutinee'] ?? 0} (${bl.unexpected_cfgs ?? 0} are \`unexpected_cfgs\` from the newer toolchain).`,
+  );
+}
+if (d.locklens.report?.findings != null) {
+  lines.push(`\`locklens check\` reported ${d.locklens.report.findings} findings (${Object.entries(d.locklens.report.findingsByRule || {}).map(([k, v]) => `${k}: ${v}`).join(', ')}).`);
+}
+if (!d.locklens.summary) {
+  lines.push('');
+  lines.push(`**locklens row not yet measured:** ${d.locklens.error ?? 'no samples'} Re-run \`node bench/engine.mjs\` once the CLI builds.`);
+}
+lines.push('');
+lines.push(`Raw data: \`${path.relative(path.resolve(BENCH_DIR, '..'), path.resolve(file))}\`.`);
+const section = lines.join('\n') + '\n';
+if (!write) {
+  process.stdout.write(section);
+} else {
+  const md = path.resolve(BENCH_DIR, '..', 'BENCHMARKS.md');
+  const heading = lines[0];
+  let text = existsSync(md) ? readFileSync(md, 'utf8') : '# LockLens benchmarks\n\n';
+  const start = text.indexOf(heading + '\n');
+  if (start === -1) {
+    text = text.replace(/\n*$/, '\n\n') + section;
+  } else {
+    const next = text.indexOf('\n## ', start + heading.length);
+    text = text.slice(0, start) + section + (next === -1 ? '' : text.slice(next));
+  }
+  writeFileSync(md, text);
+  process.stderr.write(`updated ${path.relative(process.cwd(), md)}\n`);
+}
