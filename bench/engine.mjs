@@ -13,6 +13,7 @@
 //     --clippy-features F    cargo features for clippy (default "full")
 //     --registry DIR         Debian cargo registry used as a directory source (default /usr/share/cargo/registry)
 //     --out FILE             JSON output (default bench/results/engine-<YYYY-MM-DD>.json)
+//     --cli FILE             launcher to benchmark instead of bin/locklens.js (same arguments)
 //
 // Every measured thing runs as its own fresh process (cold: new Node/V8, new wasm instance,
 // fresh CARGO_TARGET_DIR). One untimed warm-up of the Node commands runs first so that every
@@ -50,6 +51,7 @@ function parseArgs(argv) {
     clippyFeatures: 'full',
     registry: '/usr/share/cargo/registry',
     out: null,
+    cli: null,
   };
   const num = (v, name) => {
     const n = Number(v);
@@ -70,6 +72,7 @@ function parseArgs(argv) {
       case '--clippy-features': o.clippyFeatures = v(); break;
       case '--registry': o.registry = path.resolve(v()); break;
       case '--out': o.out = path.resolve(v()); break;
+      case '--cli': o.cli = path.resolve(v()); break;
       case '-h': case '--help': usage(); break;
       default: usage(`unknown argument ${a}`);
     }
@@ -81,7 +84,7 @@ function usage(msg) {
   const text = readFileSync(fileURLToPath(import.meta.url), 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('//'))
-    .slice(0, 18)
+    .slice(0, 19)
     .map((l) => l.replace(/^\/\/ ?/, ''))
     .join('\n');
   if (msg) process.stderr.write(`bench/engine.mjs: ${msg}\n\n`);
@@ -175,7 +178,12 @@ function machineInfo() {
 // ---------------------------------------------------------------------------------------------
 // locklens check
 
+let cliBin = CLI_BIN;
+
 function cliState() {
+  if (cliBin !== CLI_BIN) {
+    return existsSync(cliBin) ? { ok: true } : { ok: false, reason: `--cli ${cliBin} does not exist.` };
+  }
   if (!existsSync(CLI_MAIN)) {
     return {
       ok: false,
@@ -186,7 +194,7 @@ function cliState() {
 }
 
 function checkArgs(crate) {
-  return [CLI_BIN, 'check', crate, '--format', 'json', '--fail-on', 'none'];
+  return [cliBin, 'check', crate, '--format', 'json', '--fail-on', 'none'];
 }
 
 /** Best-effort summary of the CLI's JSON report (the format belongs to the CLI, not to us). */
@@ -440,6 +448,7 @@ async function main() {
   const crateInfo = { path: o.crate, files: files.length, lines, bytes };
   log(`crate: ${files.length} .rs files, ${lines} lines`);
 
+  if (o.cli) cliBin = o.cli;
   const cli = cliState();
   const res = {
     benchmark: 'static-engine-cold-check',
@@ -447,7 +456,7 @@ async function main() {
     crate: crateInfo,
     options: { runs: o.runs, workers: o.workers, clippyRuns: o.clippyRuns, clippyFeatures: o.clippyFeatures, registry: o.registry },
     commands: {
-      locklens: `node ${path.relative(REPO, CLI_BIN)} check ${o.crate} --format json --fail-on none`,
+      locklens: `node ${path.relative(REPO, cliBin)} check ${o.crate} --format json --fail-on none`,
       parseSingle: `node bench/parse-baseline.mjs ${o.crate} --workers 0`,
       parseParallel: `node bench/parse-baseline.mjs ${o.crate} --workers ${o.workers}`,
       clippy: `cargo clippy --offline --config 'source.crates-io.replace-with="debian"' --config 'source.debian.directory="${o.registry}"' --features ${o.clippyFeatures} --message-format json -- --cap-lints warn ${CLIPPY_LINTS.join(' ')}`,
