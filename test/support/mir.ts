@@ -190,6 +190,16 @@ export function parseMir(text: string, sourceText?: string): MirBody[] {
           debugNames: new Map(),
           blocks: new Map(),
         };
+        // parameters are not `let`-declared: `fn f(_1: &Mutex<u32>, _2: PoisonError<Guard>) -> R {`
+        const open = raw.indexOf('(', 3 + hm[1].length);
+        let close = raw.lastIndexOf(') -> ');
+        if (close < 0) close = raw.lastIndexOf(') {');
+        if (open >= 0 && close > open) {
+          for (const part of raw.slice(open + 1, close).split(/, (?=_\d+: )/)) {
+            const pm = /^(_\d+): (.*)$/.exec(part);
+            if (pm) body.locals.set(pm[1], { name: pm[1], type: pm[2] });
+          }
+        }
       }
       continue;
     }
@@ -623,4 +633,132 @@ export function describeMirGuard(g: MirGuard): string {
   const rels = g.releases.map((r) => `${r.line}:${r.column} ${r.kind}`).join(', ');
   const flags = g.fromParam ? ' (from parameter)' : '';
   return `${g.fn} ${g.binding ? `\`${g.binding}\` ` : ''}(${g.local}${g.finalLocal !== g.local ? `->${g.finalLocal}` : ''}: ${g.guardType}) acquire ${g.acquire.line}:${g.acquire.column} releases [${rels}]${flags}`;
+}
+
+/* ------------------------------------------------------ source functions */
+
+/** A `fn` item of a fixture file with its line range (used to group guards per function). */
+export interface SourceFn {
+  /** `name`, or `Type::name` inside an `impl` block. */
+  name: string;
+  startLine: number;
+  endLine: number;
+}
+
+/** Blank out comments, string and char literals (keeping offsets) so braces can be matched. */
+function codeOnly(src: string): string {
+  const out = src.split('');
+  let i = 0;
+  const blank = (a: number, b: number) => {
+    for (let k = a; k < b && k < out.length; k++) if (out[k] !== '\n') out[k] = ' ';
+  };
+  while (i < src.length) {
+    const c = src[i];
+    const n = src[i + 1];
+    if (c === '/' && n === '/') {
+      const e = src.indexOf('\n', i);
+      const end = e < 0 ? src.length : e;
+      blank(i, end);
+      i = end;
+    } else if (c === '/' && n === '*') {
+      let depth = 1;
+      let k = i + 2;
+      while (k < src.length && depth) {
+        if (src[k] === '/' && src[k + 1] === '*') (depth++, (k += 2));
+        else if (src[k] === '*' && src[k + 1] === '/') (depth--, (k += 2));
+        else k++;
+      }
+      blank(i, k);
+      i = k;
+    } else if (c === '"' || (c === 'r' && (n === '"' || n === '#') && !/\w/.test(src[i - 1] ?? ''))) {
+      if (c === 'r') {
+        const m = /^r(#*)"/.exec(src.slice(i));
+        if (!m) {
+          i++;
+          continue;
+        }
+        const close = '"' + m[1];
+        const e = src.indexOf(close, i + m[0].length);
+        const end = e < 0 ? src.length : e + close.length;
+        blank(i, end);
+        i = end;
+      } else {
+        let k = i + 1;
+        while (k < src.length && src[k] !== '"') k += src[k] === '\\' ? 2 : 1;
+        blank(i, k + 1);
+        i = k + 1;
+      }
+    } else if (c === "'") {
+      const m = /^'(?:\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]+\}|.)|[^\\'\n])'/.exec(src.slice(i));
+      if (m) {
+        blank(i, i + m[0].length);
+        i += m[0].length;
+      } else i++; // lifetime
+    } else i++;
+  }
+  return out.join('');
+}
+
+function matchBrace(code: string, open: number): number {
+  let depth = 0;
+  for (let k = open; k < code.length; k++) {
+    if (code[k] === '{') depth++;
+    else if (code[k] === '}' && --depth === 0) return k;
+  }
+  return code.length - 1;
+}
+
+function lineAt(lineStarts: number[], offset: number): number {
+  let lo = 0;
+  let hi = lineStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (lineStarts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
+}
+
+export function sourceFunctions(src: string): SourceFn[] {
+  const code = codeOnly(src);
+  const lineStarts = [0];
+  for (let k = 0; k < src.length; k++) if (src[k] === '\n') lineStarts.push(k + 1);
+  const impls: Array<{ name: string; start: number; end: number }> = [];
+  const implRe = /\bimpl\b/g;
+  let m: RegExpExecArray | null;
+  while ((m = implRe.exec(code))) {
+    const brace = code.indexOf('{', m.index);
+    const semi = code.indexOf(';', m.index);
+    if (brace < 0 || (semi >= 0 && semi < brace)) continue;
+    const header = code.slice(m.index, brace).replace(/\s+/g, ' ').trim();
+    const hm = /^impl(?:<[^{]*?>)?\s+(?:.*?\s+for\s+)?(?:[\w:]+::)?([A-Za-z_]\w*)/.exec(header);
+    // `impl Trait` in argument/return position has no block of its own
+    if (!hm || /[(,]\s*$/.test(code.slice(Math.max(0, m.index - 20), m.index))) continue;
+    impls.push({ name: hm[1], start: brace, end: matchBrace(code, brace) });
+  }
+  const fns: SourceFn[] = [];
+  const fnRe = /\bfn\s+([A-Za-z_]\w*)/g;
+  while ((m = fnRe.exec(code))) {
+    const brace = code.indexOf('{', m.index);
+    const semi = code.indexOf(';', m.index);
+    if (brace < 0 || (semi >= 0 && semi < brace)) continue;
+    const end = matchBrace(code, brace);
+    const owner = impls.filter((im) => im.start < m!.index && m!.index < im.end).sort((a, b) => b.start - a.start)[0];
+    fns.push({
+      name: owner ? `${owner.name}::${m[1]}` : m[1],
+      startLine: lineAt(lineStarts, m.index),
+      endLine: lineAt(lineStarts, end),
+    });
+  }
+  return fns;
+}
+
+/** Innermost source function containing `line`. */
+export function functionAt(fns: SourceFn[], line: number): SourceFn | undefined {
+  let best: SourceFn | undefined;
+  for (const f of fns) {
+    if (line < f.startLine || line > f.endLine) continue;
+    if (!best || f.endLine - f.startLine < best.endLine - best.startLine) best = f;
+  }
+  return best;
 }
