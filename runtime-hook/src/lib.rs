@@ -1,0 +1,144 @@
+//! Lock types that tell you what your locks are doing, live.
+//!
+//! `locklens` provides drop-in replacements for the lock types of
+//! [`std::sync`], [`parking_lot`](https://docs.rs/parking_lot) and
+//! [`tokio::sync`](https://docs.rs/tokio). They behave exactly like the
+//! types they wrap. When the LockLens editor extension or CLI runs your
+//! program with `LOCKLENS_ENDPOINT` and `LOCKLENS_TOKEN` set, they also
+//! stream what happens to a local listener:
+//!
+//! * **contended waits**: who waits for which lock, who holds it, from
+//!   which source line and since when;
+//! * **lock-order edges** (lockdep style): "`A` was held while `B` was
+//!   acquired", each pair of lock classes once, with both sites;
+//! * **deadlocks**: wait-for cycles between threads, including a thread
+//!   waiting for a lock it already holds (the `if let ... = lock.read()`
+//!   / `else { lock.write() }` trap), found in-process within one scan and
+//!   printed to stderr as well;
+//! * **stalls**: a wait longer than `LOCKLENS_STALL_MS` (default 1000),
+//!   with the current holders and the last acquirer of the lock;
+//! * **counters and timings** per lock class and acquisition site, every
+//!   100 ms.
+//!
+//! Without the two variables every operation costs one relaxed atomic load
+//! more than the wrapped lock, and nothing else happens: no thread, no
+//! socket, no allocation.
+//!
+//! # Migrating
+//!
+//! ```
+//! // was: use std::sync::{Arc, Mutex, RwLock};
+//! use locklens::sync::{Arc, Mutex, RwLock};
+//!
+//! static CATALOG: RwLock<Vec<String>> = RwLock::new(Vec::new());
+//! let counter = Arc::new(Mutex::named("requests", 0u64));
+//! *counter.lock().unwrap() += 1;
+//! CATALOG.write().unwrap().push("app".into());
+//! assert_eq!(CATALOG.read().unwrap().len(), 1);
+//! ```
+//!
+//! To track only debug builds, use [`debug_sync`]: it is [`sync`] with
+//! `debug_assertions` and plain `std::sync` otherwise.
+//!
+//! # Lock classes and sites
+//!
+//! Every lock belongs to a *class*: its creation site (`new` is
+//! `#[track_caller]`, and still `const`) or an explicit name given with
+//! `named("catalog.load", value)`. Order edges and counters are per class,
+//! so a thousand per-connection mutexes created on one line form one class.
+//! Every acquisition records its own call site, the thread (LockLens
+//! number, name, OS tid) and the mode (`mutex`, `read`, `write`,
+//! `upgradable`, `reentrant`).
+//!
+//! # Environment
+//!
+//! | variable | meaning |
+//! | --- | --- |
+//! | `LOCKLENS_ENDPOINT` | `tcp://127.0.0.1:PORT` (also `[::1]`, `localhost`); anything not loopback is refused with one line on stderr |
+//! | `LOCKLENS_TOKEN` | sent in the hello line; both must be set to turn the hook on |
+//! | `LOCKLENS_STALL_MS` | stall threshold, default 1000 |
+//! | `LOCKLENS_ON_DEADLOCK` | `report` (default): report and keep waiting; `abort`: report, then abort the process |
+//! | `LOCKLENS_SAMPLE` | one in N acquisitions per thread has its hold time measured, default 64 |
+//! | `LOCKLENS_QUEUE` | event queue capacity, default 4096 |
+//! | `RUST_BACKTRACE` | when set (not `0`), waiting threads capture a backtrace that deadlock reports include |
+//!
+//! The wire format is documented in `docs/protocol.md` ("Runtime hook wire
+//! format").
+//!
+//! # Feature flags
+//!
+//! * `parking_lot`: [`parking_lot`](crate::parking_lot) module with
+//!   `Mutex`, `RwLock` (including `upgradable_read`, `read_recursive`,
+//!   timed `try_*_for`) and `ReentrantMutex` wrapping parking_lot 0.12.
+//! * `tokio`: [`tokio`](crate::tokio) module with async `Mutex` and
+//!   `RwLock` wrapping `tokio::sync` (only tokio's `sync` feature is
+//!   enabled). Waiters and holders are tasks: they are reported with the
+//!   thread that polled them, and take part in contention events, stalls
+//!   and counters, but not in the thread wait-for graph.
+//!
+//! No feature is enabled by default; the core depends on `std` only.
+//!
+//! # Performance
+//!
+//! * **Off** (no environment): one relaxed load of a global state byte per
+//!   lock operation plus a branch in the guard's `Drop`. The first
+//!   operation reads the environment once.
+//! * **On, uncontended**: no shared write besides the lock's own "last
+//!   acquirer" word. The held-lock stack and the per-site counters live in
+//!   a per-thread block written with plain relaxed stores; the background
+//!   thread reads them for snapshots. Hold times are measured on one
+//!   acquisition in `LOCKLENS_SAMPLE` (a clock read costs several times an
+//!   uncontended lock). A lock-order edge costs one lookup in a small
+//!   per-thread cache per held lock; only a *new* edge takes a global lock.
+//! * **On, contended**: the thread is about to block anyway; it timestamps
+//!   the wait, publishes it for the wait-for graph, builds a `wait` event
+//!   and checks for a cycle through itself.
+//! * The program never waits for LockLens: events go through a bounded
+//!   queue (drops are counted and reported in the next snapshot), the
+//!   socket belongs to a background thread, writes time out, and if the
+//!   listener cannot be reached after a few attempts the hook switches
+//!   itself off.
+//!
+//! Measured numbers are in `runtime-hook/BENCHMARKS-hook.md`
+//! (`cargo run --release --example bench`).
+
+#![warn(missing_docs)]
+#![allow(clippy::new_without_default)]
+
+mod config;
+mod json;
+mod rt;
+pub mod sync;
+mod transport;
+#[doc(hidden)]
+pub mod wire;
+
+#[cfg(feature = "parking_lot")]
+pub mod parking_lot;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+pub use config::{Config, OnDeadlock};
+pub use rt::{disable, start, status, wait_status, StartError, Status};
+
+/// [`sync`] in debug builds, plain [`std::sync`] in release builds.
+///
+/// `use locklens::debug_sync::{Mutex, RwLock};` tracks locks while you
+/// develop and compiles to the std types when `debug_assertions` is off.
+/// Only the std-compatible API is portable across both: `Mutex::named`
+/// exists in debug builds only.
+#[cfg(debug_assertions)]
+pub mod debug_sync {
+    pub use crate::sync::*;
+}
+
+/// [`sync`] in debug builds, plain [`std::sync`] in release builds.
+#[cfg(not(debug_assertions))]
+pub mod debug_sync {
+    pub use std::sync::*;
+}
+
+/// Is tracking currently on? (Reads the environment on first use.)
+pub fn enabled() -> bool {
+    rt::enabled()
+}

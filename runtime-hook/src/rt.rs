@@ -1,0 +1,1234 @@
+//! The runtime: global on/off state, per-thread bookkeeping, lock classes,
+//! lock-order edges, the wait-for graph and deadlock/stall detection.
+//!
+//! Hot-path rules: when the hook is off a lock operation costs one relaxed
+//! load of [`STATE`]. When on, an uncontended acquisition touches only the
+//! calling thread's own [`ThreadState`] (plain relaxed stores, no RMW, no
+//! lock) and two fields of the lock. Everything else happens on the
+//! contended (slow) path or on the background thread.
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::panic::Location;
+use std::ptr;
+use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar as StdCondvar, Mutex as StdMutex, MutexGuard as StdMutexGuard, Once, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::config::{Config, OnDeadlock};
+use crate::wire::{self, ClassRef, Kind, LockRef, Message, Mode, Site, SiteCounters, ThreadRef};
+
+const UNINIT: u8 = 0;
+const OFF: u8 = 1;
+const ON: u8 = 2;
+
+/// The global switch. `UNINIT` until the first lock operation (or
+/// [`start`]) reads the configuration.
+static STATE: AtomicU8 = AtomicU8::new(UNINIT);
+static INIT: Once = Once::new();
+static RT: OnceLock<Runtime> = OnceLock::new();
+
+/// Held locks tracked per thread; deeper nesting is not tracked.
+pub(crate) const MAX_HELD: usize = 32;
+/// Direct-mapped per-thread counter slots (power of two).
+const STAT_SLOTS: usize = 64;
+const STAT_PROBE: usize = 4;
+/// Bits of a lock ident that hold the instance number.
+const INSTANCE_BITS: u32 = 40;
+const URGENT_CAP: usize = 256;
+
+/// Is the hook on? One relaxed load once initialised.
+#[inline(always)]
+pub(crate) fn enabled() -> bool {
+    match STATE.load(Relaxed) {
+        ON => true,
+        OFF => false,
+        _ => init_from_env(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn init_from_env() -> bool {
+    INIT.call_once(|| match Config::from_env() {
+        Ok(Some(cfg)) => launch(cfg),
+        Ok(None) => STATE.store(OFF, Relaxed),
+        Err(msg) => {
+            eprintln!("locklens: {msg}");
+            STATE.store(OFF, Relaxed);
+        }
+    });
+    STATE.load(Relaxed) == ON
+}
+
+/// Error of [`start`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartError {
+    /// The hook was already initialised (from the environment by an earlier
+    /// lock operation, or by an earlier `start`).
+    AlreadyInitialized,
+    /// The background thread could not be spawned.
+    Spawn(String),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::AlreadyInitialized => f.write_str("locklens is already initialised"),
+            StartError::Spawn(e) => write!(f, "locklens could not start its thread: {e}"),
+        }
+    }
+}
+impl std::error::Error for StartError {}
+
+/// Turns the hook on with an explicit configuration instead of the
+/// environment. Must be called before the first lock operation.
+pub fn start(config: Config) -> Result<(), StartError> {
+    let mut result = Err(StartError::AlreadyInitialized);
+    INIT.call_once(|| {
+        launch(config);
+        result = if STATE.load(Relaxed) == ON {
+            Ok(())
+        } else {
+            Err(StartError::Spawn("thread spawn failed".into()))
+        };
+    });
+    result
+}
+
+/// Keeps the hook off for the rest of the process (if it was not already
+/// initialised). Returns whether the hook is off.
+pub fn disable() -> bool {
+    INIT.call_once(|| STATE.store(OFF, Relaxed));
+    STATE.load(Relaxed) != ON
+}
+
+/// Observable state of the hook, for tools and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    /// Lock operations are being tracked.
+    pub enabled: bool,
+    /// The background thread currently has a connection.
+    pub connected: bool,
+    /// Connections made so far.
+    pub connects: u64,
+    /// The listener could not be reached; the hook switched itself off.
+    pub gave_up: bool,
+    /// Lines written to the socket (hello lines included).
+    pub sent: u64,
+    /// Messages dropped (queue full, or lost with a broken connection).
+    pub dropped: u64,
+    /// Deadlocks found so far.
+    pub deadlocks: u64,
+    /// Stalls reported so far.
+    pub stalls: u64,
+}
+
+/// Current [`Status`].
+pub fn status() -> Status {
+    match RT.get() {
+        None => Status::default(),
+        Some(rt) => rt.status_locked().clone(),
+    }
+}
+
+/// Blocks until `pred(&status)` holds or `timeout` passes; returns the last
+/// status seen and whether the predicate held. Useful to make sure the hook
+/// is connected before a program proceeds.
+pub fn wait_status(timeout: Duration, mut pred: impl FnMut(&Status) -> bool) -> (Status, bool) {
+    let Some(rt) = RT.get() else {
+        let s = Status::default();
+        let ok = pred(&s);
+        return (s, ok);
+    };
+    let deadline = Instant::now() + timeout;
+    let mut g = rt.status_locked();
+    loop {
+        if pred(&g) {
+            return (g.clone(), true);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return (g.clone(), false);
+        }
+        g = rt.status_cv.wait_timeout(g, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+    }
+}
+
+fn launch(cfg: Config) {
+    let (tx, rx) = mpsc::sync_channel(cfg.queue_capacity);
+    let start = Instant::now();
+    let start_unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let rt = Runtime {
+        cfg,
+        start,
+        start_unix_ms,
+        tx,
+        urgent: StdMutex::new(VecDeque::new()),
+        urgent_pushed: AtomicU64::new(0),
+        urgent_written: AtomicU64::new(0),
+        status: StdMutex::new(Status { enabled: true, ..Status::default() }),
+        status_cv: StdCondvar::new(),
+        dropped: AtomicU64::new(0),
+        threads: StdMutex::new(Vec::new()),
+        next_thread: AtomicU64::new(1),
+        classes: StdMutex::new(ClassTable::default()),
+        next_lock: AtomicU64::new(1),
+        edges: StdMutex::new(HashSet::new()),
+        reported: StdMutex::new(HashSet::new()),
+        coarse_ms: AtomicU64::new(0),
+    };
+    if RT.set(rt).is_err() {
+        return;
+    }
+    let rt: &'static Runtime = RT.get().expect("just set");
+    let spawned = std::thread::Builder::new()
+        .name("locklens-io".into())
+        .spawn(move || crate::transport::run(rt, rx));
+    match spawned {
+        Ok(_) => STATE.store(ON, Relaxed),
+        Err(e) => {
+            eprintln!("locklens: cannot spawn background thread ({e}); hook stays off");
+            rt.status_locked().enabled = false;
+            STATE.store(OFF, Relaxed);
+        }
+    }
+}
+
+/// Called by the transport when it gives up: tracking stops.
+pub(crate) fn switch_off() {
+    STATE.store(OFF, Relaxed);
+}
+
+// ---------------------------------------------------------------------------
+// Runtime
+
+pub(crate) enum Item {
+    Msg(Message),
+    /// Wakes the transport so it looks at the urgent queue.
+    Wake,
+}
+
+pub(crate) struct Runtime {
+    pub(crate) cfg: Config,
+    pub(crate) start: Instant,
+    pub(crate) start_unix_ms: u64,
+    tx: mpsc::SyncSender<Item>,
+    /// Deadlock and stall messages: never behind ordinary events.
+    pub(crate) urgent: StdMutex<VecDeque<Message>>,
+    urgent_pushed: AtomicU64,
+    pub(crate) urgent_written: AtomicU64,
+    status: StdMutex<Status>,
+    pub(crate) status_cv: StdCondvar,
+    pub(crate) dropped: AtomicU64,
+    threads: StdMutex<Vec<Arc<ThreadState>>>,
+    next_thread: AtomicU64,
+    classes: StdMutex<ClassTable>,
+    next_lock: AtomicU64,
+    edges: StdMutex<HashSet<u64>>,
+    reported: StdMutex<HashSet<Vec<(u64, u64)>>>,
+    /// Milliseconds since start, refreshed by the background thread every
+    /// snapshot interval and by every slow path; used to stamp holds.
+    pub(crate) coarse_ms: AtomicU64,
+}
+
+impl Runtime {
+    pub(crate) fn ms(&self, t: Instant) -> u64 {
+        t.saturating_duration_since(self.start).as_millis() as u64
+    }
+
+    pub(crate) fn now_ms(&self) -> u64 {
+        let ms = self.ms(Instant::now());
+        self.coarse_ms.fetch_max(ms, Relaxed);
+        ms
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    pub(crate) fn status_locked(&self) -> StdMutexGuard<'_, Status> {
+        self.status.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn update_status(&self, f: impl FnOnce(&mut Status)) {
+        let mut s = self.status_locked();
+        f(&mut s);
+        s.dropped = self.dropped.load(Relaxed);
+        drop(s);
+        self.status_cv.notify_all();
+    }
+
+    /// Queue an ordinary event; never blocks.
+    pub(crate) fn emit(&self, m: Message) {
+        if self.tx.try_send(Item::Msg(m)).is_err() {
+            self.dropped.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Queue a deadlock/stall message ahead of ordinary events.
+    pub(crate) fn emit_urgent(&self, m: Message) -> u64 {
+        let mut q = self.urgent.lock().unwrap_or_else(|e| e.into_inner());
+        if q.len() >= URGENT_CAP {
+            self.dropped.fetch_add(1, Relaxed);
+            return self.urgent_pushed.load(Relaxed);
+        }
+        q.push_back(m);
+        let n = self.urgent_pushed.fetch_add(1, SeqCst) + 1;
+        drop(q);
+        let _ = self.tx.try_send(Item::Wake);
+        n
+    }
+
+    /// Waits (bounded) until urgent message number `n` has been written, or
+    /// the transport is not connected.
+    fn flush_urgent(&self, n: u64, timeout: Duration) {
+        wait_status(timeout, |s| !s.enabled || s.gave_up || self.urgent_written.load(SeqCst) >= n);
+    }
+
+    pub(crate) fn thread_list(&self) -> Vec<Arc<ThreadState>> {
+        self.threads.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Removes exited threads, handing them to `fold` first.
+    pub(crate) fn retire_dead(&self, mut fold: impl FnMut(&ThreadState)) {
+        let mut ts = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        ts.retain(|t| {
+            if t.alive.load(Acquire) {
+                true
+            } else {
+                fold(t);
+                false
+            }
+        });
+    }
+
+    pub(crate) fn class_ref(&self, class: u64) -> ClassRef {
+        let t = self.classes.lock().unwrap_or_else(|e| e.into_inner());
+        let c = &t.list[(class as usize).saturating_sub(1).min(t.list.len().saturating_sub(1))];
+        ClassRef { id: class, kind: c.kind, name: c.name, created: c.created }
+    }
+
+    pub(crate) fn lock_ref(&self, ident: u64) -> LockRef {
+        LockRef { id: ident & ((1 << INSTANCE_BITS) - 1), class: self.class_ref(ident >> INSTANCE_BITS) }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Lock classes and per-lock metadata
+
+#[derive(PartialEq, Eq, Hash)]
+enum ClassKey {
+    Named(Kind, &'static str),
+    Site(Kind, Site),
+}
+
+struct ClassInfo {
+    kind: Kind,
+    name: Option<&'static str>,
+    created: Site,
+}
+
+#[derive(Default)]
+struct ClassTable {
+    ids: HashMap<ClassKey, u64>,
+    list: Vec<ClassInfo>,
+}
+
+/// Embedded in every LockLens lock. `const`-constructible.
+pub(crate) struct LockMeta {
+    /// `class << 40 | instance`, assigned on first tracked use (0 = not yet).
+    ident: AtomicU64,
+    /// Last acquirer: `mode << 56 | thread id`.
+    last: AtomicU64,
+    last_site: AtomicPtr<Location<'static>>,
+    created: &'static Location<'static>,
+    name: Option<&'static str>,
+    kind: Kind,
+}
+
+impl LockMeta {
+    pub(crate) const fn new(created: &'static Location<'static>, name: Option<&'static str>, kind: Kind) -> LockMeta {
+        LockMeta {
+            ident: AtomicU64::new(0),
+            last: AtomicU64::new(0),
+            last_site: AtomicPtr::new(ptr::null_mut()),
+            created,
+            name,
+            kind,
+        }
+    }
+
+    pub(crate) fn name(&self) -> Option<&'static str> {
+        self.name
+    }
+
+    pub(crate) fn created(&self) -> &'static Location<'static> {
+        self.created
+    }
+
+    #[inline]
+    pub(crate) fn ident(&self, rt: &Runtime) -> u64 {
+        let v = self.ident.load(Relaxed);
+        if v != 0 {
+            v
+        } else {
+            self.assign_ident(rt)
+        }
+    }
+
+    #[cold]
+    fn assign_ident(&self, rt: &Runtime) -> u64 {
+        let key = match self.name {
+            Some(n) => ClassKey::Named(self.kind, n),
+            None => ClassKey::Site(self.kind, Site::from_location(self.created)),
+        };
+        let class = {
+            let mut t = rt.classes.lock().unwrap_or_else(|e| e.into_inner());
+            let next = t.list.len() as u64 + 1;
+            let id = *t.ids.entry(key).or_insert(next);
+            if id == next {
+                t.list.push(ClassInfo { kind: self.kind, name: self.name, created: Site::from_location(self.created) });
+            }
+            id
+        };
+        let inst = rt.next_lock.fetch_add(1, Relaxed) & ((1 << INSTANCE_BITS) - 1);
+        let v = class << INSTANCE_BITS | inst;
+        match self.ident.compare_exchange(0, v, Relaxed, Relaxed) {
+            Ok(_) => v,
+            Err(existing) => existing,
+        }
+    }
+
+    fn last_acquire(&self, rt: &Runtime) -> Option<(u64, Mode, &'static Location<'static>)> {
+        let _ = rt;
+        let last = self.last.load(Relaxed);
+        let site = self.last_site.load(Relaxed);
+        if last == 0 || site.is_null() {
+            return None;
+        }
+        // SAFETY: only `&'static Location` pointers are ever stored.
+        Some((last & ((1 << 56) - 1), Mode::from_u8((last >> 56) as u8), unsafe { &*site }))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Per-thread state
+
+pub(crate) struct HeldSlot {
+    ident: AtomicU64,
+    site: AtomicPtr<Location<'static>>,
+    mode: AtomicU8,
+    since_ms: AtomicU64,
+}
+
+pub(crate) struct StatSlot {
+    /// Acquisition site; null = empty slot. Written last (Release).
+    site: AtomicPtr<Location<'static>>,
+    /// `class << 8 | mode`.
+    key: AtomicU64,
+    pub(crate) c: [AtomicU64; 8],
+}
+
+// indices into StatSlot::c, same order as SiteCounters
+const C_ACQ: usize = 0;
+const C_CONTENDED: usize = 1;
+const C_TRYFAIL: usize = 2;
+const C_WAIT_NS: usize = 3;
+const C_WAIT_MAX: usize = 4;
+const C_HOLD_N: usize = 5;
+const C_HOLD_NS: usize = 6;
+const C_HOLD_MAX: usize = 7;
+
+pub(crate) type StatKey = (u64, usize, u8);
+
+pub(crate) struct ThreadState {
+    pub(crate) id: u64,
+    pub(crate) name: Option<String>,
+    pub(crate) os_tid: Option<u64>,
+    pub(crate) alive: AtomicBool,
+    held_len: AtomicUsize,
+    held: [HeldSlot; MAX_HELD],
+    sample_countdown: AtomicU32,
+    // current wait (0 = not waiting)
+    wait_ident: AtomicU64,
+    wait_seq: AtomicU64,
+    wait_mode: AtomicU8,
+    wait_upgrade: AtomicBool,
+    wait_timed: AtomicBool,
+    wait_site: AtomicPtr<Location<'static>>,
+    wait_since_ms: AtomicU64,
+    wait_last: AtomicU64,
+    wait_last_site: AtomicPtr<Location<'static>>,
+    pub(crate) stall_reported: AtomicU64,
+    backtrace: StdMutex<Option<std::backtrace::Backtrace>>,
+    pub(crate) stats: [StatSlot; STAT_SLOTS],
+    pub(crate) stats_overflow: StdMutex<HashMap<StatKey, SiteCounters>>,
+}
+
+impl ThreadState {
+    fn new(id: u64) -> ThreadState {
+        let cur = std::thread::current();
+        ThreadState {
+            id,
+            name: cur.name().map(str::to_string),
+            os_tid: os_tid(),
+            alive: AtomicBool::new(true),
+            held_len: AtomicUsize::new(0),
+            held: std::array::from_fn(|_| HeldSlot {
+                ident: AtomicU64::new(0),
+                site: AtomicPtr::new(ptr::null_mut()),
+                mode: AtomicU8::new(0),
+                since_ms: AtomicU64::new(0),
+            }),
+            sample_countdown: AtomicU32::new(1),
+            wait_ident: AtomicU64::new(0),
+            wait_seq: AtomicU64::new(0),
+            wait_mode: AtomicU8::new(0),
+            wait_upgrade: AtomicBool::new(false),
+            wait_timed: AtomicBool::new(false),
+            wait_site: AtomicPtr::new(ptr::null_mut()),
+            wait_since_ms: AtomicU64::new(0),
+            wait_last: AtomicU64::new(0),
+            wait_last_site: AtomicPtr::new(ptr::null_mut()),
+            stall_reported: AtomicU64::new(0),
+            backtrace: StdMutex::new(None),
+            stats: std::array::from_fn(|_| StatSlot {
+                site: AtomicPtr::new(ptr::null_mut()),
+                key: AtomicU64::new(0),
+                c: std::array::from_fn(|_| AtomicU64::new(0)),
+            }),
+            stats_overflow: StdMutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn thread_ref(&self) -> ThreadRef {
+        ThreadRef { id: self.id, name: self.name.clone(), os_tid: self.os_tid }
+    }
+
+    /// Counter slot for (class, site, mode), owner thread only.
+    #[inline]
+    fn stat(&self, class: u64, site: &'static Location<'static>, mode: Mode) -> Option<&StatSlot> {
+        let sp = site as *const Location<'static> as *mut Location<'static>;
+        let key = class << 8 | mode as u64;
+        let h = ((sp as usize >> 3) ^ (class as usize).wrapping_mul(0x9E37_79B9) ^ mode as usize) & (STAT_SLOTS - 1);
+        for i in 0..STAT_PROBE {
+            let s = &self.stats[(h + i) & (STAT_SLOTS - 1)];
+            let cur = s.site.load(Relaxed);
+            if cur == sp {
+                if s.key.load(Relaxed) == key {
+                    return Some(s);
+                }
+            } else if cur.is_null() {
+                s.key.store(key, Relaxed);
+                s.site.store(sp, Release);
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    /// Applies `f` to the counters of (class, site, mode) in this thread.
+    #[inline]
+    fn count(&self, class: u64, site: &'static Location<'static>, mode: Mode, f: impl FnOnce(&dyn Fn(usize, u64), &dyn Fn(usize, u64))) {
+        match self.stat(class, site, mode) {
+            Some(s) => {
+                let add = |i: usize, v: u64| s.c[i].store(s.c[i].load(Relaxed).wrapping_add(v), Relaxed);
+                let max = |i: usize, v: u64| {
+                    if v > s.c[i].load(Relaxed) {
+                        s.c[i].store(v, Relaxed)
+                    }
+                };
+                f(&add, &max);
+            }
+            None => {
+                let mut m = self.stats_overflow.lock().unwrap_or_else(|e| e.into_inner());
+                let e = m.entry((class, site as *const _ as usize, mode as u8)).or_default();
+                let cell = std::cell::RefCell::new(e);
+                let add = |i: usize, v: u64| {
+                    let mut e = cell.borrow_mut();
+                    let f = counter_field(&mut e, i);
+                    *f = f.wrapping_add(v);
+                };
+                let max = |i: usize, v: u64| {
+                    let mut e = cell.borrow_mut();
+                    let f = counter_field(&mut e, i);
+                    *f = (*f).max(v);
+                };
+                f(&add, &max);
+            }
+        }
+    }
+}
+
+pub(crate) fn counter_field(c: &mut SiteCounters, i: usize) -> &mut u64 {
+    match i {
+        C_ACQ => &mut c.acquisitions,
+        C_CONTENDED => &mut c.contended,
+        C_TRYFAIL => &mut c.try_failed,
+        C_WAIT_NS => &mut c.wait_ns_total,
+        C_WAIT_MAX => &mut c.wait_ns_max,
+        C_HOLD_N => &mut c.hold_samples,
+        C_HOLD_NS => &mut c.hold_ns_total,
+        _ => &mut c.hold_ns_max,
+    }
+}
+
+/// Adds `from` into `into` (sums, maxima for the *_max fields).
+pub(crate) fn merge_counters(into: &mut SiteCounters, from: &SiteCounters) {
+    into.acquisitions += from.acquisitions;
+    into.contended += from.contended;
+    into.try_failed += from.try_failed;
+    into.wait_ns_total += from.wait_ns_total;
+    into.wait_ns_max = into.wait_ns_max.max(from.wait_ns_max);
+    into.hold_samples += from.hold_samples;
+    into.hold_ns_total += from.hold_ns_total;
+    into.hold_ns_max = into.hold_ns_max.max(from.hold_ns_max);
+}
+
+#[cfg(target_os = "linux")]
+fn os_tid() -> Option<u64> {
+    extern "C" {
+        fn gettid() -> i32;
+    }
+    // SAFETY: gettid has no preconditions (glibc >= 2.30, musl >= 1.2.2).
+    Some(unsafe { gettid() } as u64)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn os_tid() -> Option<u64> {
+    None
+}
+
+struct ExitGuard;
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        let p = TS.with(|c| c.replace(ptr::null()));
+        if !p.is_null() {
+            // SAFETY: the registry keeps the state alive until it sees
+            // `alive == false`, which only happens below.
+            unsafe { (*p).alive.store(false, Release) };
+        }
+    }
+}
+
+thread_local! {
+    static TS: Cell<*const ThreadState> = const { Cell::new(ptr::null()) };
+    static EXIT: ExitGuard = const { ExitGuard };
+    /// Lock-order edges (class pairs) this thread already knows are reported.
+    static EDGE_CACHE: Cell<[u64; 32]> = const { Cell::new([0; 32]) };
+}
+
+#[inline]
+fn thread_state(rt: &Runtime) -> &'static ThreadState {
+    let p = TS.with(|c| c.get());
+    if !p.is_null() {
+        // SAFETY: see ExitGuard.
+        unsafe { &*p }
+    } else {
+        register_thread(rt)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn register_thread(rt: &Runtime) -> &'static ThreadState {
+    let id = rt.next_thread.fetch_add(1, Relaxed);
+    let ts = Arc::new(ThreadState::new(id));
+    let p = Arc::as_ptr(&ts);
+    rt.threads.lock().unwrap_or_else(|e| e.into_inner()).push(ts);
+    TS.with(|c| c.set(p));
+    // Registers the exit destructor; fails harmlessly during thread teardown
+    // (then the state is simply kept).
+    let _ = EXIT.try_with(|_| ());
+    // SAFETY: the Arc is in the registry.
+    unsafe { &*p }
+}
+
+// ---------------------------------------------------------------------------
+// Acquire / release (fast path)
+
+/// Token kept in a guard: 0 = untracked, 1 = tracked, >= 2 = tracked and
+/// sampled (value = start in ns since hook start + 2).
+pub(crate) type HeldToken = u64;
+
+/// Records that the calling thread now holds the lock. `waited_ns` is set
+/// when the acquisition had to wait.
+#[inline]
+pub(crate) fn acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) -> HeldToken {
+    let Some(rt) = RT.get() else { return 0 };
+    let ts = thread_state(rt);
+    let ident = meta.ident(rt);
+    let len = ts.held_len.load(Relaxed);
+    if len != 0 {
+        check_edges(rt, ts, len, ident, mode, site);
+    }
+    if len < MAX_HELD {
+        let s = &ts.held[len];
+        s.ident.store(ident, Relaxed);
+        s.site.store(site as *const _ as *mut _, Relaxed);
+        s.mode.store(mode as u8, Relaxed);
+        s.since_ms.store(rt.coarse_ms.load(Relaxed), Relaxed);
+        ts.held_len.store(len + 1, Release);
+    }
+    let class = ident >> INSTANCE_BITS;
+    ts.count(class, site, mode, |add, max| {
+        add(C_ACQ, 1);
+        if let Some(w) = waited_ns {
+            add(C_CONTENDED, 1);
+            add(C_WAIT_NS, w);
+            max(C_WAIT_MAX, w);
+        }
+    });
+    meta.last.store((mode as u64) << 56 | ts.id, Relaxed);
+    meta.last_site.store(site as *const _ as *mut _, Relaxed);
+    let n = ts.sample_countdown.load(Relaxed);
+    if n > 1 {
+        ts.sample_countdown.store(n - 1, Relaxed);
+        1
+    } else {
+        ts.sample_countdown.store(rt.cfg.sample_every, Relaxed);
+        rt.now_ns() + 2
+    }
+}
+
+/// Records a failed `try_*` (no wait).
+#[cold]
+pub(crate) fn try_failed(meta: &LockMeta, mode: Mode, site: &'static Location<'static>) {
+    let Some(rt) = RT.get() else { return };
+    let ts = thread_state(rt);
+    let ident = meta.ident(rt);
+    ts.count(ident >> INSTANCE_BITS, site, mode, |add, _| add(C_TRYFAIL, 1));
+}
+
+/// Records that the calling thread released the lock.
+#[inline]
+pub(crate) fn released(meta: &LockMeta, token: HeldToken) {
+    if token == 0 {
+        return;
+    }
+    let p = TS.with(|c| c.get());
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: see ExitGuard.
+    let ts = unsafe { &*p };
+    let ident = meta.ident.load(Relaxed);
+    let len = ts.held_len.load(Relaxed).min(MAX_HELD);
+    let mut i = len;
+    while i > 0 {
+        i -= 1;
+        if ts.held[i].ident.load(Relaxed) == ident {
+            if token >= 2 {
+                if let Some(rt) = RT.get() {
+                    let hold = (rt.now_ns() + 2).saturating_sub(token);
+                    let site = ts.held[i].site.load(Relaxed);
+                    let mode = Mode::from_u8(ts.held[i].mode.load(Relaxed));
+                    // SAFETY: only &'static Locations are stored.
+                    let site = unsafe { &*site };
+                    ts.count(ident >> INSTANCE_BITS, site, mode, |add, max| {
+                        add(C_HOLD_N, 1);
+                        add(C_HOLD_NS, hold);
+                        max(C_HOLD_MAX, hold);
+                    });
+                }
+            }
+            for j in i..len - 1 {
+                let (a, b) = (&ts.held[j], &ts.held[j + 1]);
+                a.ident.store(b.ident.load(Relaxed), Relaxed);
+                a.site.store(b.site.load(Relaxed), Relaxed);
+                a.mode.store(b.mode.load(Relaxed), Relaxed);
+                a.since_ms.store(b.since_ms.load(Relaxed), Relaxed);
+            }
+            ts.held_len.store(len - 1, Release);
+            return;
+        }
+    }
+}
+
+
+
+/// Reports lock-order edges from every held lock to the one being acquired.
+#[inline]
+fn check_edges(rt: &Runtime, ts: &ThreadState, len: usize, ident: u64, mode: Mode, site: &'static Location<'static>) {
+    let to_class = ident >> INSTANCE_BITS;
+    for i in 0..len.min(MAX_HELD) {
+        let held = ts.held[i].ident.load(Relaxed);
+        if held == ident {
+            continue; // re-entrant / recursive acquisition of the same lock
+        }
+        let key = (held >> INSTANCE_BITS) << 32 | to_class;
+        let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 59) as usize;
+        let cache = EDGE_CACHE.with(|c| c.get());
+        if cache[slot] == key {
+            continue;
+        }
+        new_edge(rt, ts, i, held, ident, mode, site, key, slot);
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn new_edge(
+    rt: &Runtime,
+    ts: &ThreadState,
+    i: usize,
+    held: u64,
+    ident: u64,
+    mode: Mode,
+    site: &'static Location<'static>,
+    key: u64,
+    slot: usize,
+) {
+    EDGE_CACHE.with(|c| {
+        let mut a = c.get();
+        a[slot] = key;
+        c.set(a);
+    });
+    let fresh = rt.edges.lock().unwrap_or_else(|e| e.into_inner()).insert(key);
+    if !fresh {
+        return;
+    }
+    let from_site = ts.held[i].site.load(Relaxed);
+    // SAFETY: only &'static Locations are stored.
+    let from_site = Site::from_location(unsafe { &*from_site });
+    rt.emit(Message::Edge(wire::Edge {
+        t_ms: rt.now_ms(),
+        thread: ts.thread_ref(),
+        from: wire::EdgeEnd {
+            lock: rt.lock_ref(held),
+            mode: Mode::from_u8(ts.held[i].mode.load(Relaxed)),
+            site: from_site,
+        },
+        to: wire::EdgeEnd { lock: rt.lock_ref(ident), mode, site: Site::from_location(site) },
+    }));
+}
+
+// ---------------------------------------------------------------------------
+// Waiting (slow path), wait-for graph and deadlock detection
+
+pub(crate) struct WaitToken {
+    start: Instant,
+}
+
+/// Kind of blocking wait, for the wait-for graph.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WaitKind {
+    /// Blocks until the lock is free.
+    Plain,
+    /// Blocks at most until a deadline (`try_*_for`).
+    Timed,
+    /// Upgrading a lock this thread holds (its own hold is not a blocker).
+    Upgrade,
+}
+
+/// Called when a lock is busy, right before blocking. Publishes the wait,
+/// emits a `wait` event and looks for a wait-for cycle through this thread.
+#[cold]
+#[inline(never)]
+pub(crate) fn begin_wait(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, kind: WaitKind) -> Option<WaitToken> {
+    let rt = RT.get()?;
+    let ts = thread_state(rt);
+    let ident = meta.ident(rt);
+    let start = Instant::now();
+    let t_ms = rt.ms(start);
+    rt.coarse_ms.fetch_max(t_ms, Relaxed);
+    ts.wait_mode.store(mode as u8, Relaxed);
+    ts.wait_site.store(site as *const _ as *mut _, Relaxed);
+    ts.wait_since_ms.store(t_ms, Relaxed);
+    ts.wait_timed.store(kind == WaitKind::Timed, Relaxed);
+    ts.wait_upgrade.store(kind == WaitKind::Upgrade, Relaxed);
+    let last = meta.last_acquire(rt);
+    ts.wait_last.store(meta.last.load(Relaxed), Relaxed);
+    ts.wait_last_site.store(meta.last_site.load(Relaxed), Relaxed);
+    if rt.cfg.backtraces {
+        *ts.backtrace.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::backtrace::Backtrace::force_capture());
+    }
+    ts.wait_seq.fetch_add(1, SeqCst);
+    ts.wait_ident.store(ident, SeqCst);
+    fence(SeqCst);
+
+    let graph = Graph::capture(rt);
+    let holders = graph.holders(rt, ident);
+    let last = last.map(|(tid, m, s)| wire::LastAcquire { thread: graph.thread_ref(tid), mode: m, site: Site::from_location(s) });
+    rt.emit(Message::Wait(wire::Wait {
+        t_ms,
+        thread: ts.thread_ref(),
+        lock: rt.lock_ref(ident),
+        mode,
+        site: Site::from_location(site),
+        timed: kind == WaitKind::Timed,
+        holders,
+        last,
+    }));
+    if let Some(cycle) = graph.cycle_from(ts.id) {
+        confirm_and_report(rt, ts.id, cycle);
+    }
+    Some(WaitToken { start })
+}
+
+/// The wait is over (acquired, timed out or failed). Returns the waited ns.
+#[inline]
+pub(crate) fn end_wait(token: Option<WaitToken>) -> Option<u64> {
+    let token = token?;
+    let p = TS.with(|c| c.get());
+    if !p.is_null() {
+        // SAFETY: see ExitGuard.
+        unsafe { (*p).wait_ident.store(0, SeqCst) };
+    }
+    Some(token.start.elapsed().as_nanos() as u64)
+}
+
+/// A timed wait ended without the lock.
+pub(crate) fn wait_timed_out(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) {
+    let Some(rt) = RT.get() else { return };
+    let ts = thread_state(rt);
+    let ident = meta.ident(rt);
+    ts.count(ident >> INSTANCE_BITS, site, mode, |add, max| {
+        add(C_TRYFAIL, 1);
+        if let Some(w) = waited_ns {
+            add(C_CONTENDED, 1);
+            add(C_WAIT_NS, w);
+            max(C_WAIT_MAX, w);
+        }
+    });
+}
+
+
+struct HeldView {
+    ident: u64,
+    mode: Mode,
+    site: &'static Location<'static>,
+    since_ms: u64,
+}
+
+struct ThreadView {
+    ts: Arc<ThreadState>,
+    wait_ident: u64,
+    wait_seq: u64,
+    wait_mode: Mode,
+    wait_upgrade: bool,
+    held: Vec<HeldView>,
+}
+
+/// A racy but self-consistent-enough copy of every thread's held locks and
+/// current wait. Cycles are confirmed with a second capture.
+pub(crate) struct Graph {
+    views: Vec<ThreadView>,
+}
+
+impl Graph {
+    pub(crate) fn capture(rt: &Runtime) -> Graph {
+        let threads = rt.thread_list();
+        let views = threads
+            .into_iter()
+            .filter(|t| t.alive.load(Relaxed))
+            .map(|ts| {
+                let wait_ident = ts.wait_ident.load(SeqCst);
+                let wait_seq = ts.wait_seq.load(SeqCst);
+                let len = ts.held_len.load(Acquire).min(MAX_HELD);
+                let mut held = Vec::with_capacity(len);
+                for s in &ts.held[..len] {
+                    let site = s.site.load(Relaxed);
+                    if site.is_null() {
+                        continue;
+                    }
+                    held.push(HeldView {
+                        ident: s.ident.load(Relaxed),
+                        mode: Mode::from_u8(s.mode.load(Relaxed)),
+                        // SAFETY: only &'static Locations are stored.
+                        site: unsafe { &*site },
+                        since_ms: s.since_ms.load(Relaxed),
+                    });
+                }
+                ThreadView {
+                    wait_mode: Mode::from_u8(ts.wait_mode.load(Relaxed)),
+                    wait_upgrade: ts.wait_upgrade.load(Relaxed),
+                    ts,
+                    wait_ident,
+                    wait_seq,
+                    held,
+                }
+            })
+            .collect();
+        Graph { views }
+    }
+
+    fn thread_ref(&self, id: u64) -> ThreadRef {
+        self.views
+            .iter()
+            .find(|v| v.ts.id == id)
+            .map(|v| v.ts.thread_ref())
+            .unwrap_or(ThreadRef { id, name: None, os_tid: None })
+    }
+
+    pub(crate) fn holders(&self, _rt: &Runtime, ident: u64) -> Vec<wire::Holder> {
+        let mut out = Vec::new();
+        for v in &self.views {
+            for h in v.held.iter().filter(|h| h.ident == ident) {
+                out.push(wire::Holder {
+                    thread: v.ts.thread_ref(),
+                    mode: h.mode,
+                    site: Site::from_location(h.site),
+                    since_ms: h.since_ms,
+                });
+            }
+        }
+        out
+    }
+
+    /// Threads (view indices) that the waiter at `w` waits for.
+    fn blockers(&self, w: usize) -> Vec<usize> {
+        let me = &self.views[w];
+        let l = me.wait_ident;
+        let mut out = Vec::new();
+        for (i, v) in self.views.iter().enumerate() {
+            if i == w && me.wait_upgrade {
+                continue;
+            }
+            let holds = v.held.iter().any(|h| h.ident == l);
+            // Readers queue behind waiting writers (writer preference).
+            let queued_writer = i != w && me.wait_mode == Mode::Read && v.wait_ident == l && v.wait_mode == Mode::Write;
+            if holds || queued_writer {
+                out.push(i);
+            }
+        }
+        out
+    }
+
+    /// A wait-for cycle through thread `start` (view indices, starting with
+    /// `start`'s own), if any.
+    pub(crate) fn cycle_from(&self, start: u64) -> Option<Vec<usize>> {
+        let s = self.views.iter().position(|v| v.ts.id == start)?;
+        if self.views[s].wait_ident == 0 {
+            return None;
+        }
+        let mut path = vec![s];
+        let mut visited = vec![false; self.views.len()];
+        visited[s] = true;
+        if self.dfs(s, s, &mut path, &mut visited) {
+            Some(path)
+        } else {
+            None
+        }
+    }
+
+    fn dfs(&self, start: usize, at: usize, path: &mut Vec<usize>, visited: &mut [bool]) -> bool {
+        for b in self.blockers(at) {
+            if b == start {
+                return true;
+            }
+            if !visited[b] && self.views[b].wait_ident != 0 {
+                visited[b] = true;
+                path.push(b);
+                if self.dfs(start, b, path, visited) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+
+    fn key(&self, cycle: &[usize]) -> Vec<(u64, u64)> {
+        let mut k: Vec<(u64, u64)> = cycle.iter().map(|&i| (self.views[i].ts.id, self.views[i].wait_seq)).collect();
+        k.sort_unstable();
+        k
+    }
+
+    pub(crate) fn waiting(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
+        self.views
+            .iter()
+            .filter(|v| v.wait_ident != 0)
+            .map(|v| (v.ts.id, v.wait_ident, v.wait_seq))
+    }
+}
+
+/// Re-captures the graph; reports the cycle if it is still there with the
+/// same wait episodes (so it is not an artefact of a racy capture).
+pub(crate) fn confirm_and_report(rt: &Runtime, start: u64, first: Vec<usize>) {
+    let g1 = Graph::capture(rt);
+    let _ = first;
+    let Some(c1) = g1.cycle_from(start) else { return };
+    std::thread::yield_now();
+    let g2 = Graph::capture(rt);
+    let Some(c2) = g2.cycle_from(start) else { return };
+    let key = g2.key(&c2);
+    if g1.key(&c1) != key {
+        return;
+    }
+    if !rt.reported.lock().unwrap_or_else(|e| e.into_inner()).insert(key) {
+        return;
+    }
+    report_deadlock(rt, &g2, &c2);
+}
+
+fn report_deadlock(rt: &Runtime, g: &Graph, cycle: &[usize]) {
+    let timed = cycle.iter().any(|&i| g.views[i].ts.wait_timed.load(Relaxed));
+    let abort = rt.cfg.on_deadlock == OnDeadlock::Abort && !timed;
+    let nodes: Vec<wire::CycleNode> = cycle
+        .iter()
+        .map(|&i| {
+            let v = &g.views[i];
+            let ts = &v.ts;
+            let site = ts.wait_site.load(Relaxed);
+            wire::CycleNode {
+                thread: ts.thread_ref(),
+                waits_for: rt.lock_ref(v.wait_ident),
+                mode: v.wait_mode,
+                // SAFETY: only &'static Locations are stored; set before wait_ident.
+                site: Site::from_location(unsafe { &*site }),
+                timed: ts.wait_timed.load(Relaxed),
+                wait_since_ms: ts.wait_since_ms.load(Relaxed),
+                held_by: g.blockers(i).into_iter().map(|b| g.views[b].ts.id).collect(),
+                holds: v
+                    .held
+                    .iter()
+                    .map(|h| wire::Held {
+                        lock: rt.lock_ref(h.ident),
+                        mode: h.mode,
+                        site: Site::from_location(h.site),
+                        since_ms: h.since_ms,
+                    })
+                    .collect(),
+                backtrace: ts.backtrace.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|b| b.to_string()),
+            }
+        })
+        .collect();
+    let d = wire::Deadlock { t_ms: rt.now_ms(), action: if abort { "abort" } else { "report" }, cycle: nodes };
+    eprint!("{}", human_deadlock(&d));
+    let n = rt.emit_urgent(Message::Deadlock(d));
+    rt.update_status(|s| s.deadlocks += 1);
+    if abort {
+        rt.flush_urgent(n, Duration::from_secs(2));
+        eprintln!("locklens: aborting (LOCKLENS_ON_DEADLOCK=abort)");
+        std::process::abort();
+    }
+}
+
+fn fmt_thread(t: &ThreadRef) -> String {
+    match &t.name {
+        Some(n) => format!("thread #{} \"{}\"", t.id, n),
+        None => format!("thread #{}", t.id),
+    }
+}
+
+fn fmt_lock(l: &LockRef) -> String {
+    let c = &l.class;
+    match c.name {
+        Some(n) => format!("{} \"{}\" (lock #{}, created {}:{})", c.kind.as_str(), n, l.id, c.created.file, c.created.line),
+        None => format!("{} created at {}:{}:{} (lock #{})", c.kind.as_str(), c.created.file, c.created.line, c.created.col, l.id),
+    }
+}
+
+fn fmt_site(s: &Site) -> String {
+    format!("{}:{}:{}", s.file, s.line, s.col)
+}
+
+/// Human-readable deadlock report for stderr.
+pub(crate) fn human_deadlock(d: &wire::Deadlock) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "locklens: DEADLOCK: wait-for cycle of {} thread(s)", d.cycle.len());
+    for n in &d.cycle {
+        let _ = writeln!(
+            s,
+            "  {} waits for {} of {}{} at {}",
+            fmt_thread(&n.thread),
+            n.mode.as_str(),
+            fmt_lock(&n.waits_for),
+            if n.timed { " (timed)" } else { "" },
+            fmt_site(&n.site)
+        );
+        let by: Vec<String> = n.held_by.iter().map(|t| format!("#{t}")).collect();
+        let _ = writeln!(s, "    held by thread(s) {}", by.join(", "));
+        for h in &n.holds {
+            let _ = writeln!(s, "    it holds {} ({}) acquired at {}", fmt_lock(&h.lock), h.mode.as_str(), fmt_site(&h.site));
+        }
+        if let Some(bt) = &n.backtrace {
+            for line in bt.lines() {
+                let _ = writeln!(s, "      {line}");
+            }
+        }
+    }
+    s
+}
+
+/// Background scan: stalls (waits over the threshold, once per wait) and
+/// cycles that the waiting threads' own checks could have missed.
+pub(crate) fn scan(rt: &Runtime) {
+    let now = rt.now_ms();
+    let g = Graph::capture(rt);
+    let stall_ms = rt.cfg.stall.as_millis() as u64;
+    let mut stalls = 0;
+    let waiting: Vec<(u64, u64, u64)> = g.waiting().collect();
+    for (i, v) in g.views.iter().enumerate() {
+        if v.wait_ident == 0 {
+            continue;
+        }
+        let ts = &v.ts;
+        let since = ts.wait_since_ms.load(Relaxed);
+        let waited = now.saturating_sub(since);
+        if waited >= stall_ms && ts.stall_reported.load(Relaxed) != v.wait_seq {
+            ts.stall_reported.store(v.wait_seq, Relaxed);
+            let site = ts.wait_site.load(Relaxed);
+            let last_site = ts.wait_last_site.load(Relaxed);
+            let last_raw = ts.wait_last.load(Relaxed);
+            let last = if last_raw == 0 || last_site.is_null() {
+                None
+            } else {
+                Some(wire::LastAcquire {
+                    thread: g.thread_ref(last_raw & ((1 << 56) - 1)),
+                    mode: Mode::from_u8((last_raw >> 56) as u8),
+                    // SAFETY: only &'static Locations are stored.
+                    site: Site::from_location(unsafe { &*last_site }),
+                })
+            };
+            let _ = i;
+            rt.emit_urgent(Message::Stall(wire::Stall {
+                t_ms: now,
+                thread: ts.thread_ref(),
+                lock: rt.lock_ref(v.wait_ident),
+                mode: v.wait_mode,
+                // SAFETY: only &'static Locations are stored.
+                site: Site::from_location(unsafe { &*site }),
+                waited_ms: waited,
+                holders: g.holders(rt, v.wait_ident),
+                last,
+            }));
+            stalls += 1;
+        }
+    }
+    if stalls > 0 {
+        rt.update_status(|s| s.stalls += stalls);
+    }
+    for (id, _, _) in waiting {
+        if let Some(c) = g.cycle_from(id) {
+            confirm_and_report(rt, id, c);
+        }
+    }
+}
+
+/// Reads a stat slot of a (possibly running) thread.
+pub(crate) fn read_slot(s: &StatSlot) -> Option<(StatKey, SiteCounters)> {
+    let site = s.site.load(Acquire);
+    if site.is_null() {
+        return None;
+    }
+    let key = s.key.load(Relaxed);
+    let mut c = SiteCounters::default();
+    for i in 0..8 {
+        *counter_field(&mut c, i) = s.c[i].load(Relaxed);
+    }
+    Some(((key >> 8, site as usize, (key & 0xff) as u8), c))
+}
+
+/// Turns a stat key back into wire types.
+pub(crate) fn entry_of(rt: &Runtime, key: &StatKey, c: &SiteCounters) -> wire::SnapshotEntry {
+    // SAFETY: the key's site came from a &'static Location.
+    let site: &'static Location<'static> = unsafe { &*(key.1 as *const Location<'static>) };
+    wire::SnapshotEntry { class: rt.class_ref(key.0), site: Site::from_location(site), mode: Mode::from_u8(key.2), counters: c.clone() }
+}
