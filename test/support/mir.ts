@@ -81,6 +81,8 @@ export interface MirGuard {
   acquire: MirPos;
   /** Full span of the originating call (`m.lock()`), for diagnostics. */
   acquireSpan: MirSpan;
+  /** Span of the statement that first put the value in a guard local (`m.lock().unwrap()`, or a pattern binding). */
+  createSpan?: MirSpan;
   /** Distinct, sorted release positions on non-cleanup paths. */
   releases: MirRelease[];
   /** True when some path moves the guard into a call or returns it. */
@@ -422,6 +424,7 @@ export function analyzeBody(body: MirBody): MirGuard[] {
       fullType: decl.type,
       acquire: { line: first.origin.line, column: first.origin.column },
       acquireSpan: first.origin,
+      createSpan: first.site.stmt.span,
       releases: rels,
       moved,
       fromParam: group.every((c) => c.fromParam),

@@ -192,7 +192,9 @@ function showAt(lines: string[], p: { line: number; column: number }, label: str
 }
 
 function snippet(lines: string[], g: MirGuard): string {
-  const s = g.acquireSpan;
+  // the creating statement (`x.lock().unwrap()`) when it starts at the acquire position, else the lock call
+  const c = g.createSpan;
+  const s = c && c.line === g.acquire.line && c.column === g.acquire.column ? c : g.acquireSpan;
   if (s.line !== s.endLine) return sourceLine(lines, s.line).slice(s.column - 1).trim() + ' …';
   return sourceLine(lines, s.line).slice(s.column - 1, s.endColumn - 1);
 }
@@ -317,8 +319,9 @@ function checkFunction(r: FnReport, lines: string[], edition: Edition, fixtureBa
     );
   }
   if (problems.length) {
+    const where = r.fn.endLine === Number.MAX_SAFE_INTEGER ? 'outside any fn' : `lines ${r.fn.startLine}-${r.fn.endLine}`;
     assert.fail(
-      `${fixtureBase} --edition ${edition}: ${r.fn.name} (lines ${r.fn.startLine}-${r.fn.endLine})\n` +
+      `${fixtureBase} --edition ${edition}: ${r.fn.name} (${where})\n` +
         problems.map((p) => `  * ${p}`).join('\n') +
         `\n  rustc (oracle):\n${r.mir.map((m) => `    ${describeMirGuard(m)}`).join('\n') || '    (none)'}`,
     );
