@@ -1,0 +1,213 @@
+// Collects what a file declares (structs and their fields, statics, functions, imports), so
+// lock classes and calls can be resolved across the files of a crate.
+
+import type { FieldDecl, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
+import { field, namedChildren, rangeOf, type Node } from './syntax';
+
+const LOCK_TYPE_NAMES = ['Mutex', 'RwLock', 'Condvar', 'ReentrantMutex', 'FairMutex', 'DashMap', 'DashSet'];
+
+/** `src/lib.rs` -> '', `src/db/mod.rs` -> 'db', `src/db/odb.rs` -> 'db::odb'. */
+export function modulePathForFile(relPath: string): string {
+  let p = relPath.replace(/\\/g, '/');
+  const srcAt = p.lastIndexOf('src/');
+  if (srcAt >= 0) p = p.slice(srcAt + 4);
+  else {
+    // tests/, examples/, benches/: each file is its own crate root.
+    const slash = p.lastIndexOf('/');
+    if (slash >= 0 && !p.endsWith('/mod.rs')) return '';
+  }
+  p = p.replace(/\.rs$/, '');
+  if (p === 'lib' || p === 'main' || p.startsWith('bin/')) return '';
+  p = p.replace(/\/mod$/, '');
+  return p.split('/').join('::');
+}
+
+export function collectDeclarations(root: Node, file: string): FileDeclarations {
+  const modulePath = modulePathForFile(file);
+  const decls: FileDeclarations = { file, structs: [], statics: [], functions: [], imports: {}, modulePath };
+  visitItems(root, modulePath, decls, undefined);
+  return decls;
+}
+
+function join(mod: string, name: string): string {
+  return mod ? `${mod}::${name}` : name;
+}
+
+function visitItems(container: Node, mod: string, decls: FileDeclarations, impl: { selfType: string; traitName?: string } | undefined): void {
+  for (const item of namedChildren(container)) {
+    switch (item.type) {
+      case 'use_declaration': {
+        const arg = field(item, 'argument');
+        if (arg) collectUse(arg, '', decls.imports);
+        break;
+      }
+      case 'struct_item':
+        decls.structs.push(structDecl(item, decls.file));
+        break;
+      case 'static_item':
+      case 'const_item': {
+        const name = field(item, 'name');
+        const type = field(item, 'type');
+        if (name && type) {
+          decls.statics.push({
+            name: name.text,
+            typeText: type.text,
+            initText: field(item, 'value')?.text ?? '',
+            file: decls.file,
+            range: rangeOf(item),
+            modulePath: mod,
+          });
+        }
+        break;
+      }
+      case 'macro_invocation':
+        collectLazyStatics(item, mod, decls);
+        break;
+      case 'function_item':
+      case 'function_signature_item':
+        if (item.type === 'function_item') decls.functions.push(functionDecl(item, decls.file, mod, impl));
+        break;
+      case 'impl_item': {
+        const type = field(item, 'type');
+        const trait = field(item, 'trait');
+        const body = field(item, 'body');
+        if (type && body) visitItems(body, mod, decls, { selfType: baseTypeName(type.text), traitName: trait ? baseTypeName(trait.text) : undefined });
+        break;
+      }
+      case 'trait_item': {
+        const name = field(item, 'name');
+        const body = field(item, 'body');
+        if (name && body) visitItems(body, mod, decls, { selfType: name.text, traitName: name.text });
+        break;
+      }
+      case 'mod_item': {
+        const name = field(item, 'name');
+        const body = field(item, 'body');
+        if (name && body) visitItems(body, join(mod, name.text), decls, undefined);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+/** `Catalog<'a, T>` -> `Catalog`; `crate::db::Odb` -> `Odb`. */
+export function baseTypeName(text: string): string {
+  const noGenerics = text.replace(/<[\s\S]*$/, '').trim();
+  return noGenerics.slice(noGenerics.lastIndexOf(':') + 1).replace(/^&\s*(mut\s+)?/, '');
+}
+
+function structDecl(item: Node, file: string): StructDecl {
+  const name = field(item, 'name')?.text ?? '?';
+  const fields: FieldDecl[] = [];
+  const body = field(item, 'body');
+  if (body && body.type === 'field_declaration_list') {
+    for (const f of namedChildren(body)) {
+      if (f.type !== 'field_declaration') continue;
+      const fname = field(f, 'name');
+      const ftype = field(f, 'type');
+      if (fname && ftype) fields.push({ name: fname.text, typeText: ftype.text, range: rangeOf(f) });
+    }
+  } else if (body && body.type === 'ordered_field_declaration_list') {
+    let i = 0;
+    for (const f of namedChildren(body)) {
+      if (f.type === 'attribute_item' || f.type === 'visibility_modifier') continue;
+      fields.push({ name: String(i++), typeText: f.text, range: rangeOf(f) });
+    }
+  }
+  return { name, file, range: rangeOf(item), fields };
+}
+
+function functionDecl(item: Node, file: string, mod: string, impl: { selfType: string; traitName?: string } | undefined): FunctionDecl {
+  const nameNode = field(item, 'name')!;
+  const name = nameNode.text;
+  const params: Array<{ name: string; typeText: string }> = [];
+  const ps = field(item, 'parameters');
+  if (ps) {
+    for (const p of namedChildren(ps)) {
+      if (p.type === 'self_parameter') params.push({ name: 'self', typeText: impl?.selfType ?? 'Self' });
+      else if (p.type === 'parameter') {
+        const pat = field(p, 'pattern');
+        const type = field(p, 'type');
+        if (pat && type) params.push({ name: pat.text.replace(/^mut\s+/, ''), typeText: type.text });
+      }
+    }
+  }
+  let isAsync = false;
+  for (const c of item.children) {
+    if (c && c.type === 'function_modifiers' && /\basync\b/.test(c.text)) isAsync = true;
+  }
+  return {
+    qualifiedName: impl ? `${impl.selfType}::${name}` : join(mod, name),
+    name,
+    selfType: impl?.selfType,
+    traitName: impl?.traitName,
+    params,
+    returnType: field(item, 'return_type')?.text,
+    isAsync,
+    file,
+    range: rangeOf(item),
+    nameRange: rangeOf(nameNode),
+    modulePath: mod,
+  };
+}
+
+function collectUse(node: Node, prefix: string, imports: Record<string, string>): void {
+  const pre = (p: string) => (prefix ? `${prefix}::${p}` : p);
+  switch (node.type) {
+    case 'identifier':
+    case 'scoped_identifier':
+    case 'crate':
+    case 'self':
+    case 'super': {
+      const full = pre(node.text.replace(/\s+/g, ''));
+      const last = full.slice(full.lastIndexOf(':') + 1);
+      if (last !== 'self') imports[last] = full;
+      else {
+        const parent = full.slice(0, full.lastIndexOf('::'));
+        imports[parent.slice(parent.lastIndexOf(':') + 1)] = parent;
+      }
+      break;
+    }
+    case 'use_as_clause': {
+      const path = field(node, 'path');
+      const alias = field(node, 'alias');
+      if (path && alias) imports[alias.text] = pre(path.text.replace(/\s+/g, ''));
+      break;
+    }
+    case 'scoped_use_list': {
+      const path = field(node, 'path');
+      const list = field(node, 'list');
+      const p = path ? pre(path.text.replace(/\s+/g, '')) : prefix;
+      if (list) for (const c of namedChildren(list)) collectUse(c, p, imports);
+      break;
+    }
+    case 'use_list':
+      for (const c of namedChildren(node)) collectUse(c, prefix, imports);
+      break;
+    case 'use_wildcard': {
+      const path = node.namedChild(0);
+      const p = path ? pre(path.text.replace(/\s+/g, '')) : prefix;
+      // A glob import of a lock module brings its lock types into scope.
+      if (/^(std::sync|parking_lot|tokio::sync|spin|futures::lock|dashmap|async_std::sync)$/.test(p)) {
+        for (const n of LOCK_TYPE_NAMES) if (!imports[n]) imports[n] = `${p}::${n}`;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+/** `lazy_static! { static ref NAME: Type = init; }` declares statics inside a macro. */
+function collectLazyStatics(item: Node, mod: string, decls: FileDeclarations): void {
+  const macro = field(item, 'macro')?.text ?? '';
+  if (!/(^|::)lazy_static$/.test(macro)) return;
+  const text = item.text;
+  const re = /static\s+ref\s+([A-Za-z_]\w*)\s*:\s*([^=]+?)\s*=\s*([^;]+);/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text))) {
+    decls.statics.push({ name: m[1], typeText: m[2], initText: m[3], file: decls.file, range: rangeOf(item), modulePath: mod });
+  }
+}

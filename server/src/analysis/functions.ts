@@ -1,0 +1,306 @@
+// Per-function facts: acquisitions with their guard regions, awaits, and calls made under guards.
+// Rules and the lock graph consume these; nothing here decides what is a bug.
+
+import type { CallSite, FileDeclarations, FunctionDecl, FunctionSummary } from './api';
+import { acquireMethod, lockTypeOf, UNTYPED_LOCK_METHODS, type AcquireMethod } from './locktypes';
+import type { Acquisition, Edition, GuardMode, LockType, Range } from './model';
+import { guardShape, isAlive, RegionBuilder } from './regions';
+import { CrateView, FunctionResolver, peel } from './resolve';
+import { Scopes } from './scopes';
+import { field, methodCall, pathCall, rangeOf, startOf, walk, type Node } from './syntax';
+
+const ACQUIRE_NAMES = new Set([
+  'lock', 'read', 'write', 'try_lock', 'try_read', 'try_write',
+  'try_lock_for', 'try_lock_until', 'try_read_for', 'try_read_until', 'try_write_for', 'try_write_until',
+  'blocking_lock', 'blocking_read', 'blocking_write', 'read_recursive', 'try_read_recursive',
+  'try_read_recursive_for', 'try_read_recursive_until',
+  'upgradable_read', 'try_upgradable_read', 'try_upgradable_read_for', 'try_upgradable_read_until',
+  'lock_arc', 'read_arc', 'write_arc', 'upgradable_read_arc', 'lock_owned', 'read_owned', 'write_owned',
+  'get', 'get_mut', 'try_get', 'try_get_mut', 'entry', 'try_entry', 'iter', 'iter_mut',
+]);
+
+/** Methods whose calls are part of handling a guard, not calls made under it. */
+const GUARD_PLUMBING = new Set(['unwrap', 'expect', 'unwrap_or_else', 'map_err', 'ok', 'clone', 'into_inner', 'deref', 'deref_mut', 'as_ref', 'as_mut', 'borrow', 'borrow_mut']);
+
+const GUARD_RETURN_RE = /\b(MutexGuard|RwLockReadGuard|RwLockWriteGuard|RwLockUpgradableReadGuard|ReentrantMutexGuard|MappedMutexGuard|MappedRwLockReadGuard|MappedRwLockWriteGuard|OwnedMutexGuard|ArcMutexGuard|SpinMutexGuard)\b/;
+
+export interface AwaitPoint {
+  node: Node;
+  range: Range;
+}
+
+export interface CallFact extends CallSite {
+  node: Node;
+  /** Lock class of the receiver when the call is a method on a lock (`map.insert(..)` on a DashMap). */
+  receiverLock?: string;
+}
+
+export interface FunctionFacts {
+  decl?: FunctionDecl;
+  qualifiedName: string;
+  node: Node;
+  isAsync: boolean;
+  acquisitions: Acquisition[];
+  /** Internal nodes of each acquisition, by id. */
+  nodes: Map<string, { call: Node; guardExpr: Node; receiver: Node; bindingDecl?: import('./scopes').LocalDecl; closure?: Node }>;
+  awaits: AwaitPoint[];
+  calls: CallFact[];
+  scopes: Scopes;
+}
+
+export interface FileFacts {
+  functions: FunctionFacts[];
+}
+
+export function acquisitionId(file: string, r: Range): string {
+  return `${file}:${r.start.line + 1}:${r.start.column + 1}`;
+}
+
+export function analyzeFunctions(root: Node, decls: FileDeclarations, view: CrateView, edition: Edition): FileFacts {
+  const functions: FunctionFacts[] = [];
+  const declByStart = new Map<number, FunctionDecl>();
+  for (const d of decls.functions) declByStart.set(d.range.start.line * 1e6 + d.range.start.column, d);
+  walk(root, (n) => {
+    if (n.type === 'function_item' && field(n, 'body')) {
+      const d = declByStart.get(n.startPosition.row * 1e6 + n.startPosition.column);
+      functions.push(analyzeFunction(n, d, decls, view, edition));
+    }
+    return undefined;
+  });
+  return { functions };
+}
+
+function enclosingFunctionName(n: Node): string | undefined {
+  for (let p = n.parent; p; p = p.parent) {
+    if (p.type === 'function_item') return field(p, 'name')?.text;
+  }
+  return undefined;
+}
+
+function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: FileDeclarations, view: CrateView, edition: Edition): FunctionFacts {
+  const name = field(fnNode, 'name')?.text ?? '?';
+  const outer = enclosingFunctionName(fnNode);
+  const qualifiedName = decl?.qualifiedName ?? (outer ? `${outer}::${name}` : name);
+  const scopes = new Scopes(fnNode);
+  const resolver = new FunctionResolver(view, decls, scopes, qualifiedName, decl?.selfType ?? implSelfType(fnNode));
+  const regions = new RegionBuilder(edition, scopes, fnNode);
+  const facts: FunctionFacts = {
+    decl,
+    qualifiedName,
+    node: fnNode,
+    isAsync: decl?.isAsync ?? /\basync\b/.test(fnNode.text.slice(0, (field(fnNode, 'name')?.startIndex ?? fnNode.startIndex) - fnNode.startIndex)),
+    acquisitions: [],
+    nodes: new Map(),
+    awaits: [],
+    calls: [],
+    scopes,
+  };
+  const body = field(fnNode, 'body')!;
+  const closures: Node[] = [];
+  walk(body, (n) => {
+    if (n.type === 'function_item') return false;
+    if (n.type === 'closure_expression') closures.push(n);
+    if (n.type === 'await_expression') facts.awaits.push({ node: n, range: rangeOf(n) });
+    if (n.type === 'call_expression') {
+      const acq = acquisitionAt(n, resolver, view, decls);
+      if (acq) {
+        const closure = closures.filter((c) => c.startIndex <= n.startIndex && n.endIndex <= c.endIndex).pop();
+        const fnLabel = closure ? `${qualifiedName}::{closure#${closures.indexOf(closure)}}` : qualifiedName;
+        const shape = guardShape(n, acq.method.wrapped, !!acq.method.awaits);
+        const region = regions.build(shape);
+        const range = rangeOf(shape.guardExpr.type === 'try_expression' || !shape.wrapped ? shape.guardExpr : n);
+        const id = acquisitionId(decls.file, range);
+        const a: Acquisition = {
+          id,
+          file: decls.file,
+          lock: acq.ref.cls,
+          lockType: acq.type,
+          mode: acq.method.mode,
+          method: acq.methodName,
+          isTry: acq.method.isTry,
+          certainty: acq.ref.certainty,
+          range,
+          callRange: rangeOf(n),
+          receiverText: acq.receiver.text.replace(/\s+/g, ' '),
+          functionName: fnLabel,
+          holder: region.holder,
+          releases: region.releases,
+          held: region.held,
+          scrutinee: region.scrutinee,
+          unwrap: shape.unwrap ? { method: shape.unwrap.method, range: rangeOf(shape.unwrap.node) } : undefined,
+        };
+        if (acq.method.recursive) (a as Acquisition & { recursive?: boolean }).recursive = true;
+        facts.acquisitions.push(a);
+        facts.nodes.set(id, { call: n, guardExpr: shape.guardExpr, receiver: acq.receiver, bindingDecl: region.bindingDecl, closure });
+      } else {
+        const call = callFact(n, resolver);
+        if (call) facts.calls.push(call);
+      }
+    }
+    return undefined;
+  });
+  // Which guards are alive at each call (guards of enclosing closures count only inside them).
+  for (const c of facts.calls) {
+    const at = startOf(c.node);
+    c.heldGuards = facts.acquisitions.filter((a) => isAlive(a, at) && sameBody(facts.nodes.get(a.id)?.closure, c.node)).map((a) => a.id);
+    c.inClosure = !!closures.find((cl) => cl.startIndex <= c.node.startIndex && c.node.endIndex <= cl.endIndex);
+  }
+  return facts;
+}
+
+/** A guard created outside a closure is visible inside it only if the closure runs in place. */
+function sameBody(guardClosure: Node | undefined, at: Node): boolean {
+  if (!guardClosure) return true;
+  return guardClosure.startIndex <= at.startIndex && at.endIndex <= guardClosure.endIndex;
+}
+
+function implSelfType(fnNode: Node): string | undefined {
+  for (let p = fnNode.parent; p; p = p.parent) {
+    if (p.type === 'impl_item') {
+      const t = field(p, 'type')?.text;
+      return t ? t.replace(/<[\s\S]*$/, '').replace(/^.*::/, '') : undefined;
+    }
+    if (p.type === 'trait_item') return field(p, 'name')?.text;
+    if (p.type === 'function_item') return undefined;
+  }
+  return undefined;
+}
+
+interface FoundAcquisition {
+  ref: { cls: string; certainty: Acquisition['certainty'] };
+  type: LockType;
+  method: AcquireMethod;
+  methodName: string;
+  receiver: Node;
+}
+
+function acquisitionAt(call: Node, resolver: FunctionResolver, view: CrateView, decls: FileDeclarations): FoundAcquisition | undefined {
+  const mc = methodCall(call);
+  if (!mc) return guardReturningCall(call, resolver, view);
+  if (!ACQUIRE_NAMES.has(mc.name)) return guardReturningCall(call, resolver, view);
+  const ref = resolver.lockOf(mc.receiver);
+  if (ref && ref.type) {
+    const m = acquireMethod(ref.type, mc.name, mc.args.length);
+    if (!m) return undefined;
+    return { ref, type: ref.type, method: m, methodName: mc.name, receiver: mc.receiver };
+  }
+  // Unknown receiver type: accept the lock method shapes that almost always mean a lock.
+  const mode: GuardMode | undefined = UNTYPED_LOCK_METHODS[mc.name];
+  if (!mode || mc.args.length !== 0) return undefined;
+  if (ref === undefined && resolverKnowsNonLock(mc.receiver, resolver, view)) return undefined;
+  // `x.lock()` with no arguments is a lock almost everywhere; `read()`/`write()` also name I/O
+  // and cell methods, so they need their result to be used like a lock result.
+  const evidence = followedBy(call);
+  if (mc.name !== 'lock' && evidence === 'none') return undefined;
+  const kind = mode === 'mutex' ? 'mutex' : 'rwlock';
+  const flavor = evidence === 'await' ? 'tokio' : evidence === 'result' ? 'std' : 'unknown';
+  const type = lockTypeOf(flavor, kind);
+  const method: AcquireMethod = {
+    mode,
+    isTry: mc.name.startsWith('try_'),
+    wrapped: evidence === 'result',
+    awaits: evidence === 'await',
+  };
+  const cls = ref?.cls ?? `${resolver.fnName}::${peel(mc.receiver).text.replace(/\s+/g, '')}`;
+  void decls;
+  return { ref: { cls, certainty: 'likely' }, type, method, methodName: mc.name, receiver: mc.receiver };
+}
+
+/** Whether the receiver has a known type that is not a lock (a crate struct, a std I/O handle). */
+function resolverKnowsNonLock(receiver: Node, resolver: FunctionResolver, view: CrateView): boolean {
+  const t = resolver.typeOf(receiver);
+  if (!t) return false;
+  return !!view.struct(t);
+}
+
+/** What the lock call's result is used for: evidence of its type when the type is unknown. */
+function followedBy(call: Node): 'result' | 'await' | 'deref' | 'none' {
+  const p = call.parent;
+  if (!p) return 'none';
+  if (p.type === 'await_expression') return 'await';
+  if (p.type === 'try_expression') return 'result';
+  if (p.type === 'field_expression') {
+    const name = field(p, 'field')?.text ?? '';
+    if (/^(unwrap|expect|unwrap_or_else|map_err|is_ok|is_err|ok)$/.test(name)) return 'result';
+    return 'deref';
+  }
+  if (p.type === 'unary_expression' || p.type === 'let_declaration' || p.type === 'arguments') return 'deref';
+  return 'none';
+}
+
+/** A call to a crate function declared to return a guard is an acquisition at the call site. */
+function guardReturningCall(call: Node, resolver: FunctionResolver, view: CrateView): FoundAcquisition | undefined {
+  const mc = methodCall(call);
+  const pc = mc ? undefined : pathCall(call);
+  const name = mc?.name ?? pc?.name;
+  if (!name) return undefined;
+  const candidates = view.functionsByName.get(name);
+  if (!candidates) return undefined;
+  let target: FunctionDecl | undefined;
+  if (mc) {
+    const t = resolver.typeOf(mc.receiver);
+    target = candidates.find((f) => f.selfType && f.selfType === t);
+  } else if (pc) {
+    const qual = pc.path.includes('::') ? pc.path.slice(0, pc.path.lastIndexOf('::')).replace(/^Self$/, resolver.selfType ?? 'Self') : undefined;
+    target = candidates.find((f) => (qual ? f.selfType === qual.replace(/^.*::/, '') || f.modulePath.endsWith(qual.replace(/^(crate|self|super)::/, '')) : !f.selfType));
+  }
+  if (!target || !target.returnType || !GUARD_RETURN_RE.test(target.returnType)) return undefined;
+  const guardName = GUARD_RETURN_RE.exec(target.returnType)![1];
+  const mode: GuardMode = /Read/.test(guardName) ? (/Upgradable/.test(guardName) ? 'upgradable' : 'read') : /Write/.test(guardName) ? 'write' : /Reentrant/.test(guardName) ? 'reentrant' : 'mutex';
+  const returnsResult = /^\s*(LockResult|Result|Option|TryLockResult)\b/.test(target.returnType);
+  const flavor = /parking_lot|lock_api/.test(target.returnType) ? 'parking_lot' : /tokio/.test(target.returnType) ? 'tokio' : 'std';
+  const type = lockTypeOf(flavor, mode === 'read' || mode === 'write' || mode === 'upgradable' ? 'rwlock' : 'mutex');
+  return {
+    ref: { cls: `${target.qualifiedName}()`, certainty: 'likely' },
+    type,
+    method: { mode, isTry: false, wrapped: returnsResult, awaits: target.isAsync },
+    methodName: target.name,
+    receiver: mc ? mc.receiver : call,
+  };
+}
+
+function callFact(call: Node, resolver: FunctionResolver): CallFact | undefined {
+  const mc = methodCall(call);
+  if (mc) {
+    if (GUARD_PLUMBING.has(mc.name)) return undefined;
+    const recvType = resolver.typeOf(mc.receiver);
+    const lock = resolver.lockOf(mc.receiver);
+    return {
+      node: call,
+      receiverLock: lock?.type ? lock.cls : undefined,
+      calleeText: `${mc.receiver.text.replace(/\s+/g, '')}.${mc.name}`,
+      name: mc.name,
+      receiverText: mc.receiver.text.replace(/\s+/g, ''),
+      receiverType: recvType,
+      range: rangeOf(call),
+      heldGuards: [],
+    };
+  }
+  const pc = pathCall(call);
+  if (pc) {
+    const qual = pc.path.includes('::') ? pc.path.slice(0, pc.path.lastIndexOf('::')) : undefined;
+    return {
+      node: call,
+      calleeText: pc.path,
+      name: pc.name,
+      pathQualifier: qual === 'Self' ? resolver.selfType : qual,
+      range: rangeOf(call),
+      heldGuards: [],
+    };
+  }
+  return undefined;
+}
+
+export function summarize(f: FunctionFacts, file: string): FunctionSummary {
+  const nameNode = field(f.node, 'name') ?? f.node;
+  const returned = f.acquisitions.find((a) => a.holder.kind === 'returned' && a.releases.some((r) => r.reason.startsWith('returned')));
+  return {
+    qualifiedName: f.qualifiedName,
+    file,
+    range: rangeOf(f.node),
+    nameRange: rangeOf(nameNode),
+    acquisitions: f.acquisitions.map((a) => a.id),
+    calls: f.calls.map(({ node: _n, receiverLock: _l, ...rest }) => rest),
+    returnsGuard: returned ? { lock: returned.lock, mode: returned.mode } : undefined,
+  };
+}

@@ -1,0 +1,119 @@
+// Engine entry point. Plain data in, plain data out; the only resource is the tree-sitter
+// runtime (wasm), owned by the Engine and by each ParsedFile until disposed.
+
+import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations } from './api';
+import { collectDeclarations, modulePathForFile } from './declarations';
+import { analyzeFunctions, summarize } from './functions';
+import type { Edition, Finding, RuleId, Severity } from './model';
+import { ParserHost, type ParsedFile, type ParserHostOptions, type TreeEdit } from './parser';
+import { CrateView } from './resolve';
+import { FUNCTION_RULES } from './rules';
+import { applySuppressions } from './suppress';
+import { rangeOf, walk } from './syntax';
+
+export * from './model';
+export * from './api';
+export type { ParsedFile, TreeEdit } from './parser';
+export { modulePathForFile } from './declarations';
+export { RULES, RULE_IDS, ruleInfo } from './rules/catalog';
+
+export type EngineInit = ParserHostOptions;
+
+export async function createEngine(opts: EngineInit): Promise<Engine> {
+  return new Engine(await ParserHost.create(opts));
+}
+
+export function buildCrateIndex(edition: Edition, files: FileDeclarations[]): CrateIndex {
+  return { edition, files };
+}
+
+const views = new WeakMap<CrateIndex, Map<string, CrateView>>();
+
+function viewFor(index: CrateIndex, options: EngineOptions): CrateView {
+  const key = (options.lockWrappers ?? []).join(',');
+  let byKey = views.get(index);
+  if (!byKey) {
+    byKey = new Map();
+    views.set(index, byKey);
+  }
+  let v = byKey.get(key);
+  if (!v) {
+    v = new CrateView(index, options.lockWrappers);
+    byKey.set(key, v);
+  }
+  return v;
+}
+
+export class Engine {
+  constructor(private readonly host: ParserHost) {}
+
+  parse(text: string, previous?: ParsedFile, edits?: TreeEdit[]): ParsedFile {
+    return this.host.parse(text, previous, edits);
+  }
+
+  declarations(parsed: ParsedFile, file: string): FileDeclarations {
+    return collectDeclarations(parsed.tree.rootNode, file);
+  }
+
+  analyzeFile(parsed: ParsedFile, file: string, index: CrateIndex, options: EngineOptions): FileAnalysis {
+    const root = parsed.tree.rootNode;
+    const decls = index.files.find((f) => f.file === file) ?? collectDeclarations(root, file);
+    const view = viewFor(index.files.includes(decls) ? index : { ...index, files: [...index.files, decls] }, options);
+    const facts = analyzeFunctions(root, decls, view, options.edition);
+    const eol = parsed.text.includes('\r\n') ? '\r\n' : '\n';
+    const lines = parsed.text.split(/\r?\n/);
+    let findings: Finding[] = [];
+    for (const fn of facts.functions) {
+      for (const rule of FUNCTION_RULES) {
+        const sev = severityFor(rule.id, rule.defaultSeverity, options);
+        if (sev === 'off') continue;
+        for (const f of rule.check({ file, text: parsed.text, eol, options, fn, root })) {
+          // A rule may pick a lower severity for a weaker form (read-read); overrides replace both.
+          f.severity = options.severities?.[rule.id] && options.severities[rule.id] !== 'off' ? (options.severities[rule.id] as Severity) : f.severity;
+          findings.push(f);
+        }
+      }
+    }
+    findings = applySuppressions(dedupe(findings), lines);
+    let firstSyntaxError: FileAnalysis['firstSyntaxError'];
+    if (parsed.syntaxErrors > 0) {
+      walk(root, (n) => {
+        if (firstSyntaxError) return false;
+        if (n.type === 'ERROR' || n.isMissing) {
+          firstSyntaxError = rangeOf(n);
+          return false;
+        }
+        return n.hasError ? undefined : false;
+      });
+    }
+    return {
+      file,
+      acquisitions: facts.functions.flatMap((f) => f.acquisitions),
+      findings,
+      functions: facts.functions.map((f) => summarize(f, file)),
+      syntaxErrors: parsed.syntaxErrors,
+      firstSyntaxError,
+    };
+  }
+
+  dispose(): void {
+    this.host.dispose();
+  }
+}
+
+export function severityFor(rule: RuleId, fallback: Severity, options: EngineOptions): Severity | 'off' {
+  return options.severities?.[rule] ?? fallback;
+}
+
+function dedupe(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const k = `${f.rule}|${f.range.start.line}:${f.range.start.column}|${f.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export { collectDeclarations };
+export { modulePathForFile as modulePath };

@@ -1,0 +1,284 @@
+// Name and type resolution just deep enough to name lock classes: `self.load` in an impl of
+// `Catalog` is `Catalog.load`; a static is its module path; a local lock is `function::name`.
+
+import type { CrateIndex, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
+import { resolveType, stripRefs, lockTypeOf, fullPath, flavorOfPath, type ResolvedType } from './locktypes';
+import type { Certainty, LockKind, LockType } from './model';
+import type { LocalDecl, Scopes } from './scopes';
+import { field, methodCall, pathCall, unparen, type Node } from './syntax';
+
+/** Lookups over all files of a crate, built once per analysis. */
+export class CrateView {
+  readonly structs = new Map<string, StructDecl[]>();
+  readonly statics = new Map<string, StaticDecl[]>();
+  readonly functionsByName = new Map<string, FunctionDecl[]>();
+  readonly importsByFile = new Map<string, Record<string, string>>();
+
+  constructor(readonly index: CrateIndex, readonly lockWrappers: string[] = []) {
+    for (const f of index.files) {
+      this.importsByFile.set(f.file, f.imports);
+      for (const s of f.structs) push(this.structs, s.name, s);
+      for (const s of f.statics) push(this.statics, s.name, s);
+      for (const fn of f.functions) push(this.functionsByName, fn.name, fn);
+    }
+  }
+
+  struct(name: string, preferFile?: string): StructDecl | undefined {
+    const list = this.structs.get(name);
+    if (!list) return undefined;
+    return list.find((s) => s.file === preferFile) ?? list[0];
+  }
+
+  static(name: string, preferFile?: string): StaticDecl | undefined {
+    const list = this.statics.get(name);
+    if (!list) return undefined;
+    return list.find((s) => s.file === preferFile) ?? list[0];
+  }
+
+  imports(file: string): Record<string, string> {
+    return this.importsByFile.get(file) ?? {};
+  }
+
+  resolveTypeIn(typeText: string, file: string): ResolvedType {
+    return resolveType(typeText, this.imports(file), this.lockWrappers);
+  }
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+export interface LockRef {
+  /** Lock class id. */
+  cls: string;
+  type?: LockType;
+  certainty: Certainty;
+  /** Declaration site of the lock (field or static), when known. */
+  declaredIn?: { file: string; range: StructDecl['range'] };
+}
+
+const CONSTRUCTOR_RE = /(?:^|[^\w:])((?:[A-Za-z_]\w*::)*)(Mutex|RwLock|ReentrantMutex|FairMutex|DashMap|DashSet|Condvar)\s*(?:::\s*<[^>]*>)?\s*::\s*(new|const_new|default|with_capacity|with_hasher|with_shard_amount|from)\b/;
+
+/** Lock type created by an initializer such as `Arc::new(Mutex::new(0))`, if any. */
+export function lockFromInitializer(text: string, imports: Record<string, string>): LockType | undefined {
+  const m = CONSTRUCTOR_RE.exec(text);
+  if (!m) return undefined;
+  const path = fullPath(m[1] + m[2], imports);
+  const kinds: Record<string, LockKind> = {
+    Mutex: 'mutex',
+    RwLock: 'rwlock',
+    ReentrantMutex: 'reentrant-mutex',
+    FairMutex: 'fair-mutex',
+    DashMap: 'dashmap',
+    DashSet: 'dashmap',
+    Condvar: 'condvar',
+  };
+  return lockTypeOf(flavorOfPath(path), kinds[m[2]]);
+}
+
+/** Resolution context for one function body. */
+export class FunctionResolver {
+  constructor(
+    readonly view: CrateView,
+    readonly file: FileDeclarations,
+    readonly scopes: Scopes,
+    /** Qualified name of the function (`Catalog::route`). */
+    readonly fnName: string,
+    readonly selfType: string | undefined,
+  ) {}
+
+  private get imports(): Record<string, string> {
+    return this.file.imports;
+  }
+
+  /** The struct (or other) type name an expression evaluates to, peeled of Arc/&/Box. */
+  typeOf(expr: Node, depth = 0): string | undefined {
+    if (depth > 6) return undefined;
+    const e = peel(expr);
+    switch (e.type) {
+      case 'self':
+        return this.selfType;
+      case 'identifier': {
+        const decl = this.scopes.resolve(e.text, e);
+        if (decl) return this.typeOfDecl(decl, depth);
+        const st = this.view.static(e.text, this.file.file);
+        if (st) return this.view.resolveTypeIn(st.typeText, st.file).name;
+        return undefined;
+      }
+      case 'field_expression': {
+        const base = field(e, 'value');
+        const f = field(e, 'field');
+        if (!base || !f) return undefined;
+        const baseType = this.typeOf(base, depth + 1);
+        const decl = baseType ? this.view.struct(baseType, this.file.file) : undefined;
+        const fd = decl?.fields.find((x) => x.name === f.text);
+        if (!fd || !decl) return undefined;
+        return this.view.resolveTypeIn(fd.typeText, decl.file).name;
+      }
+      case 'call_expression': {
+        const mc = methodCall(e);
+        if (mc) {
+          if (mc.name === 'clone' || mc.name === 'as_ref' || mc.name === 'borrow' || mc.name === 'unwrap' || mc.name === 'expect') {
+            // A lock's unwrap yields the guard: its target type is the lock's inner type.
+            const inner = this.lockInnerType(mc.receiver, depth);
+            return inner ?? this.typeOf(mc.receiver, depth + 1);
+          }
+          return undefined;
+        }
+        const pc = pathCall(e);
+        if (pc) {
+          if (/^(Arc|Rc|Box)::(new|clone|from)$/.test(pc.path) && pc.args[0]) return this.typeOf(pc.args[0], depth + 1);
+          const m = /^([A-Z]\w*)::\w+$/.exec(pc.path);
+          if (m && this.view.struct(m[1])) return m[1];
+        }
+        return undefined;
+      }
+      case 'struct_expression':
+        return field(e, 'name')?.text.replace(/<.*$/, '');
+      default:
+        return undefined;
+    }
+  }
+
+  /** For `x.lock()`-like receivers: the protected type's name. */
+  private lockInnerType(expr: Node, depth: number): string | undefined {
+    const e = peel(expr);
+    const mc = methodCall(e);
+    if (!mc || !/^(lock|read|write|try_lock|try_read|try_write|blocking_lock|blocking_read|blocking_write)$/.test(mc.name)) return undefined;
+    const typeText = this.lockTypeText(mc.receiver, depth + 1);
+    if (!typeText) return undefined;
+    const rt = resolveType(typeText.text, this.view.imports(typeText.file));
+    if (!rt.lock || !rt.inner) return undefined;
+    return resolveType(rt.inner, this.view.imports(typeText.file)).name;
+  }
+
+  private lockTypeText(expr: Node, depth: number): { text: string; file: string } | undefined {
+    const e = peel(expr);
+    if (e.type === 'field_expression') {
+      const base = field(e, 'value');
+      const f = field(e, 'field');
+      const baseType = base ? this.typeOf(base, depth + 1) : undefined;
+      const decl = baseType ? this.view.struct(baseType, this.file.file) : undefined;
+      const fd = decl?.fields.find((x) => x.name === f?.text);
+      return fd && decl ? { text: fd.typeText, file: decl.file } : undefined;
+    }
+    if (e.type === 'identifier') {
+      const decl = this.scopes.resolve(e.text, e);
+      if (decl?.typeText) return { text: decl.typeText, file: this.file.file };
+      const st = decl ? undefined : this.view.static(e.text, this.file.file);
+      if (st) return { text: st.typeText, file: st.file };
+    }
+    return undefined;
+  }
+
+  private typeOfDecl(decl: LocalDecl, depth: number): string | undefined {
+    if (decl.name === 'self') return this.selfType;
+    if (decl.typeText) {
+      const t = this.view.resolveTypeIn(decl.typeText, this.file.file);
+      return t.name === 'Self' ? this.selfType : t.name;
+    }
+    if (decl.init) return this.typeOf(decl.init, depth + 1);
+    return undefined;
+  }
+
+  /** Resolves the receiver of a lock method to its lock class. */
+  lockOf(expr: Node, depth = 0): LockRef | undefined {
+    if (depth > 6) return undefined;
+    const e = peel(expr);
+    switch (e.type) {
+      case 'field_expression': {
+        const base = field(e, 'value');
+        const f = field(e, 'field');
+        if (!base || !f) return undefined;
+        const baseType = this.typeOf(base);
+        const decl = baseType ? this.view.struct(baseType, this.file.file) : undefined;
+        const fd = decl?.fields.find((x) => x.name === f.text);
+        if (decl && fd) {
+          const t = this.view.resolveTypeIn(fd.typeText, decl.file);
+          return { cls: `${decl.name}.${f.text}`, type: t.lock, certainty: 'certain', declaredIn: { file: decl.file, range: fd.range } };
+        }
+        const owner = baseType ?? (base.type === 'self' ? this.selfType : undefined) ?? base.text.replace(/\s+/g, '');
+        return { cls: `${owner}.${f.text}`, certainty: 'likely' };
+      }
+      case 'identifier': {
+        const decl = this.scopes.resolve(e.text, e);
+        if (decl) return this.lockOfDecl(decl, depth);
+        return this.staticLock(e.text);
+      }
+      case 'scoped_identifier': {
+        const text = e.text.replace(/\s+/g, '');
+        return this.staticLock(text.slice(text.lastIndexOf(':') + 1));
+      }
+      case 'call_expression': {
+        const mc = methodCall(e);
+        if (mc && (mc.name === 'clone' || mc.name === 'as_ref' || mc.name === 'deref' || mc.name === 'borrow')) return this.lockOf(mc.receiver, depth + 1);
+        const pc = pathCall(e);
+        if (pc && /^(Arc|Rc)::clone$/.test(pc.path) && pc.args[0]) return this.lockOf(pc.args[0], depth + 1);
+        if (pc && /(^|::)(force|get)$/.test(pc.path) && pc.args[0]) return this.lockOf(pc.args[0], depth + 1);
+        return undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private staticLock(name: string): LockRef | undefined {
+    const st = this.view.static(name, this.file.file);
+    if (!st) return undefined;
+    const t = this.view.resolveTypeIn(st.typeText, st.file).lock ?? lockFromInitializer(st.initText, this.view.imports(st.file));
+    const cls = st.modulePath ? `${st.modulePath}::${st.name}` : st.name;
+    return { cls, type: t, certainty: t ? 'certain' : 'likely', declaredIn: { file: st.file, range: st.range } };
+  }
+
+  private lockOfDecl(decl: LocalDecl, depth: number): LockRef | undefined {
+    const local = `${this.fnName}::${decl.name}`;
+    if (decl.typeText) {
+      const t = this.view.resolveTypeIn(decl.typeText, this.file.file);
+      if (t.lock) {
+        // A `&Mutex` parameter or a typed clone: if the initializer names a known lock, use it.
+        if (decl.init) {
+          const from = this.lockOf(decl.init, depth + 1);
+          if (from && from.certainty === 'certain') return from;
+        }
+        return { cls: local, type: t.lock, certainty: 'certain' };
+      }
+      if (decl.kind !== 'let') return undefined;
+    }
+    if (decl.init) {
+      const init = peel(decl.init);
+      const created = lockFromInitializer(init.text, this.imports);
+      // `let m = Arc::new(Mutex::new(..))` creates a new local lock; `let m = self.m.clone()` aliases.
+      const isConstructor = created && /^(Arc|Rc|Box)::new\s*\(|^[\w:]*(Mutex|RwLock|ReentrantMutex|FairMutex|DashMap|DashSet)(\s*::\s*<[^>]*>)?\s*::/.test(init.text);
+      if (isConstructor) return { cls: local, type: created, certainty: 'certain' };
+      const from = this.lockOf(init, depth + 1);
+      if (from) return from;
+    }
+    if (decl.scrutinee || decl.kind === 'closure-param' || decl.kind === 'pattern') return undefined;
+    return undefined;
+  }
+}
+
+/** Strips `&`, `&mut`, `*`, parentheses: they do not change which lock an expression names. */
+export function peel(expr: Node): Node {
+  let e = unparen(expr);
+  for (let i = 0; i < 8; i++) {
+    if (e.type === 'reference_expression') {
+      const v = field(e, 'value');
+      if (!v) break;
+      e = unparen(v);
+      continue;
+    }
+    if (e.type === 'unary_expression' && e.text.startsWith('*')) {
+      const v = e.namedChild(0);
+      if (!v) break;
+      e = unparen(v);
+      continue;
+    }
+    break;
+  }
+  return e;
+}
+
+export { stripRefs };

@@ -1,0 +1,96 @@
+// Blocking calls (file and socket I/O, sleeping, joining threads, channel receives, waiting on a
+// different lock's condvar, block_on, running processes) while a guard is alive: every thread
+// that needs the lock waits for the I/O too.
+
+import type { Finding } from '../model';
+import type { CallFact } from '../functions';
+import { at, lockLabel, makeFinding, type Rule, type RuleContext } from './context';
+
+const BLOCKING_PATHS: Array<[RegExp, string]> = [
+  [/^(std::)?fs::\w+$/, 'file system I/O'],
+  [/^(std::)?(fs::)?File::(open|create|create_new|options)$/, 'opening a file'],
+  [/^(std::)?thread::sleep$|^sleep$/, 'sleeping'],
+  [/^(std::)?(net::)?(TcpStream|UdpSocket|TcpListener)::(connect|connect_timeout|bind)$/, 'network I/O'],
+  [/(^|::)block_on$/, '`block_on`'],
+  [/^reqwest::blocking::\w+$/, 'a blocking HTTP request'],
+  [/^(std::)?io::(stdin|copy)$/, 'terminal or stream I/O'],
+];
+
+const BLOCKING_METHODS: Record<string, { args: number[]; what: string }> = {
+  read_to_string: { args: [1], what: 'blocking I/O' },
+  read_to_end: { args: [1], what: 'blocking I/O' },
+  read_exact: { args: [1], what: 'blocking I/O' },
+  read_line: { args: [1], what: 'blocking I/O' },
+  write_all: { args: [1], what: 'blocking I/O' },
+  sync_all: { args: [0], what: 'an fsync' },
+  sync_data: { args: [0], what: 'an fsync' },
+  join: { args: [0], what: 'joining a thread' },
+  recv: { args: [0], what: 'a channel receive' },
+  recv_timeout: { args: [1], what: 'a channel receive' },
+  output: { args: [0], what: 'running a process' },
+  status: { args: [0], what: 'running a process' },
+  wait_with_output: { args: [0], what: 'running a process' },
+  accept: { args: [0], what: 'accepting a connection' },
+  block_on: { args: [1], what: '`block_on`' },
+  blocking_recv: { args: [0], what: 'a blocking channel receive' },
+  blocking_send: { args: [1], what: 'a blocking channel send' },
+};
+
+export function blockingKind(c: CallFact, extra: string[] = []): string | undefined {
+  if (extra.includes(c.name) || extra.includes(c.calleeText)) return 'a configured blocking function';
+  if (!c.receiverText) {
+    for (const [re, what] of BLOCKING_PATHS) if (re.test(c.calleeText)) return what;
+    return undefined;
+  }
+  const m = BLOCKING_METHODS[c.name];
+  if (!m) return undefined;
+  const argCount = c.node.childForFieldName('arguments')?.namedChildCount ?? 0;
+  if (!m.args.includes(argCount)) return undefined;
+  // `.wait()` on a child process; a Condvar's wait takes a guard argument and is handled below.
+  if (c.name === 'status' || c.name === 'output') {
+    if (!/Command|command|cmd|process|child/i.test(c.receiverText)) return undefined;
+  }
+  return m.what;
+}
+
+export const blockingUnderLock: Rule = {
+  id: 'blocking-under-lock',
+  defaultSeverity: 'warning',
+  check(ctx: RuleContext): Finding[] {
+    const out: Finding[] = [];
+    const byId = new Map(ctx.fn.acquisitions.map((a) => [a.id, a]));
+    for (const c of ctx.fn.calls) {
+      if (c.heldGuards.length === 0) continue;
+      let what = blockingKind(c, ctx.options.blockingFunctions);
+      // Condvar::wait(guard_of_B) while holding A: waits indefinitely with A taken.
+      let waitedLock: string | undefined;
+      if (!what && /^wait(_while|_timeout|_timeout_while)?$/.test(c.name)) {
+        const arg = c.node.childForFieldName('arguments')?.namedChild(0);
+        const argGuard = arg ? ctx.fn.acquisitions.find((a) => a.holder.kind === 'binding' && a.holder.name === arg.text && c.heldGuards.includes(a.id)) : undefined;
+        if (argGuard) {
+          waitedLock = argGuard.lock;
+          what = `waiting on a condition variable of \`${argGuard.lock}\``;
+        }
+      }
+      if (!what) continue;
+      const held = c.heldGuards.map((id) => byId.get(id)!).filter((a) => a && a.lock !== waitedLock);
+      if (held.length === 0) continue;
+      const first = held[0];
+      const names = held.map(lockLabel).join(', ');
+      out.push(
+        makeFinding(
+          'blocking-under-lock',
+          'warning',
+          ctx.file,
+          c.range,
+          `\`${c.calleeText}(..)\` is ${what} while ${names} ${held.length > 1 ? 'are' : 'is'} held (acquired at ${at(first.range.start)}): every thread that needs ${held.length > 1 ? 'these locks' : 'this lock'} waits for it too. Copy what you need out of the guard and release it before blocking.`,
+          {
+            acquisitions: held.map((a) => a.id),
+            related: held.map((a) => ({ file: ctx.file, range: a.range, message: `${lockLabel(a)} acquired here` })),
+          },
+        ),
+      );
+    }
+    return out;
+  },
+};

@@ -1,0 +1,92 @@
+// A named guard that stays alive well after its last use keeps other threads waiting for no
+// reason. Suggest `drop(guard);` right after the statement with the last use.
+
+import type { Finding } from '../model';
+import { comparePos, startOf, walk, type Node } from '../syntax';
+import type { LocalDecl, Scopes } from '../scopes';
+import { finalRelease, indentOfLine, lockLabel, makeFinding, type Rule, type RuleContext } from './context';
+
+/** Statements after the last use before we speak up. */
+export const TIGHTENING_MIN_STATEMENTS = 2;
+
+export const guardTightening: Rule = {
+  id: 'guard-tightening',
+  defaultSeverity: 'information',
+  check(ctx: RuleContext): Finding[] {
+    const out: Finding[] = [];
+    for (const a of ctx.fn.acquisitions) {
+      if (a.holder.kind !== 'binding') continue;
+      const release = finalRelease(a);
+      if (!release || release.kind !== 'scope-end') continue;
+      const decl = ctx.fn.nodes.get(a.id)?.bindingDecl;
+      if (!decl || decl.scope.type !== 'block') continue;
+      const lastUse = lastUseOf(decl, ctx.fn.scopes);
+      const anchor = lastUse ?? decl.declaredBy;
+      // The statement of the guard's own block that contains the last use.
+      let stmt: Node | null = anchor;
+      while (stmt && stmt.parent && stmt.parent.id !== decl.scope.id) stmt = stmt.parent;
+      if (!stmt || !stmt.parent) continue;
+      const later = decl.scope.namedChildren.filter((c) => c && c.startIndex >= stmt!.endIndex && c.type !== 'line_comment' && c.type !== 'block_comment');
+      if (later.length < TIGHTENING_MIN_STATEMENTS) continue;
+      // A statement without `;` at the end is the block's value; dropping before it is fine,
+      // but only if the guard is not part of that value.
+      const lines = release.position.line - stmt.endPosition.row;
+      if (lines < 2) continue;
+      const insertLine = stmt.endPosition.row;
+      const indent = indentOfLine(ctx.text, stmt.startPosition.row);
+      const f = makeFinding(
+        'guard-tightening',
+        'information',
+        ctx.file,
+        a.range,
+        `${lockLabel(a)} guard \`${decl.name}\` is last used at line ${(lastUse ? startOf(lastUse).line : stmt.startPosition.row) + 1} but stays held for ${lines} more lines, until line ${release.position.line + 1}. Release it after its last use with \`drop(${decl.name});\` so other threads are not kept waiting.`,
+        { acquisitions: [a.id] },
+      );
+      f.fixes.push({
+        title: `Release \`${decl.name}\` after its last use (\`drop(${decl.name});\`)`,
+        isPreferred: true,
+        edits: [
+          {
+            file: ctx.file,
+            range: { start: { line: insertLine, column: stmt.endPosition.column }, end: { line: insertLine, column: stmt.endPosition.column } },
+            newText: `${ctx.eol}${indent}drop(${decl.name});`,
+          },
+        ],
+      });
+      out.push(f);
+    }
+    return out;
+  },
+};
+
+/**
+ * The last place the guard's data can be reached: uses of the binding itself, and uses of
+ * bindings initialised from it (`let v = &g.items;`, `let it = g.iter();`), which borrow from it.
+ */
+export function lastUseOf(decl: LocalDecl, scopes: Scopes): Node | undefined {
+  let last: Node | undefined;
+  const pending: LocalDecl[] = [decl];
+  const seen = new Set<LocalDecl>();
+  while (pending.length > 0) {
+    const d = pending.pop()!;
+    if (seen.has(d)) continue;
+    seen.add(d);
+    for (const u of scopes.usesOf(d, d.scope)) {
+      if (!last || comparePos(startOf(u), startOf(last)) > 0) last = u;
+      // A `let` whose initializer mentions the guard may borrow from it.
+      for (let p = u.parent; p; p = p.parent) {
+        if (p.type === 'let_declaration') {
+          walk(p.childForFieldName('pattern') ?? p, (n) => {
+            if (n.type === 'identifier') {
+              const derived = scopes.resolve(n.text, n);
+              if (derived) pending.push(derived);
+            }
+          });
+          break;
+        }
+        if (p.type === 'block' || p.type === 'expression_statement') break;
+      }
+    }
+  }
+  return last;
+}

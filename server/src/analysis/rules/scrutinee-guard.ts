@@ -1,0 +1,126 @@
+// A guard created in an `if let`/`while let`/`match`/`for`/let-else head is a temporary of the
+// whole construct: it stays alive through every arm, including `else` before edition 2024.
+// That is how Fly.io's catalog deadlocked: the `else` arm took the write lock.
+
+import type { Acquisition, Finding, Fix } from '../model';
+import { field, type Node } from '../syntax';
+import { at, finalRelease, indentOfLine, lockLabel, makeFinding, rangeText, type Rule, type RuleContext } from './context';
+
+const CONSTRUCT_WORDS: Record<string, string> = {
+  'if-let': '`if let`',
+  'while-let': '`while let`',
+  match: '`match`',
+  for: '`for` loop',
+  'let-else': '`let ... else`',
+};
+
+export const scrutineeGuard: Rule = {
+  id: 'scrutinee-guard',
+  defaultSeverity: 'warning',
+  check(ctx: RuleContext): Finding[] {
+    const out: Finding[] = [];
+    for (const a of ctx.fn.acquisitions) {
+      const s = a.scrutinee;
+      if (!s || (a.holder.kind !== 'temporary' && a.holder.kind !== 'extended')) continue;
+      const release = finalRelease(a);
+      const construct = CONSTRUCT_WORDS[s.construct];
+      let where: string;
+      switch (s.construct) {
+        case 'if-let':
+          where = s.elseRange
+            ? `through both arms, including the \`else\` arm at ${at(s.elseRange.start)}`
+            : 'through the whole then-block';
+          break;
+        case 'while-let':
+          where = 'through each iteration of the loop body';
+          break;
+        case 'match':
+          where = 'through every arm of the `match`';
+          break;
+        case 'for':
+          where = 'for the whole loop';
+          break;
+        default:
+          where = s.elseRange ? `through the \`else\` block at ${at(s.elseRange.start)}` : 'through the statement';
+      }
+      let message = `${lockLabel(a)} guard created in this ${construct} head stays alive ${where}, and is released at ${at(release.position)} (${release.reason}).`;
+      if (s.edition2024Differs) message += ' Edition 2024 drops it before the `else` arm.';
+      else if (s.construct === 'if-let') message += ' (Edition 2024 rules apply: it is released at the end of the then-block.)';
+      message += ' Anything in there that takes the same lock deadlocks; bind the value you need first so the guard dies at the `;`.';
+      const f = makeFinding('scrutinee-guard', 'warning', ctx.file, a.range, message, {
+        acquisitions: [a.id],
+        related: s.elseRange ? [{ file: ctx.file, range: s.elseRange, message: `the guard on ${lockLabel(a)} is still held in this \`else\` arm` }] : [],
+      });
+      const hoist = hoistFix(ctx, a);
+      if (hoist) f.fixes.push(hoist);
+      out.push(f);
+    }
+    return out;
+  },
+};
+
+/** Methods returning references into the guarded data: hoisting needs an owned copy. */
+const BORROWING = /\.(get|first|last|get_key_value|iter\(\)\.find|peek|front|back)\s*\([^()]*\)\s*$/;
+
+function hoistFix(ctx: RuleContext, a: Acquisition): Fix | undefined {
+  const nodes = ctx.fn.nodes.get(a.id);
+  if (!nodes) return undefined;
+  const head = scrutineeExpr(nodes.guardExpr);
+  if (!head) return undefined;
+  const stmt = enclosingStatement(head.construct);
+  if (!stmt) return undefined;
+  let exprText = rangeText(ctx.text, {
+    start: { line: head.expr.startPosition.row, column: head.expr.startPosition.column },
+    end: { line: head.expr.endPosition.row, column: head.expr.endPosition.column },
+  });
+  if (/\n/.test(exprText)) return undefined;
+  let pattern = head.pattern?.text;
+  if (BORROWING.test(exprText)) {
+    // `get(k)` returns `Option<&V>`: clone the value out so the guard can go at the `;`.
+    exprText = `${exprText}.cloned()`;
+    if (pattern) pattern = pattern.replace(/^Some\(\s*&/, 'Some(');
+  }
+  const name = 'value';
+  const indent = indentOfLine(ctx.text, stmt.startPosition.row);
+  const edits = [
+    {
+      file: ctx.file,
+      range: { start: { line: stmt.startPosition.row, column: stmt.startPosition.column }, end: { line: stmt.startPosition.row, column: stmt.startPosition.column } },
+      newText: `let ${name} = ${exprText};${ctx.eol}${indent}`,
+    },
+    {
+      file: ctx.file,
+      range: { start: { line: head.expr.startPosition.row, column: head.expr.startPosition.column }, end: { line: head.expr.endPosition.row, column: head.expr.endPosition.column } },
+      newText: name,
+    },
+  ];
+  return {
+    title: `Bind the value first so the ${a.lock} guard is released at the \`;\``,
+    isPreferred: true,
+    edits,
+  };
+}
+
+function scrutineeExpr(guardExpr: Node): { expr: Node; construct: Node; pattern?: Node } | undefined {
+  let child = guardExpr;
+  for (let p = guardExpr.parent; p; child = p, p = p.parent) {
+    if (p.type === 'let_condition' && field(p, 'value')?.id === child.id) {
+      const owner = p.parent;
+      if (owner && (owner.type === 'if_expression' || owner.type === 'while_expression')) {
+        if (owner.type === 'while_expression') return undefined; // hoisting out of a loop changes behaviour
+        return { expr: child, construct: owner, pattern: field(p, 'pattern') ?? undefined };
+      }
+      return undefined;
+    }
+    if (p.type === 'match_expression' && field(p, 'value')?.id === child.id) return { expr: child, construct: p };
+    if (p.type === 'for_expression' || p.type === 'block' || p.type === 'expression_statement' || p.type === 'let_declaration') return undefined;
+  }
+  return undefined;
+}
+
+function enclosingStatement(n: Node): Node | undefined {
+  for (let p: Node | null = n; p; p = p.parent) {
+    if (p.parent && p.parent.type === 'block') return p;
+  }
+  return undefined;
+}

@@ -1,0 +1,21 @@
+// `// locklens: allow(rule-id, other-rule)` on the finding's line or the line above silences it.
+
+import type { Finding } from './model';
+
+const ALLOW_RE = /\/\/\s*locklens:\s*allow\(([^)]*)\)/;
+
+export function allowedRules(lineText: string | undefined): string[] {
+  if (!lineText) return [];
+  const m = ALLOW_RE.exec(lineText);
+  if (!m) return [];
+  return m[1].split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function applySuppressions(findings: Finding[], lines: string[]): Finding[] {
+  return findings.filter((f) => {
+    const line = f.range.start.line;
+    const here = allowedRules(lines[line]);
+    const above = allowedRules(lines[line - 1]);
+    return !(here.includes(f.rule) || above.includes(f.rule) || here.includes('all') || above.includes('all'));
+  });
+}
