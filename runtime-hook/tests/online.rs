@@ -1,0 +1,329 @@
+//! Hook on: a collector listens on 127.0.0.1:0 inside the test process and
+//! every test checks the lines it receives. Tests synchronise on received
+//! events (condvar + timeout), never on sleeps. Each test uses its own lock
+//! names, so they can run in parallel against the one shared hook.
+
+mod common;
+
+use common::{lock_name, Collector, Json};
+use locklens::sync::{Arc, Barrier, Condvar, Mutex, RwLock};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::Duration;
+
+const TOKEN: &str = "tok-online-7f3a";
+
+fn hook() -> &'static Collector {
+    static C: OnceLock<Collector> = OnceLock::new();
+    C.get_or_init(|| {
+        let c = Collector::start();
+        let mut cfg = locklens::Config::new(&c.endpoint(), TOKEN).unwrap();
+        cfg.stall = Duration::from_millis(300);
+        locklens::start(cfg).expect("hook starts");
+        assert!(locklens::enabled());
+        c
+    })
+}
+
+fn is(j: &Json, ty: &str, lock_path: &str, name: &str) -> bool {
+    j.ty() == ty && lock_name(j.at(lock_path)) == Some(name)
+}
+
+fn this_thread() -> String {
+    thread::current().name().unwrap().to_string()
+}
+
+#[test]
+fn hello_carries_token_and_version_first() {
+    let c = hook();
+    let m = Mutex::named("online.hello", ());
+    drop(m.lock().unwrap());
+    let hello = c.wait_for("hello", |j| j.ty() == "hello");
+    assert_eq!(hello.get("v").num(), Some(1));
+    assert_eq!(hello.get("protocol").str(), Some("locklens-hook"));
+    assert_eq!(hello.get("token").str(), Some(TOKEN));
+    assert_eq!(hello.get("pid").num(), Some(std::process::id() as u64));
+    assert_eq!(hello.at("config.stall_ms").num(), Some(300));
+    assert_eq!(c.all()[0].ty(), "hello", "hello must be the first line");
+    let (st, ok) = locklens::wait_status(common::TIMEOUT, |s| s.connected);
+    assert!(ok, "{st:?}");
+    assert!(st.enabled && st.connects >= 1);
+}
+
+#[test]
+fn contended_wait_names_waiter_holder_and_sites() {
+    let c = hook();
+    let m = Arc::new(Mutex::named("online.contended", 0u32));
+    let holder_line = line!() + 1;
+    let g = m.lock().unwrap();
+    let m2 = m.clone();
+    let waiter_line = line!() + 4;
+    let t = thread::Builder::new()
+        .name("online-waiter".into())
+        .spawn(move || {
+            *m2.lock().unwrap() += 1;
+        })
+        .unwrap();
+    let w = c.wait_for("wait event", |j| is(j, "wait", "lock", "online.contended"));
+    assert_eq!(w.at("thread.name").str(), Some("online-waiter"));
+    assert_eq!(w.get("mode").str(), Some("mutex"));
+    assert_eq!(w.at("site.line").num(), Some(waiter_line as u64));
+    assert!(w.at("site.file").str().unwrap().ends_with("online.rs"));
+    assert_eq!(w.at("lock.class.kind").str(), Some("std.mutex"));
+    let holders = w.get("holders").arr();
+    assert_eq!(holders.len(), 1, "{w:?}");
+    assert_eq!(holders[0].at("thread.name").str(), Some(this_thread().as_str()));
+    assert_eq!(holders[0].at("site.line").num(), Some(holder_line as u64));
+    assert_eq!(w.at("last.site.line").num(), Some(holder_line as u64));
+    assert!(w.at("thread.os_tid").num().is_some());
+    drop(g);
+    t.join().unwrap();
+    assert_eq!(*m.lock().unwrap(), 1);
+    // the contended acquisition shows up in the counters, with its wait time
+    let s = c.wait_for("snapshot with contention", |j| {
+        j.ty() == "snapshot"
+            && j.get("entries").arr().iter().any(|e| {
+                e.at("class.name").str() == Some("online.contended")
+                    && e.at("site.line").num() == Some(waiter_line as u64)
+                    && e.get("contended").num() == Some(1)
+            })
+    });
+    let e = s.get("entries").arr().iter().find(|e| e.at("site.line").num() == Some(waiter_line as u64)).unwrap();
+    assert!(e.get("wait_ns_total").num().unwrap() > 0);
+    assert_eq!(e.get("wait_ns_max").num(), e.get("wait_ns_total").num());
+}
+
+#[test]
+fn lock_order_edge_is_sent_once_with_both_sites() {
+    let c = hook();
+    let a = Arc::new(Mutex::named("online.edge.a", ()));
+    let b = Arc::new(Mutex::named("online.edge.b", ()));
+    let (la, lb) = (line!() + 4, line!() + 5);
+    let work = |a: Arc<Mutex<()>>, b: Arc<Mutex<()>>| {
+        move || {
+            for _ in 0..200 {
+                let _ga = a.lock().unwrap();
+                let _gb = b.lock().unwrap();
+            }
+        }
+    };
+    let ts: Vec<_> = (0..3).map(|_| thread::spawn(work(a.clone(), b.clone()))).collect();
+    for t in ts {
+        t.join().unwrap();
+    }
+    work(a.clone(), b.clone())();
+    // A later event from this thread is queued after every A->B attempt, so
+    // once it arrived, any duplicate would have arrived too.
+    let x = Mutex::named("online.edge.sentinel.x", ());
+    let y = Mutex::named("online.edge.sentinel.y", ());
+    {
+        let _gx = x.lock().unwrap();
+        let _gy = y.lock().unwrap();
+    }
+    c.wait_for("sentinel edge", |j| is(j, "edge", "to.lock", "online.edge.sentinel.y"));
+    let edges: Vec<Json> = c.all().into_iter().filter(|j| is(j, "edge", "from.lock", "online.edge.a")).collect();
+    assert_eq!(edges.len(), 1, "{edges:#?}");
+    let e = &edges[0];
+    assert_eq!(lock_name(e.at("to.lock")), Some("online.edge.b"));
+    assert_eq!(e.at("from.site.line").num(), Some(la as u64));
+    assert_eq!(e.at("to.site.line").num(), Some(lb as u64));
+    assert_eq!(e.at("from.mode").str(), Some("mutex"));
+    // the reverse order never happened
+    assert!(!c.all().iter().any(|j| is(j, "edge", "from.lock", "online.edge.b")));
+}
+
+#[test]
+fn abba_deadlock_is_detected_with_both_threads_locks_and_sites() {
+    let c = hook();
+    let odb = Arc::new(Mutex::named("online.ODB", ()));
+    let sysmsg = Arc::new(Mutex::named("online.SYSMSG", ()));
+    let barrier = Arc::new(Barrier::new(2));
+    let lines = [line!() + 7, line!() + 9, line!() + 16, line!() + 18];
+    {
+        let (odb, sysmsg, barrier) = (odb.clone(), sysmsg.clone(), barrier.clone());
+        thread::Builder::new()
+            .name("abba-db".into())
+            .spawn(move || {
+                // leaked on purpose: this thread stays deadlocked
+                let _o = odb.lock().unwrap();
+                barrier.wait();
+                let _s = sysmsg.lock().unwrap();
+            })
+            .unwrap();
+    }
+    thread::Builder::new()
+        .name("abba-msg".into())
+        .spawn(move || {
+            let _s = sysmsg.lock().unwrap();
+            barrier.wait();
+            let _o = odb.lock().unwrap();
+        })
+        .unwrap();
+    let d = c.wait_for("deadlock", |j| {
+        j.ty() == "deadlock"
+            && j.get("cycle").arr().iter().any(|n| lock_name(n.get("waits_for")) == Some("online.ODB"))
+    });
+    assert_eq!(d.get("action").str(), Some("report"));
+    let cycle = d.get("cycle").arr();
+    assert_eq!(cycle.len(), 2, "{d:?}");
+    let node = |name: &str| cycle.iter().find(|n| n.at("thread.name").str() == Some(name)).expect(name);
+    let db = node("abba-db");
+    let msg = node("abba-msg");
+    assert_eq!(lock_name(db.get("waits_for")), Some("online.SYSMSG"));
+    assert_eq!(db.at("site.line").num(), Some(lines[1] as u64));
+    assert_eq!(lock_name(db.at("holds.0.lock")), Some("online.ODB"));
+    assert_eq!(db.at("holds.0.site.line").num(), Some(lines[0] as u64));
+    assert_eq!(lock_name(msg.get("waits_for")), Some("online.ODB"));
+    assert_eq!(msg.at("site.line").num(), Some(lines[3] as u64));
+    assert_eq!(msg.at("holds.0.site.line").num(), Some(lines[2] as u64));
+    assert_eq!(db.get("held_by").arr(), &[msg.at("thread.id").clone()]);
+    assert_eq!(msg.get("held_by").arr(), &[db.at("thread.id").clone()]);
+    assert!(locklens::status().deadlocks >= 1);
+    // reported once per deadlock, though the background scan sees it again
+    // every 100 ms: wait for two later snapshots, then count.
+    let seq = c.all().iter().filter(|j| j.ty() == "snapshot").count();
+    c.wait_for_n("two more snapshots", seq + 2, |j| j.ty() == "snapshot");
+    let n = c
+        .all()
+        .iter()
+        .filter(|j| j.ty() == "deadlock" && j.get("cycle").arr().iter().any(|n| lock_name(n.get("waits_for")) == Some("online.ODB")))
+        .count();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn read_guard_kept_into_else_arm_is_a_self_deadlock() {
+    let c = hook();
+    let catalog = Arc::new(RwLock::named("online.catalog", std::collections::HashMap::<u32, u32>::new()));
+    let (read_line, write_line) = (line!() + 6, line!() + 9);
+    let cat = catalog.clone();
+    thread::Builder::new()
+        .name("fly-lazy-load".into())
+        .spawn(move || {
+            // the Fly.io bug: the read guard lives until the end of if-let/else
+            if let Some(v) = cat.read().unwrap().get(&1) {
+                println!("{v}");
+            } else {
+                cat.write().unwrap().insert(1, 1);
+            }
+        })
+        .unwrap();
+    let d = c.wait_for("self deadlock", |j| {
+        j.ty() == "deadlock" && j.get("cycle").arr().iter().any(|n| lock_name(n.get("waits_for")) == Some("online.catalog"))
+    });
+    let cycle = d.get("cycle").arr();
+    assert_eq!(cycle.len(), 1, "{d:?}");
+    let n = &cycle[0];
+    assert_eq!(n.at("thread.name").str(), Some("fly-lazy-load"));
+    assert_eq!(n.get("mode").str(), Some("write"));
+    assert_eq!(n.at("site.line").num(), Some(write_line as u64));
+    assert_eq!(n.get("held_by").arr(), &[n.at("thread.id").clone()]);
+    assert_eq!(lock_name(n.at("holds.0.lock")), Some("online.catalog"));
+    assert_eq!(n.at("holds.0.mode").str(), Some("read"));
+    assert_eq!(n.at("holds.0.site.line").num(), Some(read_line as u64));
+}
+
+#[test]
+fn long_wait_is_reported_as_stall_with_current_and_last_holder() {
+    let c = hook();
+    let m = Arc::new(RwLock::named("online.stall", 0u64));
+    let hold_line = line!() + 1;
+    let g = m.write().unwrap();
+    let m2 = m.clone();
+    let t = thread::Builder::new()
+        .name("stalled-reader".into())
+        .spawn(move || *m2.read().unwrap())
+        .unwrap();
+    let s = c.wait_for("stall", |j| is(j, "stall", "lock", "online.stall"));
+    assert_eq!(s.at("thread.name").str(), Some("stalled-reader"));
+    assert_eq!(s.get("mode").str(), Some("read"));
+    assert!(s.get("waited_ms").num().unwrap() >= 300);
+    let h = &s.get("holders").arr()[0];
+    assert_eq!(h.at("thread.name").str(), Some(this_thread().as_str()));
+    assert_eq!(h.get("mode").str(), Some("write"));
+    assert_eq!(h.at("site.line").num(), Some(hold_line as u64));
+    assert_eq!(s.at("last.mode").str(), Some("write"));
+    assert_eq!(s.at("last.site.line").num(), Some(hold_line as u64));
+    drop(g);
+    assert_eq!(t.join().unwrap(), 0);
+    assert!(locklens::status().stalls >= 1);
+}
+
+#[test]
+fn snapshots_count_acquisitions_and_sample_hold_times() {
+    let c = hook();
+    let m = Mutex::named("online.counted", 0u64);
+    let line = line!() + 2;
+    for _ in 0..1000 {
+        *m.lock().unwrap() += 1;
+    }
+    let s = c.wait_for("snapshot with 1000 acquisitions", |j| {
+        j.ty() == "snapshot"
+            && j.get("entries").arr().iter().any(|e| {
+                e.at("class.name").str() == Some("online.counted") && e.get("acquisitions").num() == Some(1000)
+            })
+    });
+    let e = s.get("entries").arr().iter().find(|e| e.at("class.name").str() == Some("online.counted")).unwrap();
+    assert_eq!(e.at("site.line").num(), Some(line as u64));
+    assert_eq!(e.get("mode").str(), Some("mutex"));
+    assert_eq!(e.get("contended").num(), Some(0));
+    // one in 64 is sampled (the countdown is per thread, so 15 or 16)
+    let samples = e.get("hold_samples").num().unwrap();
+    assert!((15..=16).contains(&samples), "{samples}");
+    assert!(e.get("hold_ns_max").num().unwrap() <= e.get("hold_ns_total").num().unwrap());
+}
+
+#[test]
+fn condvar_releases_the_mutex_while_waiting() {
+    let c = hook();
+    let pair = Arc::new((Mutex::named("online.cv", false), Condvar::new()));
+    let p2 = pair.clone();
+    let t = thread::spawn(move || {
+        let (m, cv) = &*p2;
+        let g = cv.wait_while(m.lock().unwrap(), |ready| !*ready).unwrap();
+        assert!(*g);
+    });
+    // The waiter may or may not be waiting yet; either way we get the lock.
+    *pair.0.lock().unwrap() = true;
+    pair.1.notify_all();
+    t.join().unwrap();
+    // After the condvar dance the held set must be balanced: taking two
+    // other locks in order produces an edge from the first to the second
+    // only, not from the condvar mutex.
+    let p = Mutex::named("online.cv.after.p", ());
+    let q = Mutex::named("online.cv.after.q", ());
+    {
+        let _gp = p.lock().unwrap();
+        let _gq = q.lock().unwrap();
+    }
+    c.wait_for("edge p->q", |j| is(j, "edge", "from.lock", "online.cv.after.p"));
+    assert!(!c.all().iter().any(|j| is(j, "edge", "from.lock", "online.cv")));
+}
+
+#[test]
+fn poisoning_works_and_unwinding_releases_tracking() {
+    let c = hook();
+    let m = Arc::new(Mutex::named("online.poison", 5));
+    let m2 = m.clone();
+    let r = thread::spawn(move || {
+        let _g = m2.lock().unwrap();
+        panic!("boom (expected by the test)");
+    })
+    .join();
+    assert!(r.is_err());
+    assert!(m.is_poisoned());
+    let g = m.lock().unwrap_err().into_inner();
+    assert_eq!(*g, 5);
+    drop(g);
+    m.clear_poison();
+    assert!(!m.is_poisoned());
+    // nested acquisition after the poison: the panicking thread's hold was
+    // released, so no edge from "online.poison" appears from this thread.
+    let z = Mutex::named("online.poison.z", ());
+    {
+        let _gz = z.lock().unwrap();
+        let _gm = m.lock().unwrap();
+    }
+    let e = c.wait_for("edge z->poison", |j| is(j, "edge", "from.lock", "online.poison.z"));
+    assert_eq!(lock_name(e.at("to.lock")), Some("online.poison"));
+}
