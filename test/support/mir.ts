@@ -604,7 +604,6 @@ export async function mirText(file: string, edition: Edition): Promise<string> {
         '--crate-name', 'locklens_fixture',
         '-Zunpretty=mir',
         '-Zmir-include-spans=yes',
-        '--out-dir', tmp,
         '-o', out,
         path.basename(file),
       ],
