@@ -129,7 +129,11 @@ pub struct Status {
 pub fn status() -> Status {
     match RT.get() {
         None => Status::default(),
-        Some(rt) => rt.status_locked().clone(),
+        Some(rt) => {
+            let mut s = rt.status_locked().clone();
+            s.dropped = rt.dropped.load(Relaxed);
+            s
+        }
     }
 }
 
@@ -145,6 +149,7 @@ pub fn wait_status(timeout: Duration, mut pred: impl FnMut(&Status) -> bool) -> 
     let deadline = Instant::now() + timeout;
     let mut g = rt.status_locked();
     loop {
+        g.dropped = rt.dropped.load(Relaxed);
         if pred(&g) {
             return (g.clone(), true);
         }
@@ -1100,8 +1105,8 @@ fn report_deadlock(rt: &Runtime, g: &Graph, cycle: &[usize]) {
         .collect();
     let d = wire::Deadlock { t_ms: rt.now_ms(), action: if abort { "abort" } else { "report" }, cycle: nodes };
     eprint!("{}", human_deadlock(&d));
-    let n = rt.emit_urgent(Message::Deadlock(d));
     rt.update_status(|s| s.deadlocks += 1);
+    let n = rt.emit_urgent(Message::Deadlock(d));
     if abort {
         rt.flush_urgent(n, Duration::from_secs(2));
         eprintln!("locklens: aborting (LOCKLENS_ON_DEADLOCK=abort)");
@@ -1163,7 +1168,6 @@ pub(crate) fn scan(rt: &Runtime) {
     let now = rt.now_ms();
     let g = Graph::capture(rt);
     let stall_ms = rt.cfg.stall.as_millis() as u64;
-    let mut stalls = 0;
     let waiting: Vec<(u64, u64, u64)> = g.waiting().collect();
     for (i, v) in g.views.iter().enumerate() {
         if v.wait_ident == 0 {
@@ -1188,6 +1192,7 @@ pub(crate) fn scan(rt: &Runtime) {
                 })
             };
             let _ = i;
+            rt.update_status(|s| s.stalls += 1);
             rt.emit_urgent(Message::Stall(wire::Stall {
                 t_ms: now,
                 thread: ts.thread_ref(),
@@ -1199,11 +1204,7 @@ pub(crate) fn scan(rt: &Runtime) {
                 holders: g.holders(rt, v.wait_ident),
                 last,
             }));
-            stalls += 1;
         }
-    }
-    if stalls > 0 {
-        rt.update_status(|s| s.stalls += stalls);
     }
     for (id, _, _) in waiting {
         if let Some(c) = g.cycle_from(id) {
