@@ -63,6 +63,19 @@ export const guardTightening: Rule = {
  * The last place the guard's data can be reached: uses of the binding itself, and uses of
  * bindings initialised from it (`let v = &g.items;`, `let it = g.iter();`), which borrow from it.
  */
+/** Methods whose result borrows from the receiver (so the guard must outlive the result). */
+const BORROWING_METHODS = /\.(iter|iter_mut|get|get_mut|first|last|first_mut|last_mut|as_ref|as_mut|as_slice|as_mut_slice|as_str|as_bytes|keys|values|values_mut|deref|deref_mut|borrow|borrow_mut|entry|split|chars|lines|windows|chunks|drain|range|peek|front|back)\s*\([^()]*\)\s*$/;
+
+/** Whether a `let` initializer can hold a borrow of the guard (`&g.x`, `g.iter()`, `g.get(k)`). */
+function borrowsFrom(init: Node): boolean {
+  const text = init.text.trim();
+  if (text.startsWith('&')) return true;
+  if (BORROWING_METHODS.test(text)) return true;
+  // An iterator chain that is not consumed still borrows; a consumed one (count, sum, collect...) does not.
+  if (/\.(iter|iter_mut|keys|values)\s*\(\)/.test(text) && !/\.(count|sum|collect|max|min|any|all|fold|last|nth|position|find_map|for_each|len|is_empty|cloned\(\)\.collect|copied\(\)\.collect)\s*(::<[^>]*>)?\s*\([^()]*\)\s*$/.test(text)) return true;
+  return false;
+}
+
 export function lastUseOf(decl: LocalDecl, scopes: Scopes): Node | undefined {
   let last: Node | undefined;
   const pending: LocalDecl[] = [decl];
@@ -73,9 +86,11 @@ export function lastUseOf(decl: LocalDecl, scopes: Scopes): Node | undefined {
     seen.add(d);
     for (const u of scopes.usesOf(d, d.scope)) {
       if (!last || comparePos(startOf(u), startOf(last)) > 0) last = u;
-      // A `let` whose initializer mentions the guard may borrow from it.
+      // A `let` whose initializer borrows from the guard keeps the guard needed.
       for (let p = u.parent; p; p = p.parent) {
         if (p.type === 'let_declaration') {
+          const init = p.childForFieldName('value');
+          if (!init || !borrowsFrom(init)) break;
           walk(p.childForFieldName('pattern') ?? p, (n) => {
             if (n.type === 'identifier') {
               const derived = scopes.resolve(n.text, n);
