@@ -412,7 +412,8 @@ export function analyzeBody(body: MirBody): MirGuard[] {
     const guardLocals = order.filter((l) => isGuardLocal(body, l));
     const finalLocal = rels.length ? rels[rels.length - 1].local : guardLocals[guardLocals.length - 1];
     let binding: string | undefined;
-    for (const l of order) if (body.debugNames.has(l) && l !== '_0') binding = body.debugNames.get(l);
+    // the source name of the guard itself (not of a tuple/struct/closure that later holds it)
+    for (const l of guardLocals) if (body.debugNames.has(l) && l !== '_0') binding = body.debugNames.get(l);
     guards.push({
       fn: body.name,
       mirFn: body.mirName,
