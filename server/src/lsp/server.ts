@@ -1,0 +1,979 @@
+// The LockLens language server: document sync with a tree cache, workspace indexing,
+// per-file analysis cache, diagnostics, and the editor features built on the engine's
+// plain data (features.ts, lockGraph.ts). Transport-agnostic: main.ts picks the stream.
+
+import * as path from 'path';
+import * as fs from 'fs';
+import {
+  CodeAction,
+  CodeActionKind,
+  CodeActionParams,
+  CodeLens,
+  Connection,
+  Diagnostic,
+  DidChangeConfigurationNotification,
+  DidChangeWatchedFilesNotification,
+  DidChangeWatchedFilesParams,
+  DocumentHighlight,
+  FileChangeType,
+  Hover,
+  InitializeParams,
+  InitializeResult,
+  InlayHint,
+  TextDocumentSyncKind,
+  WatchKind,
+} from 'vscode-languageserver';
+import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations } from '../analysis/api';
+import type { Edition, Finding, RuleId } from '../analysis/model';
+import {
+  GuardRegionsParams,
+  GuardRegionsRequest,
+  GuardRegionsResult,
+  InitializationOptions,
+  LockGraphParams,
+  LockGraphRequest,
+  LockGraphResult,
+  ServerState,
+  StatusNotification,
+} from '../../../common/protocol';
+import { RULE_IDS, RuleName, ruleDocPath } from '../../../common/rules';
+import { LockLensSettings, normalizeSettings, severityOverrides, SECTION } from '../../../common/settings';
+import { DocumentStore, OpenDocument } from './documents';
+import {
+  acquisitionAt,
+  codeActionsFor,
+  DiagnosticContext,
+  diagnosticsFor,
+  guardRegionsOf,
+  highlightsFor,
+  hoverFor,
+  inlayHintsFor,
+  rangesIntersect,
+  splitLines,
+  toRange,
+} from './features';
+import type { CrateInfo, EngineLike, ServerHost, WorkspaceInfo } from './host';
+import { hierarchyLevels, LockGraphBuilder, lockSummaryTitle } from './lockGraph';
+import { isInside, pathKey, pathToUri, toPosix, uriToPath } from './uri';
+
+// Compile-time check that the protocol's rule list and the engine's rule ids agree.
+type EngineRule = Exclude<RuleId, 'parse-error'>;
+const _rulesMatch: [EngineRule] extends [RuleName] ? ([RuleName] extends [EngineRule] ? true : never) : never = true;
+void _rulesMatch;
+
+export interface ServerOptions {
+  /** Engine, workspace discovery and file access (default: the real ones). */
+  host?: ServerHost;
+  /** Delay between the last edit and re-analysis of a document, in ms. */
+  debounceMs?: number;
+}
+
+interface CrateEntry {
+  info: CrateInfo;
+  workspace: WorkspaceEntry;
+  files: FileEntry[];
+  /** Bumped whenever a file's declarations change in a way other files can see. */
+  generation: number;
+  index?: CrateIndex;
+  /** Whole-crate findings (lock-order-inversion, lock-hierarchy) by engine file key. */
+  graphFindings: Map<string, Finding[]>;
+}
+
+interface WorkspaceEntry {
+  root: string;
+  info: WorkspaceInfo;
+  crates: CrateEntry[];
+}
+
+interface FileEntry {
+  path: string;
+  /** The engine's name for the file: its path relative to the workspace root, `/`-separated. */
+  key: string;
+  crate: CrateEntry;
+  declarations?: FileDeclarations;
+  /** Declarations without positions: what other files' analyses depend on. */
+  signature?: string;
+  analysis?: FileAnalysis;
+  stamp?: string;
+  /** The text `analysis` was computed from (for allow comments and fixes). */
+  text?: string;
+}
+
+interface AnalysisResult {
+  analysis: FileAnalysis;
+  text: string;
+  edition: Edition;
+  editionSource: string;
+  file?: FileEntry;
+  settings: LockLensSettings;
+}
+
+const WATCH_GLOBS = ['**/*.rs', '**/Cargo.toml'];
+
+function signatureOf(declarations: FileDeclarations): string {
+  return JSON.stringify(declarations, (key, value) => (key === 'range' || key === 'nameRange' ? undefined : value));
+}
+
+function stringArray(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : undefined;
+}
+
+/** Engine options from `[package.metadata.locklens]` (camelCase, snake_case or kebab-case keys). */
+export function optionsFromConfig(config: unknown): Pick<EngineOptions, 'reentrantClasses' | 'blockingFunctions' | 'lockWrappers'> {
+  const out: Pick<EngineOptions, 'reentrantClasses' | 'blockingFunctions' | 'lockWrappers'> = {};
+  if (typeof config !== 'object' || config === null) return out;
+  const c = config as Record<string, unknown>;
+  const first = (...keys: string[]) => keys.map((k) => stringArray(c[k])).find((v) => v !== undefined);
+  const reentrant = first('reentrantClasses', 'reentrant_classes', 'reentrant-classes', 'reentrant');
+  const blocking = first('blockingFunctions', 'blocking_functions', 'blocking-functions', 'blocking');
+  const wrappers = first('lockWrappers', 'lock_wrappers', 'lock-wrappers', 'wrappers');
+  if (reentrant) out.reentrantClasses = reentrant;
+  if (blocking) out.blockingFunctions = blocking;
+  if (wrappers) out.lockWrappers = wrappers;
+  return out;
+}
+
+function findDocsDir(start: string): string | undefined {
+  let dir = start;
+  for (let i = 0; i < 8; i++) {
+    const candidate = path.join(dir, 'docs', 'rules');
+    if (fs.existsSync(candidate)) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return undefined;
+}
+
+export class LockLensServer {
+  private readonly host: ServerHost;
+  private readonly debounceMs: number;
+  private readonly documents: DocumentStore;
+  private engine: EngineLike | undefined;
+  private engineReady: Promise<EngineLike | undefined> | undefined;
+  private engineError: string | undefined;
+  private workspaces: WorkspaceEntry[] = [];
+  private files = new Map<string, FileEntry>();
+  private folders: string[] = [];
+  private capabilities = { configuration: false, dynamicWatch: false, dynamicConfiguration: false, inlayRefresh: false, codeLensRefresh: false };
+  /** Settings pushed with didChangeConfiguration, used only by clients without workspace/configuration. */
+  private pushedSettings: unknown;
+  private docsBase: string | undefined;
+  private readonly openResults = new Map<string, { stamp: string; result: AnalysisResult }>();
+  private readonly published = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Resolves when every workspace file's declarations are known (analysis needs the crate index). */
+  private declarationsReady: Promise<void> = Promise.resolve();
+  private indexing: Promise<void> = Promise.resolve();
+  private reindexTimer: NodeJS.Timeout | undefined;
+  private state: ServerState = 'starting';
+  private progress = { done: 0, total: 0 };
+  private statusMessage: string | undefined;
+  private shuttingDown = false;
+
+  constructor(private readonly connection: Connection, options: ServerOptions = {}) {
+    this.host = options.host ?? require('./defaultHost').defaultHost();
+    this.debounceMs = options.debounceMs ?? 150;
+    this.documents = new DocumentStore(() => this.engine);
+    this.register();
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  private register(): void {
+    const c = this.connection;
+    c.onInitialize((params) => this.initialize(params));
+    c.onInitialized(() => this.safe('initialized', () => this.initialized()));
+    c.onShutdown(() => {
+      this.shuttingDown = true;
+      for (const t of this.timers.values()) clearTimeout(t);
+      this.timers.clear();
+      if (this.reindexTimer) clearTimeout(this.reindexTimer);
+      this.documents.dispose();
+    });
+    c.onDidOpenTextDocument((p) =>
+      this.safe('didOpen', async () => {
+        const { uri, languageId, version, text } = p.textDocument;
+        if (typeof uri !== 'string' || typeof text !== 'string') return;
+        if (languageId !== 'rust' && !uri.endsWith('.rs')) return;
+        this.documents.open(uri, languageId, typeof version === 'number' ? version : 0, text);
+        this.schedule(uri, 0);
+      }),
+    );
+    c.onDidChangeTextDocument((p) =>
+      this.safe('didChange', async () => {
+        const uri = p.textDocument?.uri;
+        if (typeof uri !== 'string' || !Array.isArray(p.contentChanges)) return;
+        if (!this.documents.change(uri, p.textDocument.version, p.contentChanges)) return;
+        this.schedule(uri, this.debounceMs);
+      }),
+    );
+    c.onDidCloseTextDocument((p) =>
+      this.safe('didClose', async () => {
+        const uri = p.textDocument?.uri;
+        if (typeof uri !== 'string') return;
+        this.documents.close(uri);
+        this.openResults.delete(uri);
+        const timer = this.timers.get(uri);
+        if (timer) clearTimeout(timer);
+        this.timers.delete(uri);
+        const file = this.fileForUri(uri);
+        if (file) await this.analyzeClosed(file, await this.settingsFor(pathToUri(file.crate.info.root)));
+        else this.publish(uri, []);
+      }),
+    );
+    c.onDidChangeWatchedFiles((p) => this.safe('didChangeWatchedFiles', () => this.watchedFilesChanged(p)));
+    c.onDidChangeConfiguration((p) =>
+      this.safe('didChangeConfiguration', async () => {
+        const settings = (p?.settings as Record<string, unknown> | undefined)?.[SECTION];
+        if (settings !== undefined) this.pushedSettings = settings;
+        await this.reanalyzeAll();
+        if (this.capabilities.inlayRefresh) await this.connection.languages.inlayHint.refresh().catch(() => undefined);
+        if (this.capabilities.codeLensRefresh) await this.connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+      }),
+    );
+    c.onHover((p) => this.request('hover', null, () => this.hover(p.textDocument.uri, p.position)));
+    c.onDocumentHighlight((p) => this.request('documentHighlight', null, () => this.highlights(p.textDocument.uri, p.position)));
+    c.languages.inlayHint.on((p) => this.request('inlayHint', null, () => this.inlayHints(p.textDocument.uri, p.range)));
+    c.onCodeLens((p) => this.request('codeLens', null, () => this.codeLenses(p.textDocument.uri)));
+    c.onCodeAction((p) => this.request('codeAction', null, () => this.codeActions(p)));
+    c.onRequest(GuardRegionsRequest.type, (p) => this.request(GuardRegionsRequest.method, null, () => this.guardRegions(p)));
+    c.onRequest(LockGraphRequest.type, (p) =>
+      this.request(LockGraphRequest.method, { crates: [], nodes: [], edges: [], cycles: [] }, () => this.lockGraph(p ?? {})),
+    );
+  }
+
+  /** Runs a notification handler; failures are logged, never thrown into the connection. */
+  private safe(what: string, fn: () => unknown): void {
+    try {
+      const result = fn();
+      if (result instanceof Promise) result.catch((err) => this.logError(what, err));
+    } catch (err) {
+      this.logError(what, err);
+    }
+  }
+
+  /** Runs a request handler; malformed params or engine failures answer `fallback`. */
+  private async request<T, F>(what: string, fallback: F, fn: () => Promise<T> | T): Promise<T | F> {
+    try {
+      return await fn();
+    } catch (err) {
+      this.logError(what, err);
+      return fallback;
+    }
+  }
+
+  private logError(what: string, err: unknown): void {
+    const text = err instanceof Error ? err.stack ?? err.message : String(err);
+    try {
+      this.connection.console.error(`locklens: ${what} failed: ${text}`);
+    } catch {
+      // The connection may already be gone.
+    }
+  }
+
+  private initialize(params: InitializeParams): InitializeResult {
+    const caps = params.capabilities ?? {};
+    this.capabilities = {
+      configuration: caps.workspace?.configuration === true,
+      dynamicWatch: caps.workspace?.didChangeWatchedFiles?.dynamicRegistration === true,
+      dynamicConfiguration: caps.workspace?.didChangeConfiguration?.dynamicRegistration === true,
+      inlayRefresh: caps.workspace?.inlayHint?.refreshSupport === true,
+      codeLensRefresh: caps.workspace?.codeLens?.refreshSupport === true,
+    };
+    const folders = (params.workspaceFolders ?? []).map((f) => uriToPath(f.uri)).filter((p): p is string => p !== undefined);
+    if (folders.length === 0) {
+      const root = uriToPath(params.rootUri) ?? (typeof params.rootPath === 'string' ? params.rootPath : undefined);
+      if (root) folders.push(root);
+    }
+    this.folders = folders;
+    const init = (params.initializationOptions ?? {}) as InitializationOptions;
+    if (typeof init.docsBaseUri === 'string' && init.docsBaseUri.length > 0) {
+      this.docsBase = init.docsBaseUri.endsWith('/') ? init.docsBaseUri : `${init.docsBaseUri}/`;
+    } else {
+      const dir = findDocsDir(__dirname);
+      this.docsBase = dir ? `${pathToUri(path.dirname(path.dirname(dir)))}/` : undefined;
+    }
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+        hoverProvider: true,
+        documentHighlightProvider: true,
+        inlayHintProvider: { resolveProvider: false },
+        codeLensProvider: { resolveProvider: false },
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix], resolveProvider: false },
+        workspace: { workspaceFolders: { supported: true, changeNotifications: false } },
+      },
+      serverInfo: { name: 'locklens', version: readVersion() },
+    };
+  }
+
+  private async initialized(): Promise<void> {
+    if (this.capabilities.dynamicWatch) {
+      await this.connection.client
+        .register(DidChangeWatchedFilesNotification.type, {
+          watchers: WATCH_GLOBS.map((globPattern) => ({ globPattern, kind: WatchKind.Create | WatchKind.Change | WatchKind.Delete })),
+        })
+        .catch((err) => this.logError('register file watchers', err));
+    }
+    if (this.capabilities.dynamicConfiguration) {
+      await this.connection.client
+        .register(DidChangeConfigurationNotification.type, { section: SECTION })
+        .catch((err) => this.logError('register configuration', err));
+    }
+    this.engineReady = this.host.createEngine().then(
+      (engine) => {
+        this.engine = engine;
+        return engine;
+      },
+      (err) => {
+        this.engineError = err instanceof Error ? err.message : String(err);
+        this.logError('engine start-up', err);
+        this.setState('error', `The LockLens engine could not start: ${this.engineError}`);
+        return undefined;
+      },
+    );
+    await this.reindex();
+  }
+
+  private setState(state: ServerState, message?: string): void {
+    this.state = state;
+    if (message !== undefined) this.statusMessage = message;
+    this.sendStatus();
+  }
+
+  private sendStatus(): void {
+    if (this.shuttingDown) return;
+    let findings = 0;
+    for (const n of this.published.values()) findings += n;
+    this.connection
+      .sendNotification(StatusNotification.type, {
+        state: this.state,
+        filesDone: this.progress.done,
+        filesTotal: this.progress.total,
+        findings,
+        ...(this.statusMessage ? { message: this.statusMessage } : {}),
+      })
+      .catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- settings
+
+  private async settingsFor(scopeUri: string | undefined): Promise<LockLensSettings> {
+    if (this.capabilities.configuration) {
+      try {
+        const raw = await this.connection.workspace.getConfiguration({ scopeUri, section: SECTION });
+        return normalizeSettings(raw);
+      } catch (err) {
+        this.logError('workspace/configuration', err);
+      }
+    }
+    return normalizeSettings(this.pushedSettings);
+  }
+
+  private editionFor(settings: LockLensSettings, crate: CrateEntry | undefined): { edition: Edition; source: string } {
+    if (settings.edition !== 'auto') return { edition: settings.edition, source: 'locklens.edition setting' };
+    if (crate) return { edition: crate.info.edition, source: `Cargo.toml of ${crate.info.name}` };
+    return { edition: '2021', source: 'default; no Cargo.toml found' };
+  }
+
+  private engineOptions(settings: LockLensSettings, crate: CrateEntry | undefined, edition: Edition): EngineOptions {
+    return {
+      edition,
+      severities: severityOverrides(settings) as EngineOptions['severities'],
+      ...(crate ? optionsFromConfig(crate.info.config) : {}),
+      ...(crate ? { dependencies: crate.info.dependencies } : {}),
+    };
+  }
+
+  // ---------------------------------------------------------------- files & URIs
+
+  private fileForPath(fsPath: string): FileEntry | undefined {
+    return this.files.get(pathKey(fsPath));
+  }
+
+  private fileForUri(uri: string): FileEntry | undefined {
+    const p = uriToPath(uri);
+    return p ? this.fileForPath(p) : undefined;
+  }
+
+  private uriForFile(file: FileEntry): string {
+    const open = this.documents.all().find((d) => uriToPath(d.uri) !== undefined && pathKey(uriToPath(d.uri)!) === pathKey(file.path));
+    return open ? open.uri : pathToUri(file.path);
+  }
+
+  /** Resolves an engine file key found in results of `context` to a URI. */
+  private uriResolver(context: { workspaceRoot?: string; key: string; uri: string }): (file: string) => string | undefined {
+    return (file: string) => {
+      if (file === context.key) return context.uri;
+      if (context.workspaceRoot) {
+        const entry = this.fileForPath(path.resolve(context.workspaceRoot, file));
+        if (entry) return this.uriForFile(entry);
+      }
+      if (path.isAbsolute(file)) return pathToUri(file);
+      return undefined;
+    };
+  }
+
+  private crateFor(fsPath: string): CrateEntry | undefined {
+    // A file not listed by discovery (e.g. a new one) belongs to the innermost crate containing it.
+    let best: CrateEntry | undefined;
+    for (const ws of this.workspaces) {
+      for (const crate of ws.crates) {
+        if (isInside(crate.info.root, fsPath) && (!best || crate.info.root.length > best.info.root.length)) best = crate;
+      }
+    }
+    return best;
+  }
+
+  private crateIndex(crate: CrateEntry): CrateIndex {
+    if (!crate.index) {
+      const decls = crate.files.map((f) => f.declarations).filter((d): d is FileDeclarations => d !== undefined);
+      crate.index = this.host.buildCrateIndex(crate.info.edition, decls);
+    }
+    return crate.index;
+  }
+
+  private docHref(rule: string): string | undefined {
+    if (!this.docsBase || !(RULE_IDS as readonly string[]).includes(rule)) return undefined;
+    return `${this.docsBase}${ruleDocPath(rule)}`;
+  }
+
+  private diagnosticContext(settings: LockLensSettings, resolve: (file: string) => string | undefined): DiagnosticContext {
+    return {
+      uriOf: resolve,
+      docHref: (rule) => this.docHref(rule),
+      severityOf: (rule) => (settings.severity as Record<string, LockLensSettings['severity'][RuleName]>)[rule] ?? 'default',
+    };
+  }
+
+  /** Records new declarations for a workspace file; returns true when other files must be re-analysed. */
+  private updateDeclarations(file: FileEntry, declarations: FileDeclarations): boolean {
+    const signature = signatureOf(declarations);
+    const changed = file.signature !== undefined && file.signature !== signature;
+    file.declarations = declarations;
+    file.signature = signature;
+    file.crate.index = undefined;
+    if (changed) file.crate.generation++;
+    return changed;
+  }
+
+  // ---------------------------------------------------------------- indexing
+
+  /** (Re)discovers every workspace folder and analyses all files; serialised. */
+  private reindex(): Promise<void> {
+    let releaseDeclarations!: () => void;
+    this.declarationsReady = new Promise<void>((resolve) => (releaseDeclarations = resolve));
+    this.indexing = this.indexing
+      .then(() => this.indexAll(releaseDeclarations))
+      .catch((err) => {
+        this.logError('indexing', err);
+        this.setState('error', `Indexing failed: ${err instanceof Error ? err.message : String(err)}`);
+      })
+      .finally(() => releaseDeclarations());
+    return this.indexing;
+  }
+
+  private async indexAll(declarationsDone: () => void): Promise<void> {
+    const engine = await this.engineReady;
+    if (!engine) return;
+    this.setState('indexing', undefined);
+    const previous = new Set(this.files.keys());
+    const workspaces: WorkspaceEntry[] = [];
+    const files = new Map<string, FileEntry>();
+    const messages: string[] = [];
+    for (const folder of this.folders) {
+      let info: WorkspaceInfo;
+      try {
+        info = await this.host.discoverWorkspace(folder, {});
+      } catch (err) {
+        messages.push(`${folder}: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
+      }
+      messages.push(...info.messages);
+      const ws: WorkspaceEntry = { root: info.root, info, crates: [] };
+      for (const crateInfo of info.crates) {
+        const crate: CrateEntry = { info: crateInfo, workspace: ws, files: [], generation: 0, graphFindings: new Map() };
+        for (const filePath of crateInfo.files) {
+          const k = pathKey(filePath);
+          if (files.has(k)) continue;
+          const entry: FileEntry = { path: path.normalize(filePath), key: toPosix(path.relative(info.root, filePath)), crate };
+          files.set(k, entry);
+          crate.files.push(entry);
+        }
+        ws.crates.push(crate);
+      }
+      workspaces.push(ws);
+    }
+    for (const msg of messages) this.connection.console.info(`locklens: ${msg}`);
+    this.workspaces = workspaces;
+    this.files = files;
+    this.openResults.clear();
+    // Files that left the workspace lose their diagnostics (unless open: they are re-analysed as loose files).
+    for (const k of previous) {
+      if (!files.has(k)) {
+        const uri = pathToUri(k);
+        if (!this.documents.get(uri)) this.publish(uri, []);
+      }
+    }
+
+    const all = [...files.values()];
+    this.progress = { done: 0, total: all.length };
+    const reporter = await this.connection.window.createWorkDoneProgress();
+    reporter.begin('LockLens', 0, `Indexing ${all.length} Rust files`, false);
+    const texts = new Map<FileEntry, string>();
+    // Pass 1: declarations of every file, so each crate index is complete before analysis.
+    for (const file of all) {
+      const text = await this.currentText(file);
+      if (text === undefined) continue;
+      texts.set(file, text);
+      const parsed = engine.parse(text);
+      try {
+        this.updateDeclarations(file, engine.declarations(parsed, file.key));
+      } finally {
+        parsed.dispose();
+      }
+      await yieldToEventLoop();
+    }
+    declarationsDone();
+    // Pass 2: analysis, crate by crate (settings are per crate root); then the crate-wide
+    // lock graph, and diagnostics for every file.
+    for (const ws of workspaces) {
+      for (const crate of ws.crates) {
+        const settings = await this.settingsFor(pathToUri(crate.info.root));
+        for (const file of crate.files) {
+          const open = this.openDocumentFor(file);
+          if (open) await this.analyzeOpen(open.uri);
+          else {
+            const text = texts.get(file);
+            if (text !== undefined) this.analyzeText(file, text, settings, false);
+          }
+          this.progress.done++;
+          reporter.report(Math.round((this.progress.done / Math.max(1, this.progress.total)) * 100), `${this.progress.done}/${this.progress.total} files`);
+          if (this.progress.done % 5 === 0 || this.progress.done === this.progress.total) this.sendStatus();
+          await yieldToEventLoop();
+        }
+        await this.refreshGraph(crate, true);
+      }
+    }
+    reporter.done();
+    // Open documents outside every crate are analysed on their own.
+    for (const doc of this.documents.all()) if (!this.fileForUri(doc.uri)) this.schedule(doc.uri, 0);
+    this.setState('ready', messages.length > 0 ? messages.join('\n') : undefined);
+  }
+
+  private openDocumentFor(file: FileEntry): OpenDocument | undefined {
+    return this.documents.all().find((d) => {
+      const p = uriToPath(d.uri);
+      return p !== undefined && pathKey(p) === pathKey(file.path);
+    });
+  }
+
+  private async currentText(file: FileEntry): Promise<string | undefined> {
+    const open = this.openDocumentFor(file);
+    if (open) return open.document.getText();
+    try {
+      return await this.host.readFile(file.path);
+    } catch (err) {
+      this.logError(`reading ${file.path}`, err);
+      return undefined;
+    }
+  }
+
+  /** Analyses a closed file's text and publishes its diagnostics. */
+  private analyzeText(file: FileEntry, text: string, settings: LockLensSettings, publish = true): void {
+    const engine = this.engine;
+    if (!engine) return;
+    const uri = pathToUri(file.path);
+    if (!settings.enable) {
+      file.analysis = undefined;
+      file.text = text;
+      if (publish) this.publish(uri, []);
+      return;
+    }
+    const { edition } = this.editionFor(settings, file.crate);
+    const options = this.engineOptions(settings, file.crate, edition);
+    const parsed = engine.parse(text);
+    try {
+      const declarations = engine.declarations(parsed, file.key);
+      if (this.updateDeclarations(file, declarations)) this.scheduleCrate(file.crate, file);
+      const analysis = engine.analyzeFile(parsed, file.key, this.crateIndex(file.crate), options);
+      file.analysis = analysis;
+      file.text = text;
+      file.stamp = `disk|${file.crate.generation}|${JSON.stringify(options)}`;
+      if (publish) this.publishFile(file, settings);
+    } finally {
+      parsed.dispose();
+    }
+  }
+
+  private async analyzeClosed(file: FileEntry, settings: LockLensSettings, refreshGraph = true): Promise<void> {
+    const text = await this.currentText(file);
+    if (text === undefined) {
+      file.analysis = undefined;
+      this.publish(pathToUri(file.path), []);
+      return;
+    }
+    if (this.openDocumentFor(file)) return; // opened meanwhile: the buffer wins
+    this.analyzeText(file, text, settings);
+    if (refreshGraph) await this.refreshGraph(file.crate, false);
+  }
+
+  /**
+   * Recomputes a crate's lock graph findings and republishes the files whose graph
+   * findings changed (all files when `all`).
+   */
+  private async refreshGraph(crate: CrateEntry, all: boolean): Promise<void> {
+    const findings = this.graphBuilder([crate]).findings();
+    const next = new Map<string, Finding[]>();
+    for (const f of findings) {
+      const list = next.get(f.file) ?? [];
+      list.push(f);
+      next.set(f.file, list);
+    }
+    const previous = crate.graphFindings;
+    crate.graphFindings = next;
+    const settings = await this.settingsFor(pathToUri(crate.info.root));
+    for (const file of crate.files) {
+      const before = JSON.stringify(previous.get(file.key) ?? []);
+      const after = JSON.stringify(next.get(file.key) ?? []);
+      if (!all && before === after) continue;
+      const open = this.openDocumentFor(file);
+      if (open) {
+        const result = this.openResults.get(open.uri)?.result;
+        if (result && result.settings.enable) this.publishOpen(open.uri, result);
+      } else {
+        this.publishFile(file, settings);
+      }
+    }
+    this.sendStatus();
+  }
+
+  /** Publishes a closed workspace file's findings (its own and the crate-wide ones). */
+  private publishFile(file: FileEntry, settings: LockLensSettings): void {
+    const uri = pathToUri(file.path);
+    if (!file.analysis || file.text === undefined || !settings.enable) {
+      this.publish(uri, []);
+      return;
+    }
+    const resolve = this.uriResolver({ workspaceRoot: file.crate.workspace.root, key: file.key, uri });
+    const extra = file.crate.graphFindings.get(file.key) ?? [];
+    this.publish(uri, diagnosticsFor(file.analysis, file.text, this.diagnosticContext(settings, resolve), extra));
+  }
+
+  private publishOpen(uri: string, result: AnalysisResult): void {
+    const doc = this.documents.get(uri);
+    if (!doc) return;
+    const root = result.file?.crate.workspace.root;
+    const resolve = this.uriResolver({ workspaceRoot: root, key: result.analysis.file, uri });
+    const extra = this.extraFindings(result);
+    this.publish(uri, diagnosticsFor(result.analysis, result.text, this.diagnosticContext(result.settings, resolve), extra), doc.document.version);
+  }
+
+  /** Crate-wide findings for an analysed document (a loose file is its own crate). */
+  private extraFindings(result: AnalysisResult): Finding[] {
+    if (result.file) return result.file.crate.graphFindings.get(result.file.key) ?? [];
+    return new LockGraphBuilder([result.analysis]).findings().filter((f) => f.file === result.analysis.file);
+  }
+
+  private crateTimers = new Map<CrateEntry, NodeJS.Timeout>();
+
+  /** Re-analyses the other files of a crate after a declaration change, debounced. */
+  private scheduleCrate(crate: CrateEntry, except?: FileEntry): void {
+    const existing = this.crateTimers.get(crate);
+    if (existing) clearTimeout(existing);
+    this.crateTimers.set(
+      crate,
+      setTimeout(() => {
+        this.crateTimers.delete(crate);
+        this.safe('crate re-analysis', async () => {
+          const settings = await this.settingsFor(pathToUri(crate.info.root));
+          for (const file of crate.files) {
+            if (file === except) continue;
+            const open = this.openDocumentFor(file);
+            if (open) this.schedule(open.uri, 0);
+            else await this.analyzeClosed(file, settings, false);
+          }
+          await this.refreshGraph(crate, false);
+        });
+      }, Math.max(this.debounceMs * 3, 300)),
+    );
+  }
+
+  private async reanalyzeAll(): Promise<void> {
+    await this.indexing;
+    for (const ws of this.workspaces) {
+      for (const crate of ws.crates) {
+        const settings = await this.settingsFor(pathToUri(crate.info.root));
+        for (const file of crate.files) {
+          const open = this.openDocumentFor(file);
+          if (!open) await this.analyzeClosed(file, settings, false);
+          else if (!(await this.analyzeOpen(open.uri))) this.publish(open.uri, [], open.document.version);
+        }
+        await this.refreshGraph(crate, true);
+      }
+    }
+    for (const doc of this.documents.all()) if (!this.fileForUri(doc.uri)) await this.analyzeAndPublishOpen(doc.uri);
+    this.sendStatus();
+  }
+
+  private async watchedFilesChanged(params: DidChangeWatchedFilesParams): Promise<void> {
+    let rediscover = false;
+    const changed: FileEntry[] = [];
+    for (const change of params?.changes ?? []) {
+      const p = uriToPath(change?.uri);
+      if (!p) continue;
+      if (path.basename(p) === 'Cargo.toml') rediscover = true;
+      else if (p.endsWith('.rs')) {
+        const file = this.fileForPath(p);
+        if (change.type === FileChangeType.Changed && file) changed.push(file);
+        else if (change.type === FileChangeType.Created && !file && this.crateFor(p)) rediscover = true;
+        else if (change.type === FileChangeType.Deleted && file) rediscover = true;
+      }
+    }
+    if (rediscover) {
+      if (this.reindexTimer) clearTimeout(this.reindexTimer);
+      this.reindexTimer = setTimeout(() => {
+        this.reindexTimer = undefined;
+        this.reindex().catch((err) => this.logError('re-index', err));
+      }, this.debounceMs);
+      return;
+    }
+    await this.declarationsReady;
+    const crates = new Set<CrateEntry>();
+    for (const file of changed) {
+      if (this.openDocumentFor(file)) continue;
+      await this.analyzeClosed(file, await this.settingsFor(pathToUri(file.crate.info.root)), false);
+      crates.add(file.crate);
+    }
+    for (const crate of crates) await this.refreshGraph(crate, false);
+  }
+
+  // ---------------------------------------------------------------- open documents
+
+  private schedule(uri: string, delay: number): void {
+    const existing = this.timers.get(uri);
+    if (existing) clearTimeout(existing);
+    this.timers.set(
+      uri,
+      setTimeout(() => {
+        this.timers.delete(uri);
+        this.safe('analysis', () => this.analyzeAndPublishOpen(uri));
+      }, delay),
+    );
+  }
+
+  private async analyzeAndPublishOpen(uri: string): Promise<void> {
+    const result = await this.analyzeOpen(uri);
+    const doc = this.documents.get(uri);
+    if (!doc) return;
+    if (!result) {
+      this.publish(uri, [], doc.document.version);
+      this.sendStatus();
+      return;
+    }
+    // The crate's lock graph includes this document's current text; refreshing it also
+    // republishes other files whose cross-file findings changed.
+    if (result.file) await this.refreshGraph(result.file.crate, false);
+    this.publishOpen(uri, result);
+    this.sendStatus();
+  }
+
+  /** The analysis of an open document's current text (cached per version, settings and crate generation). */
+  private async analyzeOpen(uri: string): Promise<AnalysisResult | undefined> {
+    if (typeof uri !== 'string') return undefined;
+    const doc = this.documents.get(uri);
+    if (!doc) return undefined;
+    const engine = await this.engineReady;
+    if (!engine) return undefined;
+    await this.declarationsReady;
+    const fsPath = uriToPath(uri);
+    const file = fsPath ? this.fileForPath(fsPath) : undefined;
+    const settings = await this.settingsFor(uri);
+    const current = this.documents.get(uri);
+    if (!current) return undefined;
+    if (!settings.enable) {
+      this.openResults.delete(uri);
+      if (file) file.analysis = undefined;
+      return undefined;
+    }
+    const crate = file?.crate ?? (fsPath ? this.crateFor(fsPath) : undefined);
+    const { edition, source } = this.editionFor(settings, crate);
+    const options = this.engineOptions(settings, crate, edition);
+    const key = file ? file.key : fsPath ? (crate ? toPosix(path.relative(crate.workspace.root, fsPath)) : toPosix(fsPath)) : uri;
+    const stamp = `${current.document.version}|${crate?.generation ?? -1}|${JSON.stringify(options)}`;
+    const cached = this.openResults.get(uri);
+    if (cached && cached.stamp === stamp) return { ...cached.result, settings };
+    const parsed = this.documents.parsed(current);
+    if (!parsed) return undefined;
+    const declarations = engine.declarations(parsed, key);
+    let index: CrateIndex;
+    if (file) {
+      if (this.updateDeclarations(file, declarations)) this.scheduleCrate(file.crate, file);
+      index = this.crateIndex(file.crate);
+    } else if (crate) {
+      const others = crate.files.map((f) => f.declarations).filter((d): d is FileDeclarations => d !== undefined);
+      index = this.host.buildCrateIndex(crate.info.edition, [...others, declarations]);
+    } else {
+      index = this.host.buildCrateIndex(edition, [declarations]);
+    }
+    const analysis = engine.analyzeFile(parsed, key, index, options);
+    if (file) {
+      file.analysis = analysis;
+      file.stamp = stamp;
+    }
+    const result: AnalysisResult = { analysis, text: current.document.getText(), edition, editionSource: source, file, settings };
+    // The stamp uses the generation before this analysis possibly bumped it.
+    this.openResults.set(uri, { stamp: `${current.document.version}|${crate?.generation ?? -1}|${JSON.stringify(options)}`, result });
+    return result;
+  }
+
+  private publish(uri: string, diagnostics: Diagnostic[], version?: number): void {
+    if (this.shuttingDown) return;
+    if (diagnostics.length === 0 && !this.published.has(uri) && version === undefined) return;
+    if (diagnostics.length === 0) this.published.delete(uri);
+    else this.published.set(uri, diagnostics.length);
+    this.connection.sendDiagnostics({ uri, diagnostics, ...(version !== undefined ? { version } : {}) }).catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- features
+
+  private async hover(uri: string, position: { line: number; character: number }): Promise<Hover | null> {
+    const result = await this.analyzeOpen(uri);
+    if (!result || !isPosition(position)) return null;
+    const acquisition = acquisitionAt(result.analysis, splitLines(result.text), position);
+    if (!acquisition) return null;
+    return hoverFor(acquisition, { edition: result.edition, editionSource: result.editionSource });
+  }
+
+  private async highlights(uri: string, position: { line: number; character: number }): Promise<DocumentHighlight[] | null> {
+    const result = await this.analyzeOpen(uri);
+    if (!result || !isPosition(position)) return null;
+    const lines = splitLines(result.text);
+    const acquisition = acquisitionAt(result.analysis, lines, position);
+    return acquisition ? highlightsFor(acquisition, lines) : null;
+  }
+
+  private async inlayHints(uri: string, range: { start: { line: number; character: number }; end: { line: number; character: number } }): Promise<InlayHint[] | null> {
+    const result = await this.analyzeOpen(uri);
+    if (!result || !range || !isPosition(range.start) || !isPosition(range.end)) return null;
+    if (!result.settings.inlayHints.enable) return [];
+    return inlayHintsFor(result.analysis, range);
+  }
+
+  private graphBuilder(crates: CrateEntry[]): LockGraphBuilder {
+    const analyses: FileAnalysis[] = [];
+    const levels = new Map<string, number>();
+    for (const crate of crates) {
+      for (const file of crate.files) if (file.analysis) analyses.push(file.analysis);
+      for (const [k, v] of hierarchyLevels(crate.info.config)) levels.set(k, v);
+    }
+    return new LockGraphBuilder(analyses, levels);
+  }
+
+  private async codeLenses(uri: string): Promise<CodeLens[] | null> {
+    const result = await this.analyzeOpen(uri);
+    if (!result) return null;
+    if (!result.settings.codeLens.enable) return [];
+    const analyses = result.file ? [] : [result.analysis];
+    const builder = result.file ? this.graphBuilder([result.file.crate]) : new LockGraphBuilder(analyses);
+    const lenses: CodeLens[] = [];
+    for (const fn of result.analysis.functions) {
+      const title = lockSummaryTitle(fn, result.analysis, builder);
+      if (!title) continue;
+      const range = toRange(fn.nameRange);
+      lenses.push({ range, command: { title, command: 'locklens.showLockGraph', arguments: [{ uri, function: fn.qualifiedName }] } });
+    }
+    return lenses;
+  }
+
+  private async codeActions(params: CodeActionParams): Promise<CodeAction[] | null> {
+    const uri = params.textDocument.uri;
+    const result = await this.analyzeOpen(uri);
+    if (!result || !params.range || !isPosition(params.range.start)) return null;
+    const only = params.context?.only;
+    if (only && only.length > 0 && !only.some((kind) => kind === CodeActionKind.QuickFix || CodeActionKind.QuickFix.startsWith(`${kind}.`) || kind === CodeActionKind.Empty)) {
+      return [];
+    }
+    const lines = splitLines(result.text);
+    const resolve = this.uriResolver({ workspaceRoot: result.file?.crate.workspace.root, key: result.analysis.file, uri });
+    const ctx = this.diagnosticContext(result.settings, resolve);
+    const fromClient = (params.context?.diagnostics ?? []).filter((d) => d?.source === 'locklens');
+    const actions: CodeAction[] = [];
+    const extra = this.extraFindings(result);
+    const current = diagnosticsFor(result.analysis, result.text, ctx, extra);
+    [...result.analysis.findings, ...extra].forEach((finding, index) => {
+      if (finding.file !== result.analysis.file) return;
+      const diagnostic = current.find((d) => (d.data as { index?: number } | undefined)?.index === index);
+      if (!diagnostic || !rangesIntersect(diagnostic.range, params.range)) return;
+      const matching = fromClient.find((d) => d.code === finding.rule && rangesIntersect(d.range, diagnostic.range)) ?? diagnostic;
+      actions.push(...codeActionsFor(finding, matching, { uri, text: result.text, uriOf: resolve }));
+    });
+    void lines;
+    return actions;
+  }
+
+  private async guardRegions(params: GuardRegionsParams): Promise<GuardRegionsResult | null> {
+    const uri = params?.textDocument?.uri;
+    if (typeof uri !== 'string') return null;
+    const result = await this.analyzeOpen(uri);
+    if (result) {
+      return { uri, version: this.documents.get(uri)?.document.version ?? null, edition: result.edition, regions: guardRegionsOf(result.analysis) };
+    }
+    // A closed workspace file: its analysis from indexing.
+    await this.indexing;
+    const file = this.fileForUri(uri);
+    if (!file?.analysis) return null;
+    const settings = await this.settingsFor(uri);
+    return { uri, version: null, edition: this.editionFor(settings, file.crate).edition, regions: guardRegionsOf(file.analysis) };
+  }
+
+  private async lockGraph(params: LockGraphParams): Promise<LockGraphResult> {
+    await this.indexing;
+    const uri = params.textDocument?.uri;
+    let crates: CrateEntry[];
+    if (typeof uri === 'string') {
+      const p = uriToPath(uri);
+      const crate = p ? this.fileForPath(p)?.crate ?? this.crateFor(p) : undefined;
+      if (crate) crates = [crate];
+      else {
+        const result = await this.analyzeOpen(uri);
+        return new LockGraphBuilder(result ? [result.analysis] : []).build((f) => (result && f === result.analysis.file ? uri : undefined), []);
+      }
+    } else {
+      crates = this.workspaces.flatMap((w) => w.crates);
+    }
+    // Open documents contribute their current (possibly unsaved) analysis.
+    for (const doc of this.documents.all()) {
+      const file = this.fileForUri(doc.uri);
+      if (file && crates.includes(file.crate)) await this.analyzeOpen(doc.uri);
+    }
+    const builder = this.graphBuilder(crates);
+    const resolve = (file: string): string | undefined => {
+      for (const crate of crates) {
+        const entry = this.fileForPath(path.resolve(crate.workspace.root, file));
+        if (entry) return this.uriForFile(entry);
+      }
+      return path.isAbsolute(file) ? pathToUri(file) : undefined;
+    };
+    return builder.build(resolve, crates.map((c) => c.info.name));
+  }
+}
+
+function isPosition(p: unknown): p is { line: number; character: number } {
+  return typeof p === 'object' && p !== null && Number.isInteger((p as { line: unknown }).line) && Number.isInteger((p as { character: unknown }).character);
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function readVersion(): string {
+  const dir = findDocsDir(__dirname);
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir ? path.dirname(path.dirname(dir)) : '.', 'package.json'), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
