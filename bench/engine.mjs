@@ -14,6 +14,8 @@
 //     --registry DIR         Debian cargo registry used as a directory source (default /usr/share/cargo/registry)
 //     --out FILE             JSON output (default bench/results/engine-<YYYY-MM-DD>.json)
 //     --cli FILE             launcher to benchmark instead of bin/locklens.js (same arguments)
+//     --max-load X           before each round, wait (up to --max-wait s, default 300) until the
+//                            1-minute load average is below X (for shared machines)
 //
 // Every measured thing runs as its own fresh process (cold: new Node/V8, new wasm instance,
 // fresh CARGO_TARGET_DIR). One untimed warm-up of the Node commands runs first so that every
@@ -52,6 +54,8 @@ function parseArgs(argv) {
     registry: '/usr/share/cargo/registry',
     out: null,
     cli: null,
+    maxLoad: null,
+    maxWait: 300,
   };
   const num = (v, name) => {
     const n = Number(v);
@@ -73,6 +77,8 @@ function parseArgs(argv) {
       case '--registry': o.registry = path.resolve(v()); break;
       case '--out': o.out = path.resolve(v()); break;
       case '--cli': o.cli = path.resolve(v()); break;
+      case '--max-load': o.maxLoad = Number(v()); break;
+      case '--max-wait': o.maxWait = num(v(), a); break;
       case '-h': case '--help': usage(); break;
       default: usage(`unknown argument ${a}`);
     }
@@ -84,7 +90,7 @@ function usage(msg) {
   const text = readFileSync(fileURLToPath(import.meta.url), 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('//'))
-    .slice(0, 19)
+    .slice(0, 21)
     .map((l) => l.replace(/^\/\/ ?/, ''))
     .join('\n');
   if (msg) process.stderr.write(`bench/engine.mjs: ${msg}\n\n`);
@@ -124,21 +130,27 @@ function measure(cmd, args, opts = {}) {
     runCmd = TIME_BIN;
     runArgs = ['-v', '-o', timeFile, cmd, ...args];
   }
+  const loadAtStart = os.loadavg()[0];
   const t0 = process.hrtime.bigint();
   const r = sh(runCmd, runArgs, opts);
   const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
   let maxRssKb = null;
+  let cpuS = null;
   if (timeFile) {
     try {
-      const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeFile, 'utf8'));
+      const t = readFileSync(timeFile, 'utf8');
+      const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(t);
       if (m) maxRssKb = Number(m[1]);
+      const u = /User time \(seconds\): ([\d.]+)/.exec(t);
+      const sy = /System time \(seconds\): ([\d.]+)/.exec(t);
+      if (u && sy) cpuS = Number(u[1]) + Number(sy[1]);
     } catch {
       /* time output missing: leave null */
     }
     rmSync(timeFile, { force: true });
   }
   if (r.error) throw r.error;
-  return { wallS, maxRssKb, status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  return { wallS, cpuS, maxRssKb, loadAtStart, status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 function machineInfo() {
@@ -232,7 +244,7 @@ function runCheck(crate) {
     const why = r.signal ? `signal ${r.signal}` : `exit code ${r.status}`;
     throw new Error(`locklens check failed (${why}): ${firstLine(r.stderr) || firstLine(r.stdout)}`);
   }
-  return { wallS: r.wallS, maxRssKb: r.maxRssKb, report: summariseReport(r.stdout) };
+  return { wallS: r.wallS, cpuS: r.cpuS, maxRssKb: r.maxRssKb, loadAtStart: r.loadAtStart, report: summariseReport(r.stdout) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,7 +257,7 @@ function runParse(crate, workers) {
   });
   if (r.status !== 0) throw new Error(`parse baseline failed: ${firstLine(r.stderr)}`);
   const self = JSON.parse(r.stdout);
-  return { wallS: r.wallS, maxRssKb: r.maxRssKb ?? self.maxRssKb, self };
+  return { wallS: r.wallS, cpuS: r.cpuS, maxRssKb: r.maxRssKb ?? self.maxRssKb, loadAtStart: r.loadAtStart, self };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -358,7 +370,7 @@ function runClippy(o) {
     }
     const finished = /Finished .* in ([\d.]+)s/.exec(r.stderr);
     const msgs = countClippyMessages(r.stdout);
-    return { wallS: r.wallS, maxRssKb: r.maxRssKb, cargoReportedS: finished ? Number(finished[1]) : null, messages: msgs };
+    return { wallS: r.wallS, cpuS: r.cpuS, maxRssKb: r.maxRssKb, loadAtStart: r.loadAtStart, cargoReportedS: finished ? Number(finished[1]) : null, messages: msgs };
   } finally {
     rmSync(base, { recursive: true, force: true });
   }
@@ -366,13 +378,28 @@ function runClippy(o) {
 
 // ---------------------------------------------------------------------------------------------
 
+/** With --max-load: block until the 1-minute load average drops below it (or --max-wait passes). */
+function waitForQuiet(o, log) {
+  if (o.maxLoad == null) return;
+  const deadline = Date.now() + o.maxWait * 1000;
+  let said = false;
+  while (os.loadavg()[0] >= o.maxLoad && Date.now() < deadline) {
+    if (!said) log(`load average ${os.loadavg()[0].toFixed(2)} ≥ ${o.maxLoad}; waiting (up to ${o.maxWait} s)…`);
+    said = true;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
+  }
+  if (said) log(`load average now ${os.loadavg()[0].toFixed(2)}; continuing`);
+}
+
 function summarise(samples) {
   if (!samples.length) return null;
   const walls = samples.map((s) => s.wallS);
   const rss = samples.map((s) => s.maxRssKb).filter((x) => x != null);
+  const cpus = samples.map((s) => s.cpuS).filter((x) => x != null);
   return {
     runs: samples.length,
     medianS: round(median(walls)),
+    medianCpuS: cpus.length ? round(median(cpus)) : null,
     minS: round(Math.min(...walls)),
     maxS: round(Math.max(...walls)),
     samplesS: walls.map((w) => round(w)),
@@ -385,10 +412,10 @@ function fmtRow(cells, widths) {
 }
 
 function printTable(res) {
-  const rows = [['', 'runs', 'median s', 'min s', 'max s', 'peak RSS MB']];
+  const rows = [['', 'runs', 'median s', 'min s', 'max s', 'median CPU s', 'peak RSS MB']];
   const add = (label, s, note) => {
-    if (s) rows.push([label, s.runs, s.medianS.toFixed(3), s.minS.toFixed(3), s.maxS.toFixed(3), s.peakRssMb ?? '?']);
-    else rows.push([label, '-', note || 'not measured', '', '', '']);
+    if (s) rows.push([label, s.runs, s.medianS.toFixed(3), s.minS.toFixed(3), s.maxS.toFixed(3), s.medianCpuS?.toFixed(3) ?? '?', s.peakRssMb ?? '?']);
+    else rows.push([label, '-', note || 'not measured', '', '', '', '']);
   };
   add('locklens check (cold process)', res.locklens.summary, res.locklens.error ? 'not measured' : undefined);
   add('bare parse, 1 thread (process)', res.parseSingle.summary);
@@ -411,7 +438,10 @@ function printTable(res) {
   const verdict = (v, ok) => (v == null ? 'n/a (locklens not measured)' : `${v.toFixed(2)}× — ${ok ? 'goal met' : 'goal NOT met'}`);
   out.push(`check / bare parse (1 thread, process wall): ${verdict(r.checkOverParse, r.checkOverParse != null && r.checkOverParse <= GOAL_CHECK_OVER_PARSE_MAX)} (goal ≤ ${GOAL_CHECK_OVER_PARSE_MAX}×)`);
   if (r.checkOverParseInProcess != null) out.push(`check / bare parse (1 thread, parse-only ms):  ${r.checkOverParseInProcess.toFixed(2)}× (stricter view)`);
+  const rc = res.ratiosCpu;
+  if (rc.checkOverParse != null) out.push(`check / bare parse (1 thread, CPU user+sys):  ${rc.checkOverParse.toFixed(2)}× (less sensitive to other load)`);
   if (res.clippy.summary) {
+    if (rc.clippyOverCheck != null) out.push(`clippy / check (CPU user+sys): ${rc.clippyOverCheck.toFixed(1)}×`);
     out.push(`clippy / check: ${r.clippyOverCheck == null ? 'n/a (locklens not measured)' : `${r.clippyOverCheck.toFixed(1)}× — ${r.clippyOverCheck >= GOAL_CLIPPY_OVER_CHECK_MIN ? 'goal met' : 'goal NOT met'}`} (goal ≥ ${GOAL_CLIPPY_OVER_CHECK_MIN}×)`);
   }
   if (res.locklens.error) out.push(`\nlocklens: ${res.locklens.error}`);
@@ -454,7 +484,7 @@ async function main() {
     benchmark: 'static-engine-cold-check',
     machine,
     crate: crateInfo,
-    options: { runs: o.runs, workers: o.workers, clippyRuns: o.clippyRuns, clippyFeatures: o.clippyFeatures, registry: o.registry },
+    options: { runs: o.runs, workers: o.workers, clippyRuns: o.clippyRuns, clippyFeatures: o.clippyFeatures, registry: o.registry, maxLoad: o.maxLoad, maxWait: o.maxWait },
     commands: {
       locklens: `node ${path.relative(REPO, cliBin)} check ${o.crate} --format json --fail-on none`,
       parseSingle: `node bench/parse-baseline.mjs ${o.crate} --workers 0`,
@@ -487,6 +517,7 @@ async function main() {
 
   // Interleave the node measurements so that drift on a shared machine hits all of them alike.
   for (let i = 0; i < o.runs; i++) {
+    waitForQuiet(o, log);
     if (!res.locklens.error) {
       try {
         res.locklens.samples.push(runCheck(o.crate));
@@ -509,6 +540,7 @@ async function main() {
         'Pass --clippy-features with the largest subset that resolves.';
     } else {
       for (let i = 0; i < o.clippyRuns; i++) {
+        waitForQuiet(o, log);
         log(`clippy run ${i + 1}/${o.clippyRuns} (cold target dir)…`);
         try {
           const s = runClippy(o);
@@ -547,6 +579,11 @@ async function main() {
     clippyOverCheck: check != null && clippy != null ? round(clippy / check, 1) : null,
     clippyOverParse: parse1 && clippy != null ? round(clippy / parse1, 1) : null,
   };
+  const cpu = (k) => res[k].summary?.medianCpuS ?? null;
+  res.ratiosCpu = {
+    checkOverParse: cpu('locklens') != null && cpu('parseSingle') ? round(cpu('locklens') / cpu('parseSingle'), 2) : null,
+    clippyOverCheck: cpu('locklens') && cpu('clippy') != null ? round(cpu('clippy') / cpu('locklens'), 1) : null,
+  };
   res.goals = {
     checkOverParseMax: GOAL_CHECK_OVER_PARSE_MAX,
     clippyOverCheckMin: GOAL_CLIPPY_OVER_CHECK_MIN,
@@ -554,9 +591,9 @@ async function main() {
     clippyOverCheckMet: res.ratios.clippyOverCheck == null ? null : res.ratios.clippyOverCheck >= GOAL_CLIPPY_OVER_CHECK_MIN,
   };
   // Keep the JSON small: drop raw per-run self-reports of the parse children.
-  for (const k of ['parseSingle', 'parseParallel']) res[k].samples = res[k].samples.map((x) => ({ wallS: round(x.wallS), maxRssKb: x.maxRssKb }));
-  res.locklens.samples = res.locklens.samples.map((x) => ({ wallS: round(x.wallS), maxRssKb: x.maxRssKb }));
-  res.clippy.samples = res.clippy.samples.map((x) => ({ wallS: round(x.wallS), maxRssKb: x.maxRssKb, cargoReportedS: x.cargoReportedS }));
+  const slim = (x) => ({ wallS: round(x.wallS), cpuS: round(x.cpuS, 2), maxRssKb: x.maxRssKb, loadAtStart: round(x.loadAtStart, 2) });
+  for (const k of ['parseSingle', 'parseParallel', 'locklens']) res[k].samples = res[k].samples.map(slim);
+  res.clippy.samples = res.clippy.samples.map((x) => ({ ...slim(x), cargoReportedS: x.cargoReportedS }));
 
   res.machine.loadAvgAtEnd = os.loadavg().map((x) => round(x, 2));
   mkdirSync(path.dirname(outFile), { recursive: true });

@@ -26,8 +26,8 @@ const m = d.machine;
 const s = (x) => (x == null ? 'n/a' : x.toFixed(2));
 const row = (label, sum, cmd, note) =>
   sum
-    ? `| ${label} | ${sum.runs} | **${s(sum.medianS)}** | ${s(sum.minS)}–${s(sum.maxS)} | ${sum.peakRssMb ?? '?'} | ${cmd} |`
-    : `| ${label} | – | **${note}** | – | – | ${cmd} |`;
+    ? `| ${label} | ${sum.runs} | **${s(sum.medianS)}** | ${s(sum.minS)}–${s(sum.maxS)} | ${s(sum.medianCpuS)} | ${sum.peakRssMb ?? '?'} | ${cmd} |`
+    : `| ${label} | – | **${note}** | – | – | – | ${cmd} |`;
 const lines = [];
 lines.push('## Static engine: cold check of tokio 1.24.2');
 lines.push('');
@@ -48,12 +48,14 @@ lines.push(
 );
 lines.push(
   `- **Runs:** each row is a fresh process per run (cold Node/V8 + wasm, or cold \`CARGO_TARGET_DIR\`); median of ${d.options.runs} interleaved runs ` +
-    `after one untimed warm-up (warm OS page cache); clippy ${d.options.clippyRuns}×. Peak memory is max RSS from \`/usr/bin/time -v\` ` +
+    `after one untimed warm-up (warm OS page cache); clippy ${d.options.clippyRuns}×` +
+    (d.options.maxLoad != null ? `; each round started only once the 1-minute load average was below ${d.options.maxLoad} (or after ${d.options.maxWait} s)` : '') +
+    `. CPU time is user+sys of the process tree from \`/usr/bin/time -v\`. Peak memory is max RSS from \`/usr/bin/time -v\` ` +
     '(for cargo: the largest single process, i.e. one rustc).',
 );
 lines.push('');
-lines.push('| | runs | median wall s | range s | peak RSS MB | command |');
-lines.push('| --- | ---: | ---: | ---: | ---: | --- |');
+lines.push('| | runs | median wall s | range s | median CPU s (user+sys) | peak RSS MB | command |');
+lines.push('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
 lines.push(row('`locklens check` (cold)', d.locklens.summary, '`node bin/locklens.js check <crate> --format json --fail-on none`', 'not yet measured'));
 lines.push(row('bare parse, 1 thread', d.parseSingle.summary, '`node bench/parse-baseline.mjs <crate> --workers 0`'));
 lines.push(row(`bare parse, ${d.options.workers} worker threads`, d.parseParallel.summary, `\`node bench/parse-baseline.mjs <crate> --workers ${d.options.workers}\``));
@@ -91,7 +93,10 @@ lines.push(`| check / bare parse (1 thread, process wall vs process wall) | ${r.
 if (r.checkOverParseInProcess != null) {
   lines.push(`| check wall / in-process \`parser.parse\` time only (stricter) | ${r.checkOverParseInProcess.toFixed(2)}× | (for reference) |`);
 }
+const rc = d.ratiosCpu || {};
+if (rc.checkOverParse != null) lines.push(`| check / bare parse (1 thread), CPU time | ${rc.checkOverParse.toFixed(2)}× | (less sensitive to other load) |`);
 lines.push(`| clippy / check | ${r.clippyOverCheck == null ? 'not yet measured' : r.clippyOverCheck.toFixed(1) + '×'} | ≥ ${g.clippyOverCheckMin}× — ${verdict(g.clippyOverCheckMet)} |`);
+if (rc.clippyOverCheck != null) lines.push(`| clippy / check, CPU time | ${rc.clippyOverCheck.toFixed(1)}× | (clippy uses both cores; check is one thread) |`);
 lines.push(`| clippy / bare parse (1 thread) | ${r.clippyOverParse == null ? 'n/a' : r.clippyOverParse.toFixed(1) + '×'} | (for reference) |`);
 lines.push('');
 if (d.clippy.resolution?.resolves) {
