@@ -35,7 +35,11 @@ export class LockGraphBuilder {
   private readonly transitiveMemo = new Map<string, TransitiveLock[]>();
   private edgeCache: InternalEdge[] | undefined;
 
-  constructor(analyses: readonly FileAnalysis[], private readonly levels: ReadonlyMap<string, number> = new Map()) {
+  constructor(
+    analyses: readonly FileAnalysis[],
+    private readonly levels: ReadonlyMap<string, number> = new Map(),
+    private readonly reentrant: ReadonlySet<string> = new Set(),
+  ) {
     for (const analysis of analyses) {
       for (const a of analysis.acquisitions) this.acquisitions.set(a.id, a);
       for (const f of analysis.functions) {
@@ -200,7 +204,8 @@ export class LockGraphBuilder {
   /**
    * Findings that need the whole crate: `lock-order-inversion` at every site of an edge on a
    * cycle (related: the sites of the opposite order), and `lock-hierarchy` where a lock of a
-   * lower declared level is taken while one of a higher level is held.
+   * lower declared level is taken while one of a higher level is held, and `double-lock`
+   * where a call made while a guard is held re-acquires the same lock class.
    */
   findings(): Finding[] {
     const out: Finding[] = [];
@@ -234,6 +239,38 @@ export class LockGraphBuilder {
             related,
             fixes: [],
             acquisitions: [site.held.id, site.acquired.id],
+          });
+        }
+      }
+    }
+    // Re-acquiring a held lock through a call chain (the engine reports the direct form).
+    for (const fn of this.functions) {
+      for (const call of fn.calls) {
+        if (call.heldGuards.length === 0) continue;
+        const locks = this.locksOfCall(fn, call);
+        for (const id of call.heldGuards) {
+          const held = this.acquisitions.get(id);
+          if (!held || held.mode === 'reentrant' || held.lockType.kind === 'reentrant-mutex' || this.reentrant.has(held.lock)) continue;
+          const again = locks.find((t) => t.lock === held.lock);
+          if (!again) continue;
+          const chain = again.via.map((v) => `\`${v}\``).join(' → ');
+          const readRead = held.mode === 'read' && again.mode === 'read';
+          out.push({
+            rule: 'double-lock',
+            severity: readRead ? 'warning' : 'error',
+            file: fn.file,
+            range: call.range,
+            message: readRead
+              ? `\`${held.lock}\` is read-locked again through ${chain} while this thread holds its read guard from line ${held.range.start.line + 1}; ` +
+                'a writer queued in between makes both wait forever.'
+              : `\`${held.lock}\` is locked again (${again.mode}) through ${chain} while this thread holds its ${held.mode} guard from line ` +
+                `${held.range.start.line + 1}: this call deadlocks.`,
+            related: [
+              { file: held.file, range: held.range, message: `\`${held.lock}\` (${held.mode}) acquired here and still held at the call` },
+              { file: again.acquisition.file, range: again.acquisition.range, message: `\`${held.lock}\` (${again.mode}) acquired again here` },
+            ],
+            fixes: [],
+            acquisitions: [held.id, again.acquisition.id],
           });
         }
       }

@@ -37,7 +37,7 @@ import {
   StatusNotification,
 } from '../../../common/protocol';
 import { RULE_IDS, RuleName, ruleDocPath } from '../../../common/rules';
-import { LockLensSettings, normalizeSettings, severityOverrides, SECTION } from '../../../common/settings';
+import { LockLensSettings, normalizeSettings, SeveritySetting, severityOverrides, SECTION } from '../../../common/settings';
 import { DocumentStore, OpenDocument } from './documents';
 import {
   acquisitionAt,
@@ -119,10 +119,18 @@ function stringArray(value: unknown): string[] | undefined {
 }
 
 /** Engine options from `[package.metadata.locklens]` (camelCase, snake_case or kebab-case keys). */
-export function optionsFromConfig(config: unknown): Pick<EngineOptions, 'reentrantClasses' | 'blockingFunctions' | 'lockWrappers'> {
-  const out: Pick<EngineOptions, 'reentrantClasses' | 'blockingFunctions' | 'lockWrappers'> = {};
+export function optionsFromConfig(config: unknown): Pick<EngineOptions, 'reentrantClasses' | 'blockingFunctions' | 'lockWrappers' | 'severities'> {
+  const out: Pick<EngineOptions, 'reentrantClasses' | 'blockingFunctions' | 'lockWrappers' | 'severities'> = {};
   if (typeof config !== 'object' || config === null) return out;
   const c = config as Record<string, unknown>;
+  const severities = c.severities ?? c.severity;
+  if (typeof severities === 'object' && severities !== null && !Array.isArray(severities)) {
+    const picked: Record<string, string> = {};
+    for (const [rule, value] of Object.entries(severities as Record<string, unknown>)) {
+      if (typeof value === 'string' && ['error', 'warning', 'information', 'hint', 'off'].includes(value)) picked[rule] = value;
+    }
+    out.severities = picked as EngineOptions['severities'];
+  }
   const first = (...keys: string[]) => keys.map((k) => stringArray(c[k])).find((v) => v !== undefined);
   const reentrant = first('reentrantClasses', 'reentrant_classes', 'reentrant-classes', 'reentrant');
   const blocking = first('blockingFunctions', 'blocking_functions', 'blocking-functions', 'blocking');
@@ -378,10 +386,12 @@ export class LockLensServer {
   }
 
   private engineOptions(settings: LockLensSettings, crate: CrateEntry | undefined, edition: Edition): EngineOptions {
+    // Severities: the crate's LockLens configuration first, the user's settings over it.
+    const fromConfig = crate ? optionsFromConfig(crate.info.config) : {};
     return {
       edition,
-      severities: severityOverrides(settings) as EngineOptions['severities'],
-      ...(crate ? optionsFromConfig(crate.info.config) : {}),
+      ...fromConfig,
+      severities: { ...(fromConfig.severities ?? {}), ...(severityOverrides(settings) as EngineOptions['severities']) },
       ...(crate ? { dependencies: crate.info.dependencies } : {}),
     };
   }
@@ -439,11 +449,15 @@ export class LockLensServer {
     return `${this.docsBase}${ruleDocPath(rule)}`;
   }
 
-  private diagnosticContext(settings: LockLensSettings, resolve: (file: string) => string | undefined): DiagnosticContext {
+  private diagnosticContext(settings: LockLensSettings, resolve: (file: string) => string | undefined, crate?: CrateEntry): DiagnosticContext {
+    const configured = crate ? optionsFromConfig(crate.info.config).severities ?? {} : {};
     return {
       uriOf: resolve,
       docHref: (rule) => this.docHref(rule),
-      severityOf: (rule) => (settings.severity as Record<string, LockLensSettings['severity'][RuleName]>)[rule] ?? 'default',
+      severityOf: (rule) => {
+        const user = (settings.severity as Record<string, LockLensSettings['severity'][RuleName]>)[rule] ?? 'default';
+        return user !== 'default' ? user : (configured as Record<string, SeveritySetting>)[rule] ?? 'default';
+      },
     };
   }
 
@@ -658,7 +672,7 @@ export class LockLensServer {
     }
     const resolve = this.uriResolver({ workspaceRoot: file.crate.workspace.root, key: file.key, uri });
     const extra = file.crate.graphFindings.get(file.key) ?? [];
-    this.publish(uri, diagnosticsFor(file.analysis, file.text, this.diagnosticContext(settings, resolve), extra));
+    this.publish(uri, diagnosticsFor(file.analysis, file.text, this.diagnosticContext(settings, resolve, file.crate), extra));
   }
 
   private publishOpen(uri: string, result: AnalysisResult): void {
@@ -667,7 +681,7 @@ export class LockLensServer {
     const root = result.file?.crate.workspace.root;
     const resolve = this.uriResolver({ workspaceRoot: root, key: result.analysis.file, uri });
     const extra = this.extraFindings(result);
-    this.publish(uri, diagnosticsFor(result.analysis, result.text, this.diagnosticContext(result.settings, resolve), extra), doc.document.version);
+    this.publish(uri, diagnosticsFor(result.analysis, result.text, this.diagnosticContext(result.settings, resolve, result.file?.crate), extra), doc.document.version);
   }
 
   /** Crate-wide findings for an analysed document (a loose file is its own crate). */
@@ -864,11 +878,13 @@ export class LockLensServer {
   private graphBuilder(crates: CrateEntry[]): LockGraphBuilder {
     const analyses: FileAnalysis[] = [];
     const levels = new Map<string, number>();
+    const reentrant = new Set<string>();
     for (const crate of crates) {
       for (const file of crate.files) if (file.analysis) analyses.push(file.analysis);
       for (const [k, v] of hierarchyLevels(crate.info.config)) levels.set(k, v);
+      for (const c of optionsFromConfig(crate.info.config).reentrantClasses ?? []) reentrant.add(c);
     }
-    return new LockGraphBuilder(analyses, levels);
+    return new LockGraphBuilder(analyses, levels, reentrant);
   }
 
   private async codeLenses(uri: string): Promise<CodeLens[] | null> {
@@ -897,7 +913,7 @@ export class LockLensServer {
     }
     const lines = splitLines(result.text);
     const resolve = this.uriResolver({ workspaceRoot: result.file?.crate.workspace.root, key: result.analysis.file, uri });
-    const ctx = this.diagnosticContext(result.settings, resolve);
+    const ctx = this.diagnosticContext(result.settings, resolve, result.file?.crate);
     const fromClient = (params.context?.diagnostics ?? []).filter((d) => d?.source === 'locklens');
     const actions: CodeAction[] = [];
     const extra = this.extraFindings(result);
