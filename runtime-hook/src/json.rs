@@ -54,12 +54,6 @@ impl Json {
         self.after_value();
         self
     }
-    pub(crate) fn begin_arr(&mut self) -> &mut Self {
-        self.sep();
-        self.out.push('[');
-        self.first.push(true);
-        self
-    }
     pub(crate) fn end_arr(&mut self) -> &mut Self {
         self.first.pop();
         self.out.push(']');
@@ -124,12 +118,6 @@ impl Json {
     pub(crate) fn item_u64(&mut self, v: u64) -> &mut Self {
         self.sep();
         let _ = write!(self.out, "{v}");
-        self
-    }
-    /// Array element: a bare string.
-    pub(crate) fn item_str(&mut self, v: &str) -> &mut Self {
-        self.sep();
-        write_str(&mut self.out, v);
         self
     }
 }

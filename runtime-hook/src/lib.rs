@@ -108,6 +108,7 @@
 mod config;
 mod json;
 mod rt;
+mod track;
 pub mod sync;
 mod transport;
 #[doc(hidden)]

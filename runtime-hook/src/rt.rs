@@ -182,6 +182,8 @@ fn launch(cfg: Config) {
         next_lock: AtomicU64::new(1),
         edges: StdMutex::new(HashSet::new()),
         reported: StdMutex::new(HashSet::new()),
+        async_waiters: StdMutex::new(HashMap::new()),
+        next_async: AtomicU64::new(1),
         coarse_ms: AtomicU64::new(0),
     };
     if RT.set(rt).is_err() {
@@ -233,6 +235,9 @@ pub(crate) struct Runtime {
     next_lock: AtomicU64,
     edges: StdMutex<HashSet<u64>>,
     reported: StdMutex<HashSet<Vec<(u64, u64)>>>,
+    /// Tasks waiting for tokio locks (not part of the thread wait-for graph).
+    async_waiters: StdMutex<HashMap<u64, AsyncWaiter>>,
+    next_async: AtomicU64,
     /// Milliseconds since start, refreshed by the background thread every
     /// snapshot interval and by every slow path; used to stamp holds.
     pub(crate) coarse_ms: AtomicU64,
@@ -348,6 +353,8 @@ pub(crate) struct LockMeta {
     /// Last acquirer: `mode << 56 | thread id`.
     last: AtomicU64,
     last_site: AtomicPtr<Location<'static>>,
+    /// When the last acquisition happened (async locks only; ms since start).
+    last_ms: AtomicU64,
     created: &'static Location<'static>,
     name: Option<&'static str>,
     kind: Kind,
@@ -359,6 +366,7 @@ impl LockMeta {
             ident: AtomicU64::new(0),
             last: AtomicU64::new(0),
             last_site: AtomicPtr::new(ptr::null_mut()),
+            last_ms: AtomicU64::new(0),
             created,
             name,
             kind,
@@ -1206,6 +1214,7 @@ pub(crate) fn scan(rt: &Runtime) {
             }));
         }
     }
+    scan_async(rt, now, stall_ms);
     for (id, _, _) in waiting {
         if let Some(c) = g.cycle_from(id) {
             confirm_and_report(rt, id, c);
@@ -1232,4 +1241,166 @@ pub(crate) fn entry_of(rt: &Runtime, key: &StatKey, c: &SiteCounters) -> wire::S
     // SAFETY: the key's site came from a &'static Location.
     let site: &'static Location<'static> = unsafe { &*(key.1 as *const Location<'static>) };
     wire::SnapshotEntry { class: rt.class_ref(key.0), site: Site::from_location(site), mode: Mode::from_u8(key.2), counters: c.clone() }
+}
+
+// ---------------------------------------------------------------------------
+// Async (tokio) locks: holders and waiters are tasks, which move between
+// threads, so they are tracked on the lock (last acquirer) and in a
+// registry of waiting tasks instead of the per-thread held stacks.
+
+struct AsyncWaiter {
+    thread: ThreadRef,
+    ident: u64,
+    mode: Mode,
+    site: &'static Location<'static>,
+    since_ms: u64,
+    last: Option<wire::LastAcquire>,
+    holder_since_ms: u64,
+    reported: bool,
+}
+
+/// A task's pending wait; dropping it (also when the future is cancelled)
+/// removes the task from the registry.
+pub(crate) struct AsyncWait {
+    id: u64,
+    start: Instant,
+}
+
+impl Drop for AsyncWait {
+    fn drop(&mut self) {
+        if let Some(rt) = RT.get() {
+            rt.async_waiters.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+        }
+    }
+}
+
+impl AsyncWait {
+    pub(crate) fn waited_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+}
+
+/// A task found an async lock busy: emit `wait` (the holder is the lock's
+/// last acquirer) and register the waiting task for stall detection.
+#[cold]
+#[inline(never)]
+pub(crate) fn async_begin_wait(meta: &LockMeta, mode: Mode, site: &'static Location<'static>) -> Option<AsyncWait> {
+    let rt = RT.get()?;
+    let ts = thread_state(rt);
+    let ident = meta.ident(rt);
+    let start = Instant::now();
+    let t_ms = rt.ms(start);
+    rt.coarse_ms.fetch_max(t_ms, Relaxed);
+    let graph = Graph::capture(rt);
+    let last = meta.last_acquire(rt).map(|(tid, m, s)| wire::LastAcquire {
+        thread: graph.thread_ref(tid),
+        mode: m,
+        site: Site::from_location(s),
+    });
+    let holder_since_ms = meta.last_ms.load(Relaxed);
+    let holders = last
+        .iter()
+        .map(|l| wire::Holder { thread: l.thread.clone(), mode: l.mode, site: l.site, since_ms: holder_since_ms })
+        .collect();
+    rt.emit(Message::Wait(wire::Wait {
+        t_ms,
+        thread: ts.thread_ref(),
+        lock: rt.lock_ref(ident),
+        mode,
+        site: Site::from_location(site),
+        timed: false,
+        holders,
+        last: last.clone(),
+    }));
+    let id = rt.next_async.fetch_add(1, Relaxed);
+    rt.async_waiters.lock().unwrap_or_else(|e| e.into_inner()).insert(
+        id,
+        AsyncWaiter { thread: ts.thread_ref(), ident, mode, site, since_ms: t_ms, last, holder_since_ms, reported: false },
+    );
+    Some(AsyncWait { id, start })
+}
+
+/// A task acquired an async lock.
+#[inline]
+pub(crate) fn async_acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) -> HeldToken {
+    let Some(rt) = RT.get() else { return 0 };
+    let ts = thread_state(rt);
+    let ident = meta.ident(rt);
+    ts.count(ident >> INSTANCE_BITS, site, mode, |add, max| {
+        add(C_ACQ, 1);
+        if let Some(w) = waited_ns {
+            add(C_CONTENDED, 1);
+            add(C_WAIT_NS, w);
+            max(C_WAIT_MAX, w);
+        }
+    });
+    meta.last.store((mode as u64) << 56 | ts.id, Relaxed);
+    meta.last_site.store(site as *const _ as *mut _, Relaxed);
+    meta.last_ms.store(rt.coarse_ms.load(Relaxed), Relaxed);
+    let n = ts.sample_countdown.load(Relaxed);
+    if n > 1 {
+        ts.sample_countdown.store(n - 1, Relaxed);
+        1
+    } else {
+        ts.sample_countdown.store(rt.cfg.sample_every, Relaxed);
+        rt.now_ns() + 2
+    }
+}
+
+/// A task released an async lock (possibly on another thread).
+#[inline]
+pub(crate) fn async_released(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, token: HeldToken) {
+    if token < 2 {
+        return;
+    }
+    let Some(rt) = RT.get() else { return };
+    let hold = (rt.now_ns() + 2).saturating_sub(token);
+    let ts = thread_state(rt);
+    let ident = meta.ident(rt);
+    ts.count(ident >> INSTANCE_BITS, site, mode, |add, max| {
+        add(C_HOLD_N, 1);
+        add(C_HOLD_NS, hold);
+        max(C_HOLD_MAX, hold);
+    });
+}
+
+/// A failed async `try_*`.
+#[cold]
+pub(crate) fn async_try_failed(meta: &LockMeta, mode: Mode, site: &'static Location<'static>) {
+    try_failed(meta, mode, site)
+}
+
+/// Stalls of waiting tasks (called from [`scan`]).
+fn scan_async(rt: &Runtime, now: u64, stall_ms: u64) {
+    let mut due = Vec::new();
+    {
+        let mut w = rt.async_waiters.lock().unwrap_or_else(|e| e.into_inner());
+        for a in w.values_mut() {
+            let waited = now.saturating_sub(a.since_ms);
+            if !a.reported && waited >= stall_ms {
+                a.reported = true;
+                let holders = a
+                    .last
+                    .iter()
+                    .map(|l| wire::Holder { thread: l.thread.clone(), mode: l.mode, site: l.site, since_ms: a.holder_since_ms })
+                    .collect();
+                due.push((a.ident, a.thread.clone(), a.mode, a.site, waited, holders, a.last.clone()));
+            }
+        }
+    }
+    // lock_ref takes the class table lock: not under the registry lock
+    for (ident, thread, mode, site, waited_ms, holders, last) in due {
+        let stall = wire::Stall {
+            t_ms: now,
+            thread,
+            lock: rt.lock_ref(ident),
+            mode,
+            site: Site::from_location(site),
+            waited_ms,
+            holders,
+            last,
+        };
+        rt.update_status(|st| st.stalls += 1);
+        rt.emit_urgent(Message::Stall(stall));
+    }
 }
