@@ -282,7 +282,7 @@ export class LockGraphBuilder {
       for (const site of edge.sites) {
         out.push({
           rule: 'lock-hierarchy',
-          severity: 'warning',
+          severity: 'error',
           file: site.file,
           range: site.range,
           message:
