@@ -97,13 +97,45 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
   };
   const body = field(fnNode, 'body')!;
   const closures: Node[] = [];
+  const waits: Node[] = [];
   walk(body, (n) => {
     if (n.type === 'function_item') return false;
     if (n.type === 'closure_expression') closures.push(n);
     if (n.type === 'await_expression') facts.awaits.push({ node: n, range: rangeOf(n) });
     if (n.type === 'call_expression') {
+      const mcw = methodCall(n);
+      if (mcw && /^wait(_while|_timeout|_timeout_while)?$/.test(mcw.name) && mcw.args.length >= 1) waits.push(n);
       const acq = acquisitionAt(n, resolver, view, decls);
-      if (acq) {
+      if (acq) addAcquisition(n, acq);
+      else {
+        const call = callFact(n, resolver);
+        if (call) facts.calls.push(call);
+      }
+    }
+    return undefined;
+  });
+  // `cv.wait(guard)` gives the lock back and re-acquires it: a new guard of the same lock.
+  for (const w of waits) {
+    const arg = methodCall(w)!.args[0];
+    if (arg.type === 'reference_expression') continue; // parking_lot: waits on `&mut guard` in place
+    const source = facts.acquisitions.find((a) => {
+      const nodes = facts.nodes.get(a.id);
+      if (!nodes) return false;
+      if (nodes.guardExpr.id === arg.id) return true;
+      return arg.type === 'identifier' && !!nodes.bindingDecl && scopes.resolve(arg.text, arg) === nodes.bindingDecl;
+    });
+    if (!source) continue;
+    addAcquisition(w, {
+      ref: { cls: source.lock, certainty: source.certainty },
+      type: source.lockType,
+      method: { mode: source.mode, isTry: false, wrapped: source.lockType.poisons || source.lockType.flavor === 'unknown' },
+      methodName: methodCall(w)!.name,
+      receiver: methodCall(w)!.receiver,
+    });
+  }
+  facts.acquisitions.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.column - b.range.start.column);
+
+  function addAcquisition(n: Node, acq: FoundAcquisition): void {
         const closure = closures.filter((c) => c.startIndex <= n.startIndex && n.endIndex <= c.endIndex).pop();
         const fnLabel = closure ? `${qualifiedName}::{closure#${closures.indexOf(closure)}}` : qualifiedName;
         const shape = guardShape(n, acq.method.wrapped, !!acq.method.awaits);
@@ -132,13 +164,7 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
         if (acq.method.recursive) (a as Acquisition & { recursive?: boolean }).recursive = true;
         facts.acquisitions.push(a);
         facts.nodes.set(id, { call: n, guardExpr: shape.guardExpr, receiver: acq.receiver, bindingDecl: region.bindingDecl, closure });
-      } else {
-        const call = callFact(n, resolver);
-        if (call) facts.calls.push(call);
-      }
-    }
-    return undefined;
-  });
+  }
   // Which guards are alive at each call (guards of enclosing closures count only inside them).
   for (const c of facts.calls) {
     const at = startOf(c.node);

@@ -91,109 +91,48 @@ export class RegionBuilder {
   }
 
   /**
-   * Computes holder, releases and held ranges of a guard given its shape.
-   * Returns undefined when the guard never exists as a value (should not happen).
+   * Computes holder, releases and held ranges of a guard given its shape, by following where
+   * the guard value goes: into a binding, a call, the caller, or nowhere (a temporary).
    */
   build(shape: GuardShape): Pick<Acquisition, 'holder' | 'releases' | 'held' | 'scrutinee'> & { bindingDecl?: LocalDecl } {
     const g = shape.guardExpr;
-    const parent = g.parent;
-    // `let PAT = guard;`
-    if (parent && parent.type === 'let_declaration' && field(parent, 'value')?.id === g.id) {
-      const pat = field(parent, 'pattern')!;
-      const alternative = field(parent, 'alternative');
-      if (pat.type === '_' || pat.text === '_') {
-        const pos = lastCharOf(parent);
+    const flow = flowOf(g, this.scopes, shape.wrapped);
+    switch (flow.kind) {
+      case 'underscore': {
+        const pos = lastCharOf(flow.site);
         return {
-          holder: { kind: 'underscore', range: rangeOf(pat) },
+          holder: { kind: 'underscore', range: rangeOf(flow.pattern) },
           releases: [{ position: pos, kind: 'immediate', reason: '`let _ = ...` does not bind the guard, so it is dropped at the end of the statement' }],
           held: [{ start: startOf(g), end: after(pos) }],
         };
       }
-      if (!shape.wrapped && !alternative) {
-        const decl = this.scopes.resolve(identOf(pat)?.text ?? '', identOf(pat) ?? pat);
-        if (decl && decl.simple) return { ...this.bindingRegion(g, decl), bindingDecl: decl };
+      case 'bind': {
+        const region = this.bindingRegion(g, flow.decl, flow.from, 0, flow.aggregate);
+        for (const d of flow.more ?? []) region.releases.push(...this.bindingRegion(g, d, d.visibleFrom).releases);
+        region.releases = sortReleases(region.releases);
+        return { ...region, bindingDecl: flow.decl };
       }
-      if (shape.wrapped) {
-        // `let Ok(g) = m.lock() else { .. }` / `let r = m.try_lock();`
-        const id = identOf(pat) ?? firstBinding(pat, this.scopes);
-        const decl = id ? this.scopes.resolve(id.text, id) : undefined;
-        if (decl) return { ...this.bindingRegion(g, decl), bindingDecl: decl };
-      }
-    }
-    // `if let Ok(g) = m.try_lock() { .. }` / `match m.lock() { Ok(g) => .., Err(e) => .. }`
-    if (shape.wrapped) {
-      const bound = this.patternBoundGuard(g);
-      if (bound) return { ...this.bindingRegion(g, bound), bindingDecl: bound };
-    }
-    // Passed by value: `drop(m.lock())`, `consume(m.lock().unwrap())`.
-    if (parent && parent.type === 'arguments') {
-      const call = parent.parent!;
-      const explicit = isDropCall(call);
-      const pos = startOf(call);
-      return {
-        holder: explicit ? { kind: 'temporary' } : { kind: 'returned' },
-        releases: [
-          explicit
+      case 'drop':
+      case 'move':
+      case 'return': {
+        const pos = startOf(flow.site);
+        const release: Release =
+          flow.kind === 'drop'
             ? { position: pos, kind: 'explicit-drop', reason: 'dropped explicitly' }
-            : { position: pos, kind: 'moved', reason: `moved into \`${calleeText(call)}\`` },
-        ],
-        held: [{ start: startOf(g), end: after(pos) }],
-      };
+            : { position: pos, kind: 'moved', reason: flow.kind === 'return' ? 'returned to the caller, which now holds the lock' : flow.reason };
+        return { holder: flow.kind === 'drop' ? { kind: 'temporary' } : { kind: 'returned' }, releases: [release], held: [{ start: startOf(g), end: after(pos) }] };
+      }
+      case 'place':
+        return this.temporaryRegion(flow.node === g ? g : flow.node, g);
     }
-    if (parent && (parent.type === 'return_expression' || this.isFunctionResult(g))) {
-      const pos = startOf(parent.type === 'return_expression' ? parent : g);
-      return {
-        holder: { kind: 'returned' },
-        releases: [{ position: pos, kind: 'moved', reason: 'returned to the caller, which now holds the lock' }],
-        held: [{ start: startOf(g), end: after(pos) }],
-      };
-    }
-    return this.temporaryRegion(g);
   }
 
-  /** True when `g` is the value the function body evaluates to (its tail, through tail blocks). */
-  private isFunctionResult(g: Node): boolean {
-    let n = g;
-    for (let p = n.parent; p; n = p, p = p.parent) {
-      if (p.type === 'expression_statement') {
-        if (!p.parent || !isTailOf(p.parent, n)) return false;
-        continue;
-      }
-      if (p.type === 'block') {
-        if (!isTailOf(p, n)) return false;
-        const owner = p.parent;
-        if (owner && (owner.type === 'function_item' || owner.type === 'closure_expression')) return true;
-        continue;
-      }
-      if (p.type === 'closure_expression') return field(p, 'body')?.id === n.id;
-      return false;
-    }
-    return false;
-  }
-
-  private patternBoundGuard(g: Node): LocalDecl | undefined {
-    const p = g.parent;
-    if (!p) return undefined;
-    if (p.type === 'let_condition' && field(p, 'value')?.id === g.id) {
-      const pat = field(p, 'pattern');
-      const id = pat ? firstBinding(pat, this.scopes) : undefined;
-      return id ? this.scopes.resolve(id.text, id) : undefined;
-    }
-    if (p.type === 'match_expression' && field(p, 'value')?.id === g.id) {
-      const body = field(p, 'body');
-      for (const arm of body ? namedChildren(body) : []) {
-        if (arm.type !== 'match_arm') continue;
-        const pat = field(arm, 'pattern');
-        if (!pat || !/^(Ok|Some)\s*\(/.test(pat.text)) continue;
-        const id = firstBinding(pat, this.scopes);
-        if (id) return this.scopes.resolve(id.text, id);
-      }
-    }
-    return undefined;
-  }
-
-  /** Region of a guard owned by a binding: to the end of its scope, or until dropped or moved. */
-  bindingRegion(g: Node, decl: LocalDecl): Pick<Acquisition, 'holder' | 'releases' | 'held'> {
+  /**
+   * Region of a guard owned by a binding: to the end of its scope, or until dropped or moved.
+   * `from` is where the binding starts holding this guard (after a re-assignment, or the top of
+   * the loop that re-assigns it).
+   */
+  bindingRegion(g: Node, decl: LocalDecl, from = decl.visibleFrom, depth = 0, aggregate = false): Pick<Acquisition, 'holder' | 'releases' | 'held'> {
     const scope = decl.scope;
     const holder: GuardHolder = {
       kind: 'binding',
@@ -202,33 +141,69 @@ export class RegionBuilder {
       mutable: decl.declaredBy.text.includes('mut '),
     };
     const releases: Release[] = [];
+    const siteOf = new Map<Release, Node>();
     const deadZones: Range[] = [];
-    const uses = this.scopes.usesOf(decl, scope);
+    // A binding of a match arm lives until the end of the arm's body.
+    const scopeEndNode = scope.type === 'match_arm' ? field(scope, 'value') ?? scope : scope;
+    const uses = this.scopes.usesOf(decl, scope).filter((u) => u.startIndex >= from);
     let unconditionalEnd: Node | undefined;
+    const moveUses: Node[] = [];
+    // A branch moves the guard for sure when one of its own statements does.
+    const movedIn = (branch: Node): boolean => moveUses.some((u) => inside(u, branch) && executesWhenReached(u, branch, movedIn));
+    const noteEnd = (use: Node) => {
+      moveUses.push(use);
+    };
     for (const use of uses) {
-      const move = classifyMove(use, this.scopes);
-      if (!move) continue;
-      if (move.kind === 'rebind' && move.decl) {
-        // `let h = g;` hands the guard to another binding; follow it.
-        const inner = this.bindingRegion(g, move.decl);
-        for (const r of inner.releases) releases.push(r);
-        if (executesWhenReached(move.site, scope)) unconditionalEnd = move.site;
+      // Re-assignment drops the old guard there; the new value is tracked as its own guard.
+      const asg = use.parent;
+      if (asg && asg.type === 'assignment_expression' && field(asg, 'left')?.id === use.id) {
+        if (moveUses.some((m) => m.startIndex < asg.startIndex && sameStraightLine(m, asg))) continue;
+        const r: Release = { position: startOf(asg), kind: 'moved', reason: `\`${decl.name}\` is re-assigned, which drops the guard it held` };
+        releases.push(r);
+        siteOf.set(r, use);
+        noteEnd(asg);
         continue;
       }
-      const pos = startOf(move.site);
-      const zone = deadZoneAfter(move.site, scope);
-      if (zone) deadZones.push(zone);
-      releases.push({
-        position: pos,
-        kind: move.kind === 'drop' ? 'explicit-drop' : 'moved',
-        reason: move.kind === 'drop' ? `\`${decl.name}\` is dropped explicitly` : move.reason,
-      });
-      if (executesWhenReached(move.site, scope)) {
-        if (!unconditionalEnd || move.site.startIndex < unconditionalEnd.startIndex) unconditionalEnd = move.site;
+      const destructured = destructuringOf(use, this.scopes);
+      if (destructured.length > 0 && depth < 4) {
+        for (const d of destructured) releases.push(...this.bindingRegion(g, d, d.visibleFrom, depth + 1).releases.filter((r) => r.kind !== 'early-exit'));
+        noteEnd(use);
+        continue;
       }
+      const flow = flowOf(use, this.scopes, false, aggregate || /^Err/.test(decl.declaredBy.type === 'match_arm' ? decl.declaredBy.text : ''));
+      if (flow.kind === 'place' || flow.kind === 'underscore') continue;
+      const site = flow.site;
+      if (flow.kind === 'bind') {
+        if (flow.decl === decl || depth >= 4) continue;
+        // `let h = g;`, `let s = Some(g);`: the guard now lives as long as the new binding.
+        for (const d of [flow.decl, ...(flow.more ?? [])]) {
+          const inner = this.bindingRegion(g, d, d === flow.decl ? flow.from : d.visibleFrom, depth + 1, flow.aggregate);
+          for (const r of inner.releases) {
+            if (r.kind === 'early-exit') continue;
+            releases.push(r);
+            siteOf.set(r, use);
+          }
+        }
+        noteEnd(use);
+        continue;
+      }
+      const pos = startOf(site);
+      const zone = deadZoneAfter(site, scope);
+      if (zone) deadZones.push(zone);
+      const r: Release = {
+        position: pos,
+        kind: flow.kind === 'drop' ? 'explicit-drop' : 'moved',
+        reason: flow.kind === 'drop' ? `\`${decl.name}\` is dropped explicitly` : flow.kind === 'return' ? 'returned to the caller' : flow.reason,
+      };
+      releases.push(r);
+      siteOf.set(r, use);
+      noteEnd(use);
     }
-    const scopeEnd = lastCharOf(scope);
-    const exits = this.earlyExits(decl.visibleFrom, unconditionalEnd ? unconditionalEnd.startIndex : scope.endIndex, scope);
+    for (const use of moveUses) {
+      if (executesWhenReached(use, scope, movedIn) && (!unconditionalEnd || use.startIndex < unconditionalEnd.startIndex)) unconditionalEnd = use;
+    }
+    const scopeEnd = lastCharOf(scopeEndNode);
+    const exits = this.earlyExits(Math.max(from, decl.visibleFrom), unconditionalEnd ? unconditionalEnd.startIndex : scope.endIndex, scope);
     for (const e of exits) {
       releases.push(e.release);
       const zone = deadZoneAfter(e.node, scope);
@@ -240,16 +215,21 @@ export class RegionBuilder {
       releases.push({
         position: scopeEnd,
         kind: 'scope-end',
-        reason: `\`${decl.name}\` goes out of scope at the end of its block`,
+        reason: `\`${decl.name}\` goes out of scope at the end of its ${scope.type === 'match_arm' ? 'match arm' : 'block'}`,
       });
     }
-    // Drop releases after an unconditional one can't happen; keep the earliest.
-    const kept = releases.filter((r) => !unconditionalEnd || r.kind === 'early-exit' || r.kind === 'scope-end' || comparePos(r.position, startOf(unconditionalEnd)) <= 0);
+    // Releases after an unconditional one can't happen; keep the earliest.
+    const end = unconditionalEnd;
+    const kept = releases.filter((r) => {
+      if (!end || r.kind === 'early-exit' || r.kind === 'scope-end') return true;
+      const site = siteOf.get(r);
+      return !site || site.startIndex <= end.startIndex || !sameStraightLine(end, site);
+    });
     return { holder, releases: sortReleases(kept), held: heldRanges(startOf(g), kept, deadZones) };
   }
 
-  private temporaryRegion(g: Node): Pick<Acquisition, 'holder' | 'releases' | 'held' | 'scrutinee'> {
-    const extended = this.extendingLet(g);
+  private temporaryRegion(at: Node, g: Node = at): Pick<Acquisition, 'holder' | 'releases' | 'held' | 'scrutinee'> {
+    const extended = this.extendingLet(at);
     if (extended) {
       const block = extended.parent!;
       const pos = lastCharOf(block);
@@ -261,7 +241,7 @@ export class RegionBuilder {
       const name = identOf(field(extended, 'pattern') ?? extended)?.text;
       return { holder: { kind: 'extended', name }, releases: sortReleases(releases), held: heldRanges(startOf(g), releases) };
     }
-    const scope = this.temporaryScope(g);
+    const scope = this.temporaryScope(at);
     const releases: Release[] = [{ position: scope.position, kind: scope.kind, reason: scope.reason }];
     const exits = this.earlyExits(g.endIndex, scope.scopeNode.endIndex, scope.scopeNode);
     const deadZones: Range[] = [];
@@ -416,18 +396,18 @@ export class RegionBuilder {
         }
         case 'binary_expression': {
           const op = node.child(1)?.type;
-          if ((op === '&&' || op === '||') && field(node, 'right')?.id === child.id) {
-            return { position: lastCharOf(child), kind: 'condition-end', reason: `the right operand of \`${op}\` drops its temporaries once it is evaluated`, scopeNode: child, scrutinee };
+          if (op === '&&' || op === '||') {
+            return { position: lastCharOf(child), kind: 'condition-end', reason: `each operand of \`${op}\` drops its temporaries once it is evaluated`, scopeNode: child, scrutinee };
           }
           break;
         }
         case 'block': {
           const owner = node.parent;
+          if (this.is2024 && isTailOf(node, child.type === 'expression_statement' ? child.namedChild(0)! : child)) {
+            return { position: lastCharOf(child), kind: 'tail-end', reason: 'in edition 2024 a block\'s final expression drops its temporaries at its end', scopeNode: child, scrutinee };
+          }
           if (owner && (owner.type === 'function_item' || owner.type === 'closure_expression' || owner.type === 'async_block')) {
             return { position: lastCharOf(node), kind: 'scope-end', reason: 'temporaries of a function body\'s final expression live until the function returns', scopeNode: node, scrutinee };
-          }
-          if (this.is2024 && isTailOf(node, child)) {
-            return { position: lastCharOf(child), kind: 'tail-end', reason: 'in edition 2024 a block\'s final expression drops its temporaries at its end', scopeNode: child, scrutinee };
           }
           break;
         }
@@ -567,7 +547,7 @@ function identOf(pat: Node): Node | undefined {
   return undefined;
 }
 
-function firstBinding(pat: Node, _scopes: Scopes): Node | undefined {
+function firstBinding(pat: Node): Node | undefined {
   let found: Node | undefined;
   walk(pat, (n) => {
     if (found) return false;
@@ -593,79 +573,273 @@ function calleeText(call: Node): string {
   return fn ? fn.text.replace(/\s+/g, '') : 'a call';
 }
 
-interface Move {
-  kind: 'drop' | 'move' | 'rebind';
-  site: Node;
-  reason: string;
-  decl?: LocalDecl;
+type Flow =
+  | { kind: 'bind'; decl: LocalDecl; site: Node; from: number; more?: LocalDecl[]; aggregate: boolean }
+  | { kind: 'underscore'; site: Node; pattern: Node }
+  | { kind: 'drop'; site: Node }
+  | { kind: 'move'; site: Node; reason: string }
+  | { kind: 'return'; site: Node }
+  | { kind: 'place'; node: Node };
+
+/** Calls that build a value around their argument rather than consuming it. */
+const CONSTRUCTOR = /^(Some|Ok|Err|Box::new|Arc::new|Rc::new|Cell::new|RefCell::new|Pin::new|(crate::|self::|super::)?([A-Z]\w*::)*[A-Z]\w*)$/;
+
+/**
+ * Where the value of `n` (a guard, or a binding holding one) goes: climbs through block tails,
+ * `if`/`match` arms, parentheses and aggregates (`Some(g)`, tuples, struct literals) to a
+ * binding, a call that consumes it, the caller, or a place use (a temporary).
+ */
+function flowOf(start: Node, scopes: Scopes, wrapped: boolean, aggregate = false): Flow {
+  let n = start;
+  // The value is (now) inside an Option/Result/tuple/struct rather than the guard itself.
+  let inAggregate = aggregate;
+  // Position of the value inside the innermost tuple it was put in, for `let (a, _) = (.., g)`.
+  let tupleIndex: number | undefined;
+  for (let guard = 0; guard < 32; guard++) {
+    const p = n.parent;
+    if (!p) return { kind: 'place', node: n };
+    // `x.into_inner()` / `opt.unwrap()`: the guard inside comes out as the call's value.
+    if (p.type === 'field_expression' && field(p, 'value')?.id === n.id) {
+      const call = p.parent;
+      const name = field(p, 'field')?.text ?? '';
+      if (inAggregate && call && call.type === 'call_expression' && field(call, 'function')?.id === p.id && (name === 'into_inner' || name === 'unwrap' || name === 'expect')) {
+        n = call;
+        inAggregate = false;
+        continue;
+      }
+      return { kind: 'place', node: n };
+    }
+    switch (p.type) {
+      case 'tuple_expression':
+        tupleIndex = namedChildren(p).findIndex((c) => c.id === n.id);
+        n = p;
+        inAggregate = true;
+        continue;
+      case 'array_expression':
+        inAggregate = true;
+        n = p;
+        continue;
+      case 'parenthesized_expression':
+        n = p;
+        continue;
+      case 'expression_statement':
+        if (p.parent && p.parent.type === 'block' && isTailOf(p.parent, n)) {
+          n = p;
+          continue;
+        }
+        return { kind: 'place', node: n };
+      case 'block': {
+        if (!isTailOf(p, n.type === 'expression_statement' ? n.namedChild(0)! : n)) return { kind: 'place', node: n };
+        const owner = p.parent;
+        if (owner && owner.type === 'function_item') return { kind: 'return', site: n.type === 'expression_statement' ? n.namedChild(0)! : n };
+        if (owner && owner.type === 'closure_expression') return { kind: 'move', site: n, reason: 'returned from the closure' };
+        n = p;
+        continue;
+      }
+      case 'else_clause':
+        n = p;
+        continue;
+      case 'if_expression':
+        if (field(p, 'consequence')?.id === n.id || field(p, 'alternative')?.id === n.id) {
+          n = p;
+          continue;
+        }
+        return { kind: 'place', node: n };
+      case 'match_arm':
+        if (field(p, 'value')?.id === n.id && p.parent?.parent) {
+          n = p.parent.parent;
+          continue;
+        }
+        return { kind: 'place', node: n };
+      case 'field_initializer':
+      case 'shorthand_field_initializer':
+        if (p.parent?.parent?.type === 'struct_expression') {
+          n = p.parent.parent;
+          inAggregate = true;
+          continue;
+        }
+        return { kind: 'place', node: n };
+      case 'arguments': {
+        const call = p.parent!;
+        if (isDropCall(call)) return { kind: 'drop', site: call };
+        const fn = field(call, 'function');
+        const fnText = fn ? fn.text.replace(/\s+/g, '').replace(/::<.*>$/, '') : '';
+        if (fn && fn.type !== 'field_expression' && CONSTRUCTOR.test(fnText)) {
+          n = call;
+          if (!/^(Box|Arc|Rc|Pin)::new$/.test(fnText)) inAggregate = true;
+          continue;
+        }
+        const mc = methodCall(call);
+        if (mc && /^wait(_while|_timeout|_timeout_while|_for|_until)?$/.test(mc.name)) {
+          return { kind: 'move', site: call, reason: `handed to \`.${mc.name}()\`, which releases the lock while waiting and returns a new guard` };
+        }
+        return { kind: 'move', site: call, reason: `moved into \`${mc ? '.' + mc.name + '()' : calleeText(call)}\`` };
+      }
+      case 'return_expression':
+        return { kind: 'return', site: p };
+      case 'closure_expression':
+        if (field(p, 'body')?.id === n.id) return { kind: 'move', site: n, reason: 'returned from the closure' };
+        return { kind: 'place', node: n };
+      case 'let_declaration': {
+        if (field(p, 'value')?.id !== n.id) return { kind: 'place', node: n };
+        let pat = field(p, 'pattern')!;
+        if (pat.type === 'tuple_pattern' && tupleIndex !== undefined && n.type === 'tuple_expression') {
+          const element = pat.children.filter((c): c is Node => !!c && c.type !== '(' && c.type !== ')' && c.type !== ',')[tupleIndex];
+          if (element) pat = element;
+        }
+        if (pat.type === '_' || pat.text === '_') return { kind: 'underscore', site: p, pattern: pat };
+        const id = identOf(pat) ?? firstBinding(pat);
+        const decl = id ? scopes.resolve(id.text, id) : undefined;
+        if (decl) return { kind: 'bind', decl, site: p, from: decl.visibleFrom, aggregate: inAggregate };
+        return { kind: 'place', node: n };
+      }
+      case 'let_condition':
+      case 'match_expression': {
+        // `if let Ok(g) = m.try_lock()` / `match m.lock() { Ok(g) => .. }`: the pattern takes the guard.
+        if (!wrapped || field(p, 'value')?.id !== n.id) return { kind: 'place', node: n };
+        const decls = patternBindings(p, scopes);
+        if (decls.length > 0) return { kind: 'bind', decl: decls[0], site: p, from: decls[0].visibleFrom, more: decls.slice(1), aggregate: false };
+        return { kind: 'place', node: n };
+      }
+      case 'assignment_expression': {
+        if (field(p, 'right')?.id !== n.id) return { kind: 'place', node: n };
+        const left = field(p, 'left');
+        // `_ = guard;` drops the value right after evaluating it.
+        if (left && left.text === '_') return { kind: 'underscore', site: n, pattern: left };
+        const decl = left && left.type === 'identifier' ? scopes.resolve(left.text, left) : undefined;
+        if (decl) return { kind: 'bind', decl, site: p, from: loopStartWithin(p, decl.scope) ?? p.endIndex, aggregate: inAggregate };
+        return { kind: 'move', site: p, reason: 'moved by assignment' };
+      }
+      default:
+        break;
+    }
+    // A `move` closure that captures a binding holding a guard owns the guard from then on.
+    if (start.type === 'identifier') {
+      const closure = capturingMoveClosure(start, scopes);
+      if (closure) {
+        const outer = flowOf(closure, scopes, false, true);
+        if (outer.kind === 'place') return { kind: 'move', site: closure, reason: 'captured by a `move` closure' };
+        return outer;
+      }
+    }
+    return { kind: 'place', node: n };
+  }
+  return { kind: 'place', node: n };
 }
 
-/** Whether this use of a guard binding moves it (ends the region) and how. */
-function classifyMove(use: Node, scopes: Scopes): Move | undefined {
-  const p = use.parent;
-  if (!p) return undefined;
-  if (p.type === 'arguments') {
-    const call = p.parent!;
-    if (isDropCall(call)) return { kind: 'drop', site: call, reason: 'dropped explicitly' };
-    const mc = methodCall(call);
-    const what = mc ? `\`.${mc.name}()\`` : `\`${calleeText(call)}\``;
-    if (mc && mc.name === 'wait' || mc && /^wait_(while|timeout|timeout_while|for|until)$/.test(mc.name)) {
-      return { kind: 'move', site: call, reason: `handed to ${what}, which releases the lock while waiting and returns a new guard` };
-    }
-    return { kind: 'move', site: call, reason: `moved into ${what}` };
+/** If a `while`/`loop`/`for` inside `scope` contains `n`, the loop's start (the value is re-used next iteration). */
+function loopStartWithin(n: Node, scope: Node): number | undefined {
+  let found: number | undefined;
+  for (let p = n.parent; p && p.id !== scope.id; p = p.parent) {
+    if (p.type === 'while_expression' || p.type === 'loop_expression' || p.type === 'for_expression') found = p.startIndex;
   }
-  if (p.type === 'return_expression') return { kind: 'move', site: p, reason: 'returned to the caller' };
-  if (p.type === 'let_declaration' && field(p, 'value')?.id === use.id) {
+  return found;
+}
+
+/**
+ * The bindings a `let_condition`/`match` pattern gives a wrapped guard: `Ok(g)`/`Some(g)` take
+ * the guard, `Err(p)`/`Err(TryLockError::Poisoned(p))` take the `PoisonError` that still owns it.
+ */
+function patternBindings(p: Node, scopes: Scopes): LocalDecl[] {
+  const pats: Node[] = [];
+  if (p.type === 'let_condition') {
     const pat = field(p, 'pattern');
-    const id = pat ? identOf(pat) : undefined;
-    if (id) return { kind: 'rebind', site: p, reason: `moved into \`${id.text}\``, decl: scopes.resolve(id.text, id) };
-    if (pat && pat.text === '_') return undefined; // `let _ = g;` does not move
-    return { kind: 'move', site: p, reason: 'moved by destructuring' };
-  }
-  if (p.type === 'field_initializer' || p.type === 'shorthand_field_initializer') {
-    return { kind: 'move', site: p, reason: 'moved into a struct' };
-  }
-  if (p.type === 'tuple_expression' || p.type === 'array_expression') return { kind: 'move', site: p, reason: 'moved into a tuple or array' };
-  if (p.type === 'assignment_expression' && field(p, 'right')?.id === use.id) return { kind: 'move', site: p, reason: 'moved by assignment' };
-  if (p.type === 'closure_expression' || isInMoveClosure(use)) {
-    const closure = enclosingMoveClosure(use);
-    if (closure) return { kind: 'move', site: closure, reason: 'captured by a `move` closure' };
-  }
-  return undefined;
-}
-
-function isInMoveClosure(n: Node): boolean {
-  return !!enclosingMoveClosure(n);
-}
-
-function enclosingMoveClosure(n: Node): Node | undefined {
-  for (let p = n.parent; p; p = p.parent) {
-    if (p.type === 'closure_expression') {
-      return p.children.some((c) => c?.type === 'move') ? p : undefined;
+    if (pat) pats.push(pat);
+  } else {
+    const body = field(p, 'body');
+    for (const arm of body ? namedChildren(body) : []) {
+      const pat = arm.type === 'match_arm' ? field(arm, 'pattern') : null;
+      if (pat && /^(Ok|Some|Err)\s*\(/.test(pat.text) && !/WouldBlock/.test(pat.text)) pats.push(pat);
     }
+  }
+  const out: LocalDecl[] = [];
+  for (const pat of pats) {
+    const id = firstBinding(pat);
+    const d = id ? scopes.resolve(id.text, id) : undefined;
+    if (d) out.push(d);
+  }
+  // The guard itself (Ok/Some) first.
+  return out.sort((a, b) => Number(/^Err/.test(a.declaredBy.text)) - Number(/^Err/.test(b.declaredBy.text)));
+}
+
+/** Both nodes sit in the same block with nothing conditional between them. */
+function sameStraightLine(earlier: Node, later: Node): boolean {
+  for (let p = earlier.parent; p; p = p.parent) {
+    if (p.type === 'block') return inside(later, p) && executesWhenReached(earlier, p);
+  }
+  return false;
+}
+
+/**
+ * `match slot { Some(g) => .. }` / `if let Some(g) = slot`: by-value patterns move what `slot`
+ * holds into the arm's bindings. Returns those bindings.
+ */
+function destructuringOf(use: Node, scopes: Scopes): LocalDecl[] {
+  const p = use.parent;
+  if (!p) return [];
+  const out: LocalDecl[] = [];
+  const add = (pat: Node | null) => {
+    if (!pat || /\bref\b/.test(pat.text)) return;
+    const id = firstBinding(pat);
+    const d = id ? scopes.resolve(id.text, id) : undefined;
+    if (d) out.push(d);
+  };
+  if (p.type === 'match_expression' && field(p, 'value')?.id === use.id) {
+    const body = field(p, 'body');
+    for (const arm of body ? namedChildren(body) : []) if (arm.type === 'match_arm') add(field(arm, 'pattern'));
+  } else if (p.type === 'let_condition' && field(p, 'value')?.id === use.id) {
+    add(field(p, 'pattern'));
+  }
+  return out;
+}
+
+/** The `move` closure that captures `use` from outside (the binding is declared outside it). */
+function capturingMoveClosure(use: Node, scopes: Scopes): Node | undefined {
+  const decl = scopes.resolve(use.text, use);
+  for (let p = use.parent; p; p = p.parent) {
     if (p.type === 'function_item') return undefined;
+    if (p.type === 'closure_expression' || p.type === 'async_block') {
+      const declaredInside = decl && p.startIndex <= decl.node.startIndex && decl.node.endIndex <= p.endIndex;
+      if (declaredInside) return undefined;
+      if (p.children.some((c) => c?.type === 'move')) return p;
+    }
   }
   return undefined;
+}
+
+function inside(n: Node, scope: Node): boolean {
+  return scope.startIndex <= n.startIndex && n.endIndex <= scope.endIndex;
 }
 
 /**
  * True when reaching `scope`'s end means `site` has run: `site` sits in a statement of `scope`
  * itself or of plain nested blocks, not under a branch, loop or closure.
  */
-function executesWhenReached(site: Node, scope: Node): boolean {
-  for (let p = site.parent; p; p = p.parent) {
+function executesWhenReached(site: Node, scope: Node, movedIn?: (branch: Node) => boolean): boolean {
+  let child = site;
+  for (let p = site.parent; p; child = p, p = p.parent) {
     if (p.id === scope.id) return true;
     switch (p.type) {
-      case 'if_expression':
+      case 'if_expression': {
+        // The condition always runs; a branch runs for sure only if the other one moves too.
+        if (field(p, 'condition')?.id === child.id) break;
+        const cons = field(p, 'consequence');
+        const alt = field(p, 'alternative');
+        if (movedIn && cons && alt && movedIn(cons) && movedIn(alt)) break;
+        return false;
+      }
       case 'match_expression':
-      case 'match_arm':
       case 'while_expression':
-      case 'loop_expression':
       case 'for_expression':
+        if (field(p, 'value')?.id === child.id || field(p, 'condition')?.id === child.id) break;
+        return false;
+      case 'let_condition':
+        break;
+      case 'match_arm':
+      case 'loop_expression':
       case 'closure_expression':
       case 'async_block':
       case 'binary_expression':
-      case 'else_clause':
         return false;
       default:
         break;
