@@ -7,6 +7,9 @@
 //! lock) and two fields of the lock. Everything else happens on the
 //! contended (slow) path or on the background thread.
 
+// Parts used only by the optional parking_lot / tokio wrappers.
+#![cfg_attr(not(all(feature = "parking_lot", feature = "tokio")), allow(dead_code))]
+
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::Location;

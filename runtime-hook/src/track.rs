@@ -1,6 +1,8 @@
 //! Shared acquisition logic for the wrappers: try first, publish the wait
 //! only if the lock is busy, then record the hold.
 
+#![cfg_attr(not(feature = "parking_lot"), allow(dead_code))]
+
 use std::panic::Location;
 use std::time::Instant;
 
