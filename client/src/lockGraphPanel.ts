@@ -1,0 +1,81 @@
+// `LockLens: Show Lock Graph`: a webview with the lock-order graph of the current crate
+// (or the whole workspace). Strict CSP with a fresh nonce; the webview can only ask to open
+// one of the sites it was given.
+
+import { randomBytes } from 'crypto';
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { LockGraphRequest, LockGraphSite } from '../../common/protocol';
+import { renderLockGraphHtml } from '../../common/presentation/graphHtml';
+
+export interface ShowGraphArgs {
+  uri?: string;
+  function?: string;
+}
+
+export class LockGraphPanel implements vscode.Disposable {
+  static readonly viewType = 'locklens.lockGraph';
+  private panel: vscode.WebviewPanel | undefined;
+  private sites: LockGraphSite[] = [];
+  private lastArgs: ShowGraphArgs = {};
+
+  constructor(private readonly client: () => LanguageClient | undefined) {}
+
+  async show(args: ShowGraphArgs = {}): Promise<void> {
+    const client = this.client();
+    if (!client) {
+      void vscode.window.showWarningMessage('LockLens: the language server is not running.');
+      return;
+    }
+    this.lastArgs = args;
+    if (!this.panel) {
+      this.panel = vscode.window.createWebviewPanel(LockGraphPanel.viewType, 'LockLens: Lock Graph', vscode.ViewColumn.Beside, {
+        enableScripts: true,
+        enableFindWidget: true,
+        localResourceRoots: [],
+        retainContextWhenHidden: false,
+      });
+      this.panel.onDidDispose(() => (this.panel = undefined));
+      this.panel.webview.onDidReceiveMessage((m) => this.onMessage(m));
+      this.panel.onDidChangeViewState((e) => {
+        if (e.webviewPanel.visible) void this.render();
+      });
+    } else {
+      this.panel.reveal(vscode.ViewColumn.Beside);
+    }
+    await this.render();
+  }
+
+  private async render(): Promise<void> {
+    const client = this.client();
+    const panel = this.panel;
+    if (!client || !panel) return;
+    const uri = this.lastArgs.uri ?? vscode.window.activeTextEditor?.document.uri.toString();
+    const document = uri && vscode.window.activeTextEditor?.document.languageId === 'rust' ? { uri } : undefined;
+    const graph = await client.sendRequest(LockGraphRequest.type, document ? { textDocument: document } : {});
+    const nonce = randomBytes(18).toString('base64');
+    const { html, sites } = renderLockGraphHtml(graph, {
+      nonce,
+      cspSource: panel.webview.cspSource,
+      focusFunction: this.lastArgs.function,
+      title: 'Lock graph',
+      label: (u) => vscode.workspace.asRelativePath(vscode.Uri.parse(u)),
+    });
+    this.sites = sites;
+    panel.webview.html = html;
+  }
+
+  private async onMessage(message: unknown): Promise<void> {
+    if (typeof message !== 'object' || message === null) return;
+    const m = message as { command?: unknown; index?: unknown };
+    if (m.command !== 'open' || typeof m.index !== 'number' || !Number.isInteger(m.index)) return;
+    const site = this.sites[m.index];
+    if (!site) return;
+    const range = new vscode.Range(site.range.start.line, site.range.start.character, site.range.end.line, site.range.end.character);
+    await vscode.window.showTextDocument(vscode.Uri.parse(site.uri), { selection: range, viewColumn: vscode.ViewColumn.One });
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+  }
+}
