@@ -82,8 +82,16 @@ export interface FunctionSummary {
   file: string;
   range: Range;
   nameRange: Range;
-  /** Acquisition ids made directly in this function (including its closures). */
+  /** Function name (last segment); defaults to the last segment of `qualifiedName`. */
+  name?: string;
+  selfType?: string;
+  traitName?: string;
+  modulePath?: string;
+  isAsync?: boolean;
+  /** Acquisition ids made directly in this function (including closures that run in place). */
   acquisitions: string[];
+  /** Acquisitions in closures that run later (spawned threads/tasks): not taken by this call. */
+  deferredAcquisitions?: string[];
   /** Calls made by the function, with the guards alive at the call. */
   calls: CallSite[];
   /** The function returns a guard of this lock class (it is an acquisition at its call sites). */
@@ -104,8 +112,10 @@ export interface CallSite {
   range: Range;
   /** Acquisition ids whose guards are alive at this call. */
   heldGuards: string[];
-  /** The call is inside a closure passed to this call (e.g. `with_lock(|x| ...)`). */
+  /** The call is inside a closure (e.g. `with_lock(|x| ...)`). */
   inClosure?: boolean;
+  /** The call is inside a closure that runs later (spawned), not as part of this function. */
+  deferred?: boolean;
 }
 
 export interface FileAnalysis {

@@ -7,7 +7,7 @@ import type { Acquisition, Edition, GuardMode, LockType, Range } from './model';
 import { guardShape, isAlive, RegionBuilder } from './regions';
 import { CrateView, FunctionResolver, peel } from './resolve';
 import { Scopes } from './scopes';
-import { field, methodCall, pathCall, rangeOf, startOf, walk, type Node } from './syntax';
+import { field, methodCall, pathCall, rangeOf, runsInPlace, startOf, visitTypes, type Node } from './syntax';
 
 const ACQUIRE_NAMES = new Set([
   'lock', 'read', 'write', 'try_lock', 'try_read', 'try_write',
@@ -21,6 +21,13 @@ const ACQUIRE_NAMES = new Set([
 
 /** Methods whose calls are part of handling a guard, not calls made under it. */
 const GUARD_PLUMBING = new Set(['unwrap', 'expect', 'unwrap_or_else', 'map_err', 'ok', 'clone', 'into_inner', 'deref', 'deref_mut', 'as_ref', 'as_mut', 'borrow', 'borrow_mut']);
+
+const FUNCTION_TYPES = new Set(['function_item']);
+const BODY_TYPES = new Set(['function_item', 'closure_expression', 'async_block', 'await_expression', 'call_expression']);
+const CALL_TYPES = new Set(['function_item', 'call_expression']);
+
+/** Cheap text test: can this function body acquire a lock at all? Most functions cannot. */
+const MAY_ACQUIRE = /\.\s*(lock|read|write|try_\w+|blocking_\w+|upgradable_read\w*|read_recursive\w*|lock_arc|read_arc|write_arc|\w+_owned|get|get_mut|entry|iter|iter_mut|wait\w*)\s*(::\s*<[^>]*>\s*)?\(/;
 
 const GUARD_RETURN_RE = /\b(MutexGuard|RwLockReadGuard|RwLockWriteGuard|RwLockUpgradableReadGuard|ReentrantMutexGuard|MappedMutexGuard|MappedRwLockReadGuard|MappedRwLockWriteGuard|OwnedMutexGuard|ArcMutexGuard|SpinMutexGuard)\b/;
 
@@ -46,6 +53,8 @@ export interface FunctionFacts {
   awaits: AwaitPoint[];
   calls: CallFact[];
   scopes: Scopes;
+  /** Acquisitions inside closures that run later (spawned), not when this function runs. */
+  deferred: Set<string>;
 }
 
 export interface FileFacts {
@@ -60,8 +69,8 @@ export function analyzeFunctions(root: Node, decls: FileDeclarations, view: Crat
   const functions: FunctionFacts[] = [];
   const declByStart = new Map<number, FunctionDecl>();
   for (const d of decls.functions) declByStart.set(d.range.start.line * 1e6 + d.range.start.column, d);
-  walk(root, (n) => {
-    if (n.type === 'function_item' && field(n, 'body')) {
+  visitTypes(root, FUNCTION_TYPES, (n) => {
+    if (field(n, 'body')) {
       const d = declByStart.get(n.startPosition.row * 1e6 + n.startPosition.column);
       functions.push(analyzeFunction(n, d, decls, view, edition));
     }
@@ -94,13 +103,25 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
     awaits: [],
     calls: [],
     scopes,
+    deferred: new Set(),
   };
   const body = field(fnNode, 'body')!;
   const closures: Node[] = [];
   const waits: Node[] = [];
-  walk(body, (n) => {
+  const bodyText = body.text;
+  if (!MAY_ACQUIRE.test(bodyText) && !mayCallGuardFunction(bodyText, view)) {
+    // No lock method in sight: only the calls matter (for the lock graph).
+    visitTypes(body, CALL_TYPES, (n) => {
+      if (n.type === 'function_item') return false;
+      const call = callFact(n, resolver);
+      if (call) facts.calls.push(call);
+      return undefined;
+    });
+    return facts;
+  }
+  visitTypes(body, BODY_TYPES, (n) => {
     if (n.type === 'function_item') return false;
-    if (n.type === 'closure_expression') closures.push(n);
+    if (n.type === 'closure_expression' || n.type === 'async_block') closures.push(n);
     if (n.type === 'await_expression') facts.awaits.push({ node: n, range: rangeOf(n) });
     if (n.type === 'call_expression') {
       const mcw = methodCall(n);
@@ -165,19 +186,24 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
         facts.acquisitions.push(a);
         facts.nodes.set(id, { call: n, guardExpr: shape.guardExpr, receiver: acq.receiver, bindingDecl: region.bindingDecl, closure });
   }
-  // Which guards are alive at each call (guards of enclosing closures count only inside them).
+  // Closures that run later (spawned threads and tasks, stored callbacks) do not run under the
+  // guards around them, and what they lock is not locked by this function's caller.
+  const deferred = closures.filter((c) => !runsInPlace(c));
+  const deferredAround = (n: Node) => deferred.filter((c) => c.startIndex <= n.startIndex && n.endIndex <= c.endIndex).pop();
+  for (const a of facts.acquisitions) {
+    const nodes = facts.nodes.get(a.id);
+    if (nodes && deferredAround(nodes.call)) facts.deferred.add(a.id);
+  }
   for (const c of facts.calls) {
     const at = startOf(c.node);
-    c.heldGuards = facts.acquisitions.filter((a) => isAlive(a, at) && sameBody(facts.nodes.get(a.id)?.closure, c.node)).map((a) => a.id);
+    const runsLater = deferredAround(c.node);
+    c.heldGuards = facts.acquisitions
+      .filter((a) => isAlive(a, at) && deferredAround(facts.nodes.get(a.id)!.call) === runsLater)
+      .map((a) => a.id);
     c.inClosure = !!closures.find((cl) => cl.startIndex <= c.node.startIndex && c.node.endIndex <= cl.endIndex);
+    if (runsLater) c.deferred = true;
   }
   return facts;
-}
-
-/** A guard created outside a closure is visible inside it only if the closure runs in place. */
-function sameBody(guardClosure: Node | undefined, at: Node): boolean {
-  if (!guardClosure) return true;
-  return guardClosure.startIndex <= at.startIndex && at.endIndex <= guardClosure.endIndex;
 }
 
 function implSelfType(fnNode: Node): string | undefined {
@@ -254,14 +280,20 @@ function followedBy(call: Node): 'result' | 'await' | 'deref' | 'none' {
   return 'none';
 }
 
+function mayCallGuardFunction(text: string, view: CrateView): boolean {
+  for (const name of view.guardFunctionNames) if (text.includes(name)) return true;
+  return false;
+}
+
 /** A call to a crate function declared to return a guard is an acquisition at the call site. */
 function guardReturningCall(call: Node, resolver: FunctionResolver, view: CrateView): FoundAcquisition | undefined {
   const mc = methodCall(call);
   const pc = mc ? undefined : pathCall(call);
   const name = mc?.name ?? pc?.name;
   if (!name) return undefined;
-  const candidates = view.functionsByName.get(name);
-  if (!candidates) return undefined;
+  if (!view.guardFunctionNames.has(name)) return undefined;
+  const candidates = view.functionsByName.get(name)?.filter((f) => f.returnType && GUARD_RETURN_RE.test(f.returnType));
+  if (!candidates || candidates.length === 0) return undefined;
   let target: FunctionDecl | undefined;
   if (mc) {
     const t = resolver.typeOf(mc.receiver);
@@ -325,8 +357,14 @@ export function summarize(f: FunctionFacts, file: string): FunctionSummary {
     file,
     range: rangeOf(f.node),
     nameRange: rangeOf(nameNode),
-    acquisitions: f.acquisitions.map((a) => a.id),
+    acquisitions: f.acquisitions.filter((a) => !f.deferred.has(a.id)).map((a) => a.id),
+    deferredAcquisitions: f.acquisitions.filter((a) => f.deferred.has(a.id)).map((a) => a.id),
     calls: f.calls.map(({ node: _n, receiverLock: _l, ...rest }) => rest),
     returnsGuard: returned ? { lock: returned.lock, mode: returned.mode } : undefined,
+    name: f.decl?.name ?? field(f.node, 'name')?.text ?? '?',
+    selfType: f.decl?.selfType,
+    traitName: f.decl?.traitName,
+    modulePath: f.decl?.modulePath ?? '',
+    isAsync: f.isAsync,
   };
 }

@@ -13,7 +13,9 @@
 
 import type { Acquisition, Edition, GuardHolder, Position, Range, Release, ScrutineeInfo } from './model';
 import type { LocalDecl, Scopes } from './scopes';
-import { blockTail, comparePos, field, isTailOf, lastCharOf, methodCall, namedChildren, pathCall, rangeOf, startOf, walk, type Node } from './syntax';
+import { blockTail, comparePos, field, isTailOf, lastCharOf, methodCall, namedChildren, pathCall, rangeOf, startOf, visitTypes, walk, type Node } from './syntax';
+
+const EXIT_TYPES = new Set(['return_expression', 'try_expression', 'break_expression', 'continue_expression', 'closure_expression', 'async_block', 'function_item']);
 
 /** Methods that turn `Result<Guard>`/`Option<Guard>` into the guard itself. */
 const UNWRAPPERS = new Set(['unwrap', 'expect', 'unwrap_or_else', 'unwrap_unchecked', 'into_inner']);
@@ -431,8 +433,8 @@ export class RegionBuilder {
    */
   private earlyExits(from: number, to: number, scope: Node): Array<{ node: Node; release: Release }> {
     const out: Array<{ node: Node; release: Release }> = [];
-    walk(scope, (n) => {
-      if (n.endIndex <= from || n.startIndex >= to) return false;
+    visitTypes(scope, EXIT_TYPES, (n) => {
+      if (n.startIndex >= to) return false;
       if (n.type === 'closure_expression' || n.type === 'async_block' || n.type === 'function_item') return n.id === scope.id ? undefined : false;
       let label: string | undefined;
       switch (n.type) {
@@ -454,7 +456,7 @@ export class RegionBuilder {
       if (n.type === 'try_expression' ? n.endIndex <= from : n.startIndex < from) return undefined;
       out.push({ node: n, release: { position: pos, kind: 'early-exit', reason: `${label} leaves the guard's scope here` } });
       return undefined;
-    });
+    }, from);
     return out;
   }
 }

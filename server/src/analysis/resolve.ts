@@ -13,13 +13,18 @@ export class CrateView {
   readonly statics = new Map<string, StaticDecl[]>();
   readonly functionsByName = new Map<string, FunctionDecl[]>();
   readonly importsByFile = new Map<string, Record<string, string>>();
+  /** Names of crate functions whose return type is a lock guard. */
+  readonly guardFunctionNames = new Set<string>();
 
   constructor(readonly index: CrateIndex, readonly lockWrappers: string[] = []) {
     for (const f of index.files) {
       this.importsByFile.set(f.file, f.imports);
       for (const s of f.structs) push(this.structs, s.name, s);
       for (const s of f.statics) push(this.statics, s.name, s);
-      for (const fn of f.functions) push(this.functionsByName, fn.name, fn);
+      for (const fn of f.functions) {
+        push(this.functionsByName, fn.name, fn);
+        if (fn.returnType && GUARD_TYPE_RE.test(fn.returnType)) this.guardFunctionNames.add(fn.name);
+      }
     }
   }
 
@@ -43,6 +48,8 @@ export class CrateView {
     return resolveType(typeText, this.imports(file), this.lockWrappers);
   }
 }
+
+const GUARD_TYPE_RE = /Guard\b/;
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   const l = m.get(k);

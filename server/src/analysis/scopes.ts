@@ -1,7 +1,10 @@
 // Local names of one function body and what each one refers to, following Rust's lexical
 // scoping (a `let` is visible from its end to the end of its block; shadowing hides older ones).
 
-import { field, namedChildren, walk, type Node } from './syntax';
+import { field, namedChildren, visitTypes, walk, type Node } from './syntax';
+
+const DECL_TYPES = new Set(['let_declaration', 'let_condition', 'match_arm', 'for_expression', 'closure_expression', 'function_item']);
+const USE_TYPES = new Set(['identifier', 'self', 'token_tree']);
 
 export interface LocalDecl {
   name: string;
@@ -40,7 +43,7 @@ export class Scopes {
     const params = field(fnNode, 'parameters');
     const body = field(fnNode, 'body');
     if (params && body) this.addParams(params, body, 'param');
-    walk(fnNode, (n) => {
+    visitTypes(fnNode, DECL_TYPES, (n) => {
       switch (n.type) {
         case 'let_declaration': {
           const pat = field(n, 'pattern');
@@ -146,11 +149,8 @@ export class Scopes {
   /** Every identifier in `within` after `from` that refers to `decl`. */
   usesOf(decl: LocalDecl, within: Node): Node[] {
     const uses: Node[] = [];
-    walk(within, (n) => {
-      if (n.endIndex <= decl.visibleFrom && n.type !== 'block') {
-        // Subtrees wholly before the declaration cannot use it.
-        if (n.endIndex <= decl.visibleFrom) return false;
-      }
+    // Subtrees that end before the declaration is visible cannot use it.
+    visitTypes(within, USE_TYPES, (n) => {
       if (n.type === 'identifier' && n.text === decl.name && n.id !== decl.node.id) {
         if (this.resolve(decl.name, n) === decl) uses.push(n);
       } else if (n.type === 'self' && decl.name === 'self') {
@@ -163,7 +163,7 @@ export class Scopes {
         return false;
       }
       return undefined;
-    });
+    }, decl.visibleFrom);
     return uses;
   }
 }

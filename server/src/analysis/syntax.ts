@@ -128,3 +128,52 @@ export function walk(node: Node, visit: (n: Node) => boolean | void): void {
     }
   }
 }
+
+/**
+ * Visits descendants of `root` (and `root` itself) whose type is in `types`, using a tree cursor
+ * so that nodes of other types are never materialised (that allocation dominates on large
+ * crates). Return false from `visit` to skip the node's subtree. Subtrees that end at or before
+ * `minEnd` are skipped.
+ */
+export function visitTypes(root: Node, types: ReadonlySet<string>, visit: (n: Node) => boolean | void, minEnd = -1): void {
+  const cursor = root.walk();
+  try {
+    let depth = 0;
+    for (;;) {
+      let descend = true;
+      if (depth > 0 && cursor.endIndex <= minEnd) descend = false;
+      else if (types.has(cursor.nodeType)) {
+        if (visit(cursor.currentNode) === false) descend = false;
+      }
+      if (descend && cursor.gotoFirstChild()) {
+        depth++;
+        continue;
+      }
+      for (;;) {
+        if (depth === 0) return;
+        if (cursor.gotoNextSibling()) break;
+        cursor.gotoParent();
+        depth--;
+      }
+    }
+  } finally {
+    cursor.delete();
+  }
+}
+
+/**
+ * Whether a closure (or async block) runs before the call it is passed to returns, as with
+ * iterator adaptors and `with_lock(|x| ..)` helpers, rather than later or on another thread.
+ */
+export function runsInPlace(closure: Node): boolean {
+  const args = closure.parent;
+  const call = args?.parent;
+  if (!args || args.type !== 'arguments' || !call || call.type !== 'call_expression') {
+    // A closure stored in a binding may run anywhere later; an async block that is awaited runs here.
+    return closure.type === 'async_block' && closure.parent?.type === 'await_expression';
+  }
+  const fn = call.childForFieldName('function');
+  const name = fn?.type === 'field_expression' ? fn.childForFieldName('field')?.text : fn?.text.replace(/^.*::/, '');
+  if (!name) return false;
+  return !/^(spawn|spawn_blocking|spawn_local|spawn_scoped|new|Builder|submit|execute|on_drop|defer|register|subscribe|set_handler|add_callback|push|insert|send)$/.test(name);
+}

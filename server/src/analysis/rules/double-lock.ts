@@ -5,6 +5,7 @@
 
 import type { Acquisition, Finding, GuardMode } from '../model';
 import { isAlive } from '../regions';
+import { runsInPlace } from '../syntax';
 import { at, describeRelease, lockLabel, makeFinding, type Rule, type RuleContext } from './context';
 
 export type Conflict = 'deadlock' | 'read-read' | 'none';
@@ -101,14 +102,3 @@ export const doubleLock: Rule = {
     return out;
   },
 };
-
-/** Closures given to iterator adaptors and `with_*` helpers run before the call returns. */
-export function runsInPlace(closure: import('../syntax').Node): boolean {
-  const args = closure.parent;
-  const call = args?.parent;
-  if (!args || args.type !== 'arguments' || !call || call.type !== 'call_expression') return false;
-  const fn = call.childForFieldName('function');
-  const name = fn?.type === 'field_expression' ? fn.childForFieldName('field')?.text : fn?.text.replace(/^.*::/, '');
-  if (!name) return false;
-  return !/^(spawn|spawn_blocking|spawn_local|new|Builder|scope_spawn|submit|execute|on_drop|defer)$/.test(name);
-}
