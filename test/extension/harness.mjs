@@ -63,7 +63,16 @@ export function makeRunDir(prefix) {
   // (it closed a just-opened Quick Open in 2 of 6 runs without this setting, 0 of 6 with it).
   fs.writeFileSync(
     path.join(dir, 'user-data', 'User', 'settings.json'),
-    JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off' }, null, 2) + '\n',
+    JSON.stringify(
+      {
+        'workbench.startupEditor': 'none',
+        'telemetry.telemetryLevel': 'off',
+        // Run directories live inside the LockLens repository: no "open the parent repository?" toast.
+        'git.openRepositoryInParentFolders': 'never',
+      },
+      null,
+      2,
+    ) + '\n',
   );
   return dir;
 }

@@ -31,7 +31,7 @@ import {
 } from './harness.mjs';
 
 const log = logger('test:extension');
-/** Must match REPORT_MARKER in suite/index.ts. */
+/** Prefix of mocha's report lines in the console (passed to the suite, see suite/index.ts). */
 const REPORT_MARKER = '[locklens-test] ';
 
 const { values: opts } = util.parseArgs({
@@ -112,7 +112,7 @@ async function main() {
   server = new CodeServer({
     bin,
     runDir,
-    env: { LOCKLENS_TEST_RESULTS: resultsFile, LOCKLENS_TEST_WORKSPACE: workspace },
+    env: { LOCKLENS_TEST_RESULTS: resultsFile, LOCKLENS_TEST_REPORT_MARKER: REPORT_MARKER },
     log,
   });
   const url = await server.start();
