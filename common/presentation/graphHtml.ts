@@ -67,10 +67,15 @@ export function renderLockGraphHtml(graph: LockGraphResult, options: GraphHtmlOp
       const dy = b.y - a.y;
       const len = Math.max(1, Math.hypot(dx, dy));
       const pad = 22;
-      const x1 = Math.round(a.x + (dx / len) * pad);
-      const y1 = Math.round(a.y + (dy / len) * pad);
-      const x2 = Math.round(b.x - (dx / len) * pad);
-      const y2 = Math.round(b.y - (dy / len) * pad);
+      // Opposite edges (A → B and B → A) run side by side instead of on top of each other.
+      const reverse = graph.edges.some((o) => o.from === e.to && o.to === e.from);
+      const off = reverse ? 5 : 0;
+      const ox = (-dy / len) * off;
+      const oy = (dx / len) * off;
+      const x1 = Math.round(a.x + (dx / len) * pad + ox);
+      const y1 = Math.round(a.y + (dy / len) * pad + oy);
+      const x2 = Math.round(b.x - (dx / len) * pad + ox);
+      const y2 = Math.round(b.y - (dy / len) * pad + oy);
       const cls = ['edge', e.inCycle ? 'cycle' : '', focused(e.sites) ? 'focus' : ''].filter(Boolean).join(' ');
       const marker = e.inCycle ? 'arrow-cycle' : 'arrow';
       return `<line class="${cls}" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" marker-end="url(#${marker})"><title>${escapeHtml(`${e.from} held while acquiring ${e.to}`)}</title></line>`;

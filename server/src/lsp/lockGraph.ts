@@ -45,7 +45,7 @@ export class LockGraphBuilder {
       for (const f of analysis.functions) {
         this.functions.push(f);
         this.byQualified.set(f.qualifiedName, f);
-        const name = f.qualifiedName.split('::').filter((s) => !s.startsWith('{')).pop() ?? f.qualifiedName;
+        const name = f.name ?? f.qualifiedName.split('::').filter((s) => !s.startsWith('{')).pop() ?? f.qualifiedName;
         const list = this.byName.get(name) ?? [];
         list.push(f);
         this.byName.set(name, list);
@@ -55,7 +55,8 @@ export class LockGraphBuilder {
 
   /** The function(s) a call may reach. Ambiguous unqualified method calls resolve to nothing. */
   resolve(caller: FunctionSummary, call: CallSite): FunctionSummary[] {
-    const selfType = caller.qualifiedName.includes('::') ? caller.qualifiedName.split('::').slice(0, -1).join('::') : undefined;
+    const selfType =
+      caller.selfType ?? (caller.qualifiedName.includes('::') ? caller.qualifiedName.split('::').filter((s) => !s.startsWith('{')).slice(0, -1).join('::') : undefined);
     const candidates: string[] = [];
     if (call.pathQualifier) {
       const qualifier = call.pathQualifier === 'Self' && selfType ? selfType : call.pathQualifier;
@@ -94,6 +95,7 @@ export class LockGraphBuilder {
       out.push({ lock: a.lock, mode: a.mode, acquisition: a, via: [] });
     }
     for (const call of fn.calls) {
+      if (call.deferred) continue; // runs later, on another thread or task
       for (const callee of this.resolve(fn, call)) {
         for (const t of this.transitiveLocks(callee, depth + 1, visiting)) {
           const key = `${t.lock}|${t.mode}`;
@@ -111,6 +113,7 @@ export class LockGraphBuilder {
   /** Locks taken by a call made at `call`, i.e. by the function(s) it resolves to. */
   locksOfCall(caller: FunctionSummary, call: CallSite): TransitiveLock[] {
     const out: TransitiveLock[] = [];
+    if (call.deferred) return out;
     for (const callee of this.resolve(caller, call)) {
       for (const t of this.transitiveLocks(callee)) out.push({ ...t, via: [callee.qualifiedName, ...t.via] });
     }

@@ -1,0 +1,131 @@
+// Pure LSP conversions: allow comments, suppression edits, diagnostics, cycles, hierarchy.
+
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import type { FileAnalysis } from '../../server/src/analysis/api';
+import type { Finding } from '../../server/src/analysis/model';
+import { diagnosticsFor, eolAt, findingToDiagnostic, hoverMarkdown, isSuppressed, splitLines, suppressionEdit, wordAt } from '../../server/src/lsp/features';
+import { findCycles, hierarchyLevels } from '../../server/src/lsp/lockGraph';
+import { optionsFromConfig } from '../../server/src/lsp/server';
+
+const range = (line: number, a: number, b: number) => ({ start: { line, column: a }, end: { line, column: b } });
+
+function finding(rule: Finding['rule'], line: number, extra: Partial<Finding> = {}): Finding {
+  return { rule, severity: 'warning', file: 'src/lib.rs', range: range(line, 4, 10), message: `${rule} here`, related: [], fixes: [], acquisitions: [], ...extra };
+}
+
+const ctx = {
+  uriOf: (f: string) => (f === 'src/lib.rs' ? 'file:///w/src/lib.rs' : undefined),
+  docHref: (r: string) => `file:///ext/docs/rules/${r}.md`,
+  severityOf: () => 'default' as const,
+};
+
+describe('allow comments', () => {
+  it('silence a rule on the same line or the line above, or `all`', () => {
+    const lines = ['    // locklens: allow(double-lock, poison-unwrap)', '    x.lock();', '    y.lock(); // locklens: allow(all)', '    z.lock();'];
+    assert.equal(isSuppressed(finding('double-lock', 1), lines), true);
+    assert.equal(isSuppressed(finding('scrutinee-guard', 1), lines), false);
+    assert.equal(isSuppressed(finding('scrutinee-guard', 2), lines), true);
+    assert.equal(isSuppressed(finding('scrutinee-guard', 3), lines), true, 'the allow(all) on the line above');
+  });
+
+  it('are inserted above with the line indentation and line ending, or extend an existing one', () => {
+    const lf = 'fn f() {\n\t  let g = m.lock().unwrap();\n}\n';
+    assert.deepEqual(suppressionEdit(lf, 1, 'poison-unwrap'), { range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, newText: '\t  // locklens: allow(poison-unwrap)\n' });
+    const crlf = 'fn f() {\r\n    // locklens: allow(double-lock)\r\n    let g = m.lock().unwrap();\r\n}\r\n';
+    const edit = suppressionEdit(crlf, 2, 'poison-unwrap');
+    assert.deepEqual(edit.range, { start: { line: 1, character: 0 }, end: { line: 1, character: 35 } });
+    assert.equal(edit.newText, '    // locklens: allow(double-lock, poison-unwrap)');
+    assert.equal(suppressionEdit(crlf, 2, 'double-lock').newText, '    // locklens: allow(double-lock)', 'no duplicate');
+    assert.equal(eolAt('a\r\nb', 1), '\r\n', 'last line without terminator uses the document style');
+    assert.equal(suppressionEdit('let g = m.lock();', 0, 'x').newText, '// locklens: allow(x)\n');
+  });
+});
+
+describe('diagnostics', () => {
+  it('carry rule code, docs link, source, related locations, tags and user severities', () => {
+    const f = finding('double-lock', 3, {
+      severity: 'error',
+      related: [
+        { file: 'src/lib.rs', range: range(1, 0, 3), message: 'first here' },
+        { file: 'elsewhere.rs', range: range(1, 0, 3), message: 'unresolvable' },
+      ],
+      tags: ['unnecessary'],
+    });
+    const d = findingToDiagnostic(f, 0, ctx)!;
+    assert.equal(d.code, 'double-lock');
+    assert.equal(d.source, 'locklens');
+    assert.equal(d.severity, 1);
+    assert.deepEqual(d.codeDescription, { href: 'file:///ext/docs/rules/double-lock.md' });
+    assert.equal(d.relatedInformation!.length, 1);
+    assert.deepEqual(d.tags, [1]);
+    assert.deepEqual(d.range, { start: { line: 3, character: 4 }, end: { line: 3, character: 10 } });
+    assert.equal(findingToDiagnostic(f, 0, { ...ctx, severityOf: () => 'hint' })!.severity, 4);
+    assert.equal(findingToDiagnostic(f, 0, { ...ctx, severityOf: () => 'off' }), undefined);
+  });
+
+  it('skip suppressed findings and findings of other files', () => {
+    const analysis: FileAnalysis = {
+      file: 'src/lib.rs',
+      acquisitions: [],
+      functions: [],
+      syntaxErrors: 0,
+      findings: [finding('double-lock', 1), finding('poison-unwrap', 2), { ...finding('poison-unwrap', 2), file: 'src/other.rs' }],
+    };
+    const text = 'fn f() {\n  a.lock();\n  // locklens: allow(poison-unwrap)\n';
+    const out = diagnosticsFor(analysis, 'fn f() {\n  a.lock();\n  b.lock();\n', ctx);
+    assert.deepEqual(out.map((d) => d.code), ['double-lock', 'poison-unwrap']);
+    const suppressed = diagnosticsFor({ ...analysis, findings: [finding('poison-unwrap', 3)] }, text + '  b.lock();\n', ctx);
+    assert.deepEqual(suppressed, []);
+  });
+});
+
+describe('text helpers', () => {
+  it('split lines on every terminator and find the word under the cursor', () => {
+    assert.deepEqual(splitLines('a\r\nb\nc\rd'), ['a', 'b', 'c', 'd']);
+    const lines = ['    odb.push(x);'];
+    assert.deepEqual(wordAt(lines, { line: 0, character: 7 }), { word: 'odb', range: { start: { line: 0, character: 4 }, end: { line: 0, character: 7 } } });
+    assert.equal(wordAt(lines, { line: 0, character: 2 }), undefined);
+    assert.equal(wordAt(lines, { line: 5, character: 0 }), undefined);
+  });
+
+  it('hover markdown keeps lock classes in code spans and escapes reasons outside them', () => {
+    const md = hoverMarkdown(
+      {
+        id: 'src/lib.rs:1:1', file: 'src/lib.rs', lock: 'Catalog.load', lockType: { flavor: 'std', kind: 'rwlock', async: false, poisons: true },
+        mode: 'read', method: 'read', isTry: false, certainty: 'certain', range: range(0, 0, 5), callRange: range(0, 0, 5), receiverText: 'self.load',
+        functionName: 'Catalog::route', holder: { kind: 'temporary' }, held: [range(0, 0, 5)],
+        releases: [{ position: { line: 4, column: 4 }, kind: 'scope-end', reason: 'end of the `if let` <else> *arm*' }],
+      },
+      { edition: '2021', editionSource: 'Cargo.toml of demo' },
+    );
+    assert.match(md, /\*\*`Catalog\.load`\*\* — shared \(read\) guard of a `std::RwLock`/);
+    assert.match(md, /end of the `if let` \\<else\\> \\\*arm\\\*/);
+    assert.match(md, /Edition 2021 \(Cargo\.toml of demo\)/);
+  });
+});
+
+describe('lock graph helpers', () => {
+  it('find each elementary cycle once, rotated to its smallest class', () => {
+    const edges = [
+      { from: 'B', to: 'A' },
+      { from: 'A', to: 'B' },
+      { from: 'B', to: 'C' },
+      { from: 'C', to: 'A' },
+      { from: 'C', to: 'D' },
+    ];
+    assert.deepEqual(findCycles(['A', 'B', 'C', 'D'], edges), [['A', 'B'], ['A', 'B', 'C']]);
+    assert.deepEqual(findCycles(['A'], []), []);
+  });
+
+  it('read the declared hierarchy and engine options from the crate configuration', () => {
+    assert.deepEqual([...hierarchyLevels({ order: [['A', 'B'], 'C', 42] })], [['A', 0], ['B', 0], ['C', 1]]);
+    assert.deepEqual([...hierarchyLevels(undefined)], []);
+    assert.deepEqual(optionsFromConfig({ order: [], reentrant: ['R.m'], wrappers: ['MyMutex'], blocking: ['rpc::call'], severities: { 'double-lock': 'off', bad: 3 } }), {
+      reentrantClasses: ['R.m'],
+      lockWrappers: ['MyMutex'],
+      blockingFunctions: ['rpc::call'],
+      severities: { 'double-lock': 'off' },
+    });
+  });
+});
