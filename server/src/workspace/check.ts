@@ -20,9 +20,13 @@ export interface CrateResult {
   files: FileAnalysis[];
   declarations: FileDeclarations[];
   options: EngineOptions;
+  /** Source text of each analysed file (by relative path), for suppressions and snippets. */
+  texts: Map<string, string>;
 }
 
 export interface CheckResult {
+  /** Folder that reported paths are relative to. */
+  base: string;
   crates: CrateResult[];
   messages: string[];
   /** All findings, file paths relative to the workspace base. */
@@ -56,13 +60,14 @@ export function engineOptionsFor(crate: CrateInfo, edition: Edition): EngineOpti
 
 export async function checkWorkspace(model: WorkspaceModel, opts: CheckOptions = {}): Promise<CheckResult> {
   const engine = await getEngine();
-  const result: CheckResult = { crates: [], messages: [...model.messages], findings: [], stats: { files: 0, lines: 0, bytes: 0 } };
+  const result: CheckResult = { base: model.base, crates: [], messages: [...model.messages], findings: [], stats: { files: 0, lines: 0, bytes: 0 } };
   const total = model.crates.reduce((n, c) => n + c.files.length, 0);
   let done = 0;
   for (const crate of model.crates) {
     const edition = opts.edition ?? crate.edition;
     const parsed: Array<{ rel: string; parsed: ParsedFile }> = [];
     const declarations: FileDeclarations[] = [];
+    const texts = new Map<string, string>();
     try {
       for (const file of crate.files) {
         const rel = relativeFile(model.base, file);
@@ -75,6 +80,7 @@ export async function checkWorkspace(model: WorkspaceModel, opts: CheckOptions =
         result.stats.files++;
         result.stats.bytes += src.text.length;
         result.stats.lines += countLines(src.text);
+        texts.set(rel, src.text);
         const p = engine.parse(src.text);
         parsed.push({ rel, parsed: p });
         declarations.push(engine.declarations(p, rel));
@@ -92,7 +98,7 @@ export async function checkWorkspace(model: WorkspaceModel, opts: CheckOptions =
         result.findings.push(...analysis.findings);
         opts.onFile?.(++done, total);
       }
-      result.crates.push({ crate, files, declarations, options });
+      result.crates.push({ crate, files, declarations, options, texts });
     } finally {
       for (const p of parsed) p.parsed.dispose();
     }

@@ -1,9 +1,42 @@
-// Cross-function analysis entry (lock graph). Filled in by the lock-graph work (issue 3);
-// until then there are no workspace-level findings.
+// Builds the workspace lock graph from a check result: all crates together, so cycles across
+// crates are found, with the declared hierarchy and suppressions applied.
 
+import { buildLockGraph, type LockGraph } from '../analysis/graph';
 import type { Finding } from '../analysis/model';
+import { applySuppressions } from '../analysis/suppress';
+import * as path from 'path';
 import type { CheckResult } from './check';
 
-export function workspaceFindings(_result: CheckResult): Finding[] {
-  return [];
+export function workspaceGraph(result: CheckResult): LockGraph {
+  const files = result.crates.flatMap((c) =>
+    c.files.map((analysis) => ({
+      crate: c.crate.name,
+      analysis,
+      declarations: c.declarations.find((d) => d.file === analysis.file) ?? { file: analysis.file, structs: [], statics: [], functions: [], imports: {}, modulePath: '' },
+    })),
+  );
+  const withOrder = result.crates.find((c) => c.crate.config.order.length > 0);
+  return buildLockGraph({
+    files,
+    order: withOrder?.crate.config.order,
+    orderSource: withOrder?.crate.config.source?.replace(/^(\/[^ ]*)/, (p) => path.relative(result.base, p).split(path.sep).join('/') || p),
+    reentrant: [...new Set(result.crates.flatMap((c) => c.crate.config.reentrant))],
+    severities: result.crates[0]?.crate.config.severities,
+  });
+}
+
+/** Cross-function findings (lock order, double locks through calls, hierarchy), suppressions applied. */
+export function workspaceFindings(result: CheckResult, graph: LockGraph = workspaceGraph(result)): Finding[] {
+  const byFile = new Map<string, Finding[]>();
+  for (const f of graph.findings) {
+    const list = byFile.get(f.file);
+    if (list) list.push(f);
+    else byFile.set(f.file, [f]);
+  }
+  const out: Finding[] = [];
+  for (const [file, list] of byFile) {
+    const text = result.crates.map((c) => c.texts.get(file)).find((t) => t !== undefined);
+    out.push(...(text === undefined ? list : applySuppressions(list, text.split(/\r?\n/))));
+  }
+  return out;
 }
