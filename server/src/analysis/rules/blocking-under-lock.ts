@@ -4,7 +4,7 @@
 
 import type { Finding } from '../model';
 import type { CallFact } from '../functions';
-import { at, lockLabel, makeFinding, type Rule, type RuleContext } from './context';
+import { at, describeRelease, lockLabel, makeFinding, type Rule, type RuleContext } from './context';
 
 const BLOCKING_PATHS: Array<[RegExp, string]> = [
   [/^(std::)?fs::\w+$/, 'file system I/O'],
@@ -83,7 +83,7 @@ export const blockingUnderLock: Rule = {
           'warning',
           ctx.file,
           c.range,
-          `\`${c.calleeText}(..)\` is ${what} while ${names} ${held.length > 1 ? 'are' : 'is'} held (acquired at ${at(first.range.start)}): every thread that needs ${held.length > 1 ? 'these locks' : 'this lock'} waits for it too. Copy what you need out of the guard and release it before blocking.`,
+          `\`${c.calleeText}(..)\` is ${what} while ${names} ${held.length > 1 ? 'are' : 'is'} held (acquired at ${at(first.range.start)}, ${describeRelease(first)}): every thread that needs ${held.length > 1 ? 'these locks' : 'this lock'} waits for it too. Copy what you need out of the guard and release it before blocking.`,
           {
             acquisitions: held.map((a) => a.id),
             related: held.map((a) => ({ file: ctx.file, range: a.range, message: `${lockLabel(a)} acquired here` })),

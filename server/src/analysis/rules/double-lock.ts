@@ -3,9 +3,9 @@
 // platforms). Read-then-read is a warning: with a writer queued in between, a writer-preferring
 // RwLock (parking_lot, tokio, std on most platforms) blocks the second read.
 
-import type { Acquisition, Finding, GuardMode } from '../model';
+import type { Acquisition, Finding, GuardMode, Position } from '../model';
 import { isAlive } from '../regions';
-import { runsInPlace } from '../syntax';
+import { comparePos, runsInPlace } from '../syntax';
 import { at, describeRelease, lockLabel, makeFinding, type Rule, type RuleContext } from './context';
 
 export type Conflict = 'deadlock' | 'read-read' | 'none';
@@ -55,6 +55,8 @@ export const doubleLock: Rule = {
         // A guard of the enclosing function is alive inside a closure only if the closure runs there;
         // closures passed to spawn-like calls run elsewhere, so stay quiet about them.
         if (hn?.closure?.id !== nn?.closure?.id && !(nn?.closure && !hn?.closure && runsInPlace(nn.closure))) continue;
+        // `cv.wait(g)` hands `g` back to the lock and re-acquires it: the held guard moves into the call.
+        if (handedToWait(held, next)) continue;
         const conflict = conflictOf(held, next, ctx.options.reentrantClasses);
         if (conflict === 'none') continue;
         const sameObj = sameInstance(held, next);
@@ -68,7 +70,7 @@ export const doubleLock: Rule = {
               'warning',
               ctx.file,
               next.range,
-              `Two locks of class \`${next.lock}\` are nested: \`${held.receiverText}\` (${held.mode}, acquired at ${at(held.range.start)}) is still held while \`${next.receiverText}\` is locked. This deadlocks when two threads pass the same two objects in opposite order (the transfer pattern); order the two by a stable key (an id or address) before locking.`,
+              `Two locks of class \`${next.lock}\` are nested: \`${held.receiverText}\` (${held.mode}, acquired at ${at(held.range.start)}, ${describeRelease(held)}) is still held while \`${next.receiverText}\` (${next.mode}) is locked. This deadlocks when two threads pass the same two objects in opposite order (the transfer pattern); order the two by a stable key (an id or address) before locking.`,
               { related, acquisitions: [held.id, next.id] },
             ),
           );
@@ -102,3 +104,10 @@ export const doubleLock: Rule = {
     return out;
   },
 };
+
+/** `next` is the re-acquisition of a `Condvar::wait*(guard)` call that consumes `held`. */
+function handedToWait(held: Acquisition, next: Acquisition): boolean {
+  if (!/^wait(_while|_timeout|_timeout_while|_for|_until|_while_for|_while_until)?$/.test(next.method)) return false;
+  const within = (p: Position) => comparePos(p, next.range.start) >= 0 && comparePos(p, next.range.end) <= 0;
+  return held.releases.some((r) => r.kind === 'moved' && within(r.position));
+}

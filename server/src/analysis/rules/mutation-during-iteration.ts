@@ -5,7 +5,7 @@
 import type { Finding } from '../model';
 import { isAlive } from '../regions';
 import { startOf } from '../syntax';
-import { at, makeFinding, type Rule, type RuleContext } from './context';
+import { at, describeRelease, makeFinding, type Rule, type RuleContext } from './context';
 
 const MUTATORS = new Set(['insert', 'remove', 'remove_if', 'remove_if_mut', 'entry', 'get_mut', 'alter', 'alter_all', 'retain', 'clear', 'shrink_to_fit', 'try_entry', 'view']);
 
@@ -25,13 +25,14 @@ export const mutationDuringIteration: Rule = {
         if (held.lock !== m.lock || held.id === m.id) continue;
         if (!isAlive(held, m.range.start)) continue;
         const what = held.method === 'iter' || held.method === 'iter_mut' ? `an iterator over \`${held.lock}\`` : `a \`${held.method}\` reference into \`${held.lock}\``;
+        const holds = held.mode === 'write' ? 'write' : 'read';
         out.push(
           makeFinding(
             'mutation-during-iteration',
             'error',
             ctx.file,
             m.range,
-            `\`${m.name}\` on DashMap \`${m.lock}\` while ${what} (from ${at(held.range.start)}) is still alive: both need the same shard lock, so this deadlocks. Collect the keys first and mutate after the iterator or reference is dropped.`,
+            `\`${m.name}\` on DashMap \`${m.lock}\` while ${what} (a shard ${holds} lock taken at ${at(held.range.start)}, ${describeRelease(held)}) is still alive: both need the same shard lock, so this deadlocks. Collect the keys first and mutate after the iterator or reference is dropped.`,
             {
               acquisitions: [held.id, ...(m.id ? [m.id] : [])],
               related: [{ file: ctx.file, range: held.range, message: `shard lock of \`${held.lock}\` held from here` }],

@@ -22,6 +22,9 @@ export const scrutineeGuard: Rule = {
     for (const a of ctx.fn.acquisitions) {
       const s = a.scrutinee;
       if (!s || (a.holder.kind !== 'temporary' && a.holder.kind !== 'extended')) continue;
+      // `match m.try_lock() { Ok(_) => .., Err(_) => .. }`: the lock outcome itself is matched,
+      // so holding the guard through the arms is the visible intent, not a surprise.
+      if (matchesGuardItself(ctx, a)) continue;
       const release = finalRelease(a);
       const construct = CONSTRUCT_WORDS[s.construct];
       let where: string;
@@ -44,8 +47,8 @@ export const scrutineeGuard: Rule = {
           where = s.elseRange ? `through the \`else\` block at ${at(s.elseRange.start)}` : 'through the statement';
       }
       let message = `${lockLabel(a)} guard created in this ${construct} head stays alive ${where}, and is released at ${at(release.position)} (${release.reason}).`;
-      if (s.edition2024Differs) message += ' Edition 2024 drops it before the `else` arm.';
-      else if (s.construct === 'if-let') message += ' (Edition 2024 rules apply: it is released at the end of the then-block.)';
+      if (s.construct === 'if-let' && ctx.options.edition === '2024') message += ' (Edition 2024 rules apply: it is released at the end of the then-block, before any `else`.)';
+      else if (s.edition2024Differs && s.elseRange) message += ' Edition 2024 drops it before the `else` arm.';
       message += ' Anything in there that takes the same lock deadlocks; bind the value you need first so the guard dies at the `;`.';
       const f = makeFinding('scrutinee-guard', 'warning', ctx.file, a.range, message, {
         acquisitions: [a.id],
@@ -74,13 +77,14 @@ function hoistFix(ctx: RuleContext, a: Acquisition): Fix | undefined {
     end: { line: head.expr.endPosition.row, column: head.expr.endPosition.column },
   });
   if (/\n/.test(exprText)) return undefined;
-  let pattern = head.pattern?.text;
+  const name = freshName(ctx.fn.node.text, 'value');
+  let use = name;
   if (BORROWING.test(exprText)) {
-    // `get(k)` returns `Option<&V>`: clone the value out so the guard can go at the `;`.
+    // `get(k)` returns `Option<&V>`: clone the value out so the guard can go at the `;`, and match
+    // on `value.as_ref()` so the patterns and the bindings keep their types (`&V`).
     exprText = `${exprText}.cloned()`;
-    if (pattern) pattern = pattern.replace(/^Some\(\s*&/, 'Some(');
+    use = `${name}.as_ref()`;
   }
-  const name = 'value';
   const indent = indentOfLine(ctx.text, stmt.startPosition.row);
   const edits = [
     {
@@ -91,7 +95,7 @@ function hoistFix(ctx: RuleContext, a: Acquisition): Fix | undefined {
     {
       file: ctx.file,
       range: { start: { line: head.expr.startPosition.row, column: head.expr.startPosition.column }, end: { line: head.expr.endPosition.row, column: head.expr.endPosition.column } },
-      newText: name,
+      newText: use,
     },
   ];
   return {
@@ -99,6 +103,36 @@ function hoistFix(ctx: RuleContext, a: Acquisition): Fix | undefined {
     isPreferred: true,
     edits,
   };
+}
+
+/** A name not used as an identifier anywhere in `text`: `value`, `value_1`, ... */
+function freshName(text: string, base: string): string {
+  for (let i = 0; ; i++) {
+    const n = i === 0 ? base : `${base}_${i}`;
+    if (!new RegExp(`\\b${n}\\b`).test(text)) return n;
+  }
+}
+
+/** The scrutinee expression (if-let / while-let / match / for / let-else) that owns the guard. */
+function scrutineeValue(guardExpr: Node): Node | undefined {
+  let child = guardExpr;
+  for (let p = guardExpr.parent; p; child = p, p = p.parent) {
+    if (p.type === 'let_condition' || p.type === 'match_expression' || p.type === 'let_declaration') return field(p, 'value')?.id === child.id ? child : undefined;
+    if (p.type === 'for_expression') return field(p, 'value')?.id === child.id ? child : undefined;
+    if (p.type === 'block' || p.type === 'expression_statement' || p.type === 'closure_expression') return undefined;
+  }
+  return undefined;
+}
+
+function matchesGuardItself(ctx: RuleContext, a: Acquisition): boolean {
+  const nodes = ctx.fn.nodes.get(a.id);
+  if (!nodes) return false;
+  let v = scrutineeValue(nodes.guardExpr);
+  while (v && v.type === 'parenthesized_expression' && v.namedChildCount === 1) v = v.namedChild(0)!;
+  if (!v) return false;
+  const same = (r: Acquisition['range']) =>
+    r.start.line === v!.startPosition.row && r.start.column === v!.startPosition.column && r.end.line === v!.endPosition.row && r.end.column === v!.endPosition.column;
+  return same(a.range) || same(a.callRange);
 }
 
 function scrutineeExpr(guardExpr: Node): { expr: Node; construct: Node; pattern?: Node } | undefined {
