@@ -147,7 +147,7 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
     });
     if (!source) continue;
     addAcquisition(w, {
-      ref: { cls: source.lock, certainty: source.certainty },
+      ref: { cls: source.lock, certainty: source.certainty, declaredIn: source.declaration },
       type: source.lockType,
       method: { mode: source.mode, isTry: false, wrapped: source.lockType.poisons || source.lockType.flavor === 'unknown' },
       methodName: methodCall(w)!.name,
@@ -181,6 +181,7 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
           held: region.held,
           scrutinee: region.scrutinee,
           unwrap: shape.unwrap ? { method: shape.unwrap.method, range: rangeOf(shape.unwrap.node) } : undefined,
+          declaration: acq.ref.declaredIn,
         };
         if (acq.method.recursive) (a as Acquisition & { recursive?: boolean }).recursive = true;
         facts.acquisitions.push(a);
@@ -219,7 +220,7 @@ function implSelfType(fnNode: Node): string | undefined {
 }
 
 interface FoundAcquisition {
-  ref: { cls: string; certainty: Acquisition['certainty'] };
+  ref: { cls: string; certainty: Acquisition['certainty']; declaredIn?: { file: string; range: Range } };
   type: LockType;
   method: AcquireMethod;
   methodName: string;

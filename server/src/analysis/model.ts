@@ -91,6 +91,8 @@ export interface Acquisition {
   held: Range[];
   /** Set when the guard is a temporary of an if-let / while-let / match / for head. */
   scrutinee?: ScrutineeInfo;
+  /** Where the lock itself is declared (struct field or static), when known. */
+  declaration?: { file: string; range: Range };
   /** Set when the acquisition is `.lock()` followed directly by `.unwrap()`/`.expect(..)`. */
   unwrap?: { method: 'unwrap' | 'expect'; range: Range };
 }

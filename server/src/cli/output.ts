@@ -8,11 +8,16 @@ import type { Acquisition, Finding, Range, Release, Severity } from '../analysis
 import { RULES } from '../analysis/rules/catalog';
 
 export const VERSION: string = (() => {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')).version;
-  } catch {
-    return '0.0.0';
+  // out/server/src/cli/ in a checkout, dist/ in the packaged extension: look upwards.
+  for (let dir = __dirname, i = 0; i < 6; i++, dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+      if (pkg.name === 'locklens') return String(pkg.version);
+    } catch {
+      // keep looking
+    }
   }
+  return 'unknown';
 })();
 
 const REPO_DOCS = 'https://github.com/locklens/locklens/blob/main/docs/rules';

@@ -32,7 +32,12 @@ export class LockGraphBuilder {
   private readonly functions: FunctionSummary[] = [];
   private readonly byName = new Map<string, FunctionSummary[]>();
   private readonly byQualified = new Map<string, FunctionSummary>();
+  /** Functions by the last two segments of their qualified name (`Type::method`). */
+  private readonly byTail = new Map<string, FunctionSummary[]>();
   private readonly transitiveMemo = new Map<string, TransitiveLock[]>();
+  private readonly resolved = new WeakMap<CallSite, FunctionSummary[]>();
+  /** Incremented whenever a walk is cut short (recursion or depth): such results are not memoised. */
+  private cuts = 0;
   private edgeCache: InternalEdge[] | undefined;
 
   constructor(
@@ -45,6 +50,10 @@ export class LockGraphBuilder {
       for (const f of analysis.functions) {
         this.functions.push(f);
         this.byQualified.set(f.qualifiedName, f);
+        const tail = tailOf(f.qualifiedName);
+        const sameTail = this.byTail.get(tail) ?? [];
+        sameTail.push(f);
+        this.byTail.set(tail, sameTail);
         const name = f.name ?? f.qualifiedName.split('::').filter((s) => !s.startsWith('{')).pop() ?? f.qualifiedName;
         const list = this.byName.get(name) ?? [];
         list.push(f);
@@ -55,6 +64,14 @@ export class LockGraphBuilder {
 
   /** The function(s) a call may reach. Ambiguous unqualified method calls resolve to nothing. */
   resolve(caller: FunctionSummary, call: CallSite): FunctionSummary[] {
+    const cached = this.resolved.get(call);
+    if (cached) return cached;
+    const result = this.resolveUncached(caller, call);
+    this.resolved.set(call, result);
+    return result;
+  }
+
+  private resolveUncached(caller: FunctionSummary, call: CallSite): FunctionSummary[] {
     const selfType =
       caller.selfType ?? (caller.qualifiedName.includes('::') ? caller.qualifiedName.split('::').filter((s) => !s.startsWith('{')).slice(0, -1).join('::') : undefined);
     const candidates: string[] = [];
@@ -67,7 +84,7 @@ export class LockGraphBuilder {
     for (const c of candidates) {
       const exact = this.byQualified.get(c);
       if (exact) return [exact];
-      const suffix = [...this.byQualified.values()].filter((f) => f.qualifiedName.endsWith(`::${c}`) || c.endsWith(`::${f.qualifiedName}`));
+      const suffix = (this.byTail.get(tailOf(c)) ?? []).filter((f) => f.qualifiedName.endsWith(`::${c}`) || c.endsWith(`::${f.qualifiedName}`));
       if (suffix.length === 1) return suffix;
     }
     const sameName = this.byName.get(call.name) ?? [];
@@ -82,7 +99,11 @@ export class LockGraphBuilder {
   transitiveLocks(fn: FunctionSummary, depth = 0, visiting = new Set<string>()): TransitiveLock[] {
     const memo = this.transitiveMemo.get(fn.qualifiedName);
     if (memo) return memo;
-    if (visiting.has(fn.qualifiedName) || depth > MAX_DEPTH) return [];
+    if (visiting.has(fn.qualifiedName) || depth > MAX_DEPTH) {
+      this.cuts++;
+      return [];
+    }
+    const cutsBefore = this.cuts;
     visiting.add(fn.qualifiedName);
     const out: TransitiveLock[] = [];
     const seen = new Set<string>();
@@ -106,7 +127,8 @@ export class LockGraphBuilder {
       }
     }
     visiting.delete(fn.qualifiedName);
-    if (depth === 0) this.transitiveMemo.set(fn.qualifiedName, out);
+    // A complete result (no recursion or depth cut below) is the same from every caller.
+    if (depth === 0 || this.cuts === cutsBefore) this.transitiveMemo.set(fn.qualifiedName, out);
     return out;
   }
 
@@ -315,6 +337,11 @@ export interface InternalEdge {
   from: string;
   to: string;
   sites: InternalSite[];
+}
+
+/** The last two path segments (`Type::method`), ignoring closure markers. */
+function tailOf(qualified: string): string {
+  return qualified.split('::').filter((s) => !s.startsWith('{')).slice(-2).join('::');
 }
 
 function describeSite(site: InternalSite): string {
