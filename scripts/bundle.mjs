@@ -27,7 +27,9 @@ const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg > 0 ? process.argv[onlyArg + 1] : undefined;
 const entries = [
   { name: 'client', entry: 'client/src/extension.ts', out: 'extension.js', external: ['vscode'] },
-  { name: 'server', entry: 'server/src/lsp/main.ts', out: 'server.js', external: [] },
+  // The server takes the .wasm next to dist/server.js; its node_modules fallback (require.resolve)
+  // is only for running from out/, so it stays a runtime lookup.
+  { name: 'server', entry: 'server/src/lsp/main.ts', out: 'server.js', external: ['tree-sitter-rust/tree-sitter-rust.wasm'] },
 ].filter((e) => !only || e.name === only);
 if (only && entries.length === 0) {
   console.error(`bundle: --only takes "client" or "server", not ${only}`);

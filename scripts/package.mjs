@@ -49,6 +49,22 @@ for (const entry of ['dist', 'runtime-hook', 'docs', 'resources', 'README.md', '
 }
 
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+
+// vsce resolves the README's relative links against the repository URL and refuses to package
+// without one.  With no `repository` in package.json, relative links become their plain text
+// (they would point nowhere on the Marketplace or in the Extensions view anyway).
+const stagedReadme = path.join(STAGE, 'README.md');
+if (!pkg.repository && fs.existsSync(stagedReadme)) {
+  let unlinked = 0;
+  const text = fs.readFileSync(stagedReadme, 'utf8').replace(/(!?)\[([^\]]*)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g, (all, bang, label, target) => {
+    if (/^(https?:|mailto:|#)/i.test(target)) return all;
+    unlinked++;
+    return label;
+  });
+  fs.writeFileSync(stagedReadme, text);
+  if (unlinked) console.log(`package: README.md: ${unlinked} relative link(s) made plain text, as package.json has no "repository"`);
+}
+
 const staged = { ...pkg, main: './dist/extension.js' };
 for (const key of ['scripts', 'devDependencies', 'dependencies', 'bin']) delete staged[key];
 if (!staged.icon && fs.existsSync(path.join(ROOT, 'resources', 'icon.png'))) staged.icon = 'resources/icon.png';

@@ -266,5 +266,5 @@ export function onInterrupt(cleanup) {
 
 export function relToRepo(p) {
   const r = path.relative(REPO_ROOT, p);
-  return r.startsWith('..') ? p : r;
+  return r === '' ? '.' : r.startsWith('..') ? p : r;
 }

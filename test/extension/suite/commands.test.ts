@@ -69,17 +69,16 @@ describe('commands', () => {
     await back;
   });
 
-  it('locklens.generateReport produces a report naming the findings', async () => {
-    // Expected behaviour (client spec): writes a Markdown report of the workspace's findings and
-    // opens it in an editor.
-    const opened = nextEvent(
-      vscode.workspace.onDidOpenTextDocument,
-      (d) => /lock/i.test(d.uri.path) && d.languageId === 'markdown',
-      'the report document to open',
-      60_000,
-    );
-    await vscode.commands.executeCommand('locklens.generateReport');
-    const report = await opened;
-    assert.match(report.getText(), /lock-order-inversion|scrutinee-guard|double-lock/);
+  it('locklens.generateReport writes a Markdown report of the findings and opens it', async () => {
+    const { document: midas } = await open('midas/src/lib.rs');
+    await waitForDiagnostics(midas.uri, hasRule('lock-order-inversion'), 'the first analysis (lock-order-inversion)');
+    const uri = await vscode.commands.executeCommand<vscode.Uri>('locklens.generateReport');
+    assert.ok(uri instanceof vscode.Uri, `generateReport returned ${String(uri)}, not the report's URI`);
+    assert.match(uri.path, /\.md$/);
+    const editor = vscode.window.activeTextEditor;
+    assert.strictEqual(editor?.document.uri.toString(), uri.toString(), 'the report is not the active editor');
+    const text = editor!.document.getText();
+    assert.match(text, /lock-order-inversion/, 'the report does not list the MIDAS lock-order inversion');
+    assert.match(text, /Odb\.odb/, 'the report does not name the MIDAS locks');
   });
 });
