@@ -48,8 +48,9 @@ fn main() {
     let keys = sessions.read().unwrap().len();
     println!("hits={hits} misses={misses} counter={total} sessions={keys}");
     if locklens::enabled() {
-        // give the hook a moment to send the last snapshot
-        let (st, _) = locklens::wait_status(std::time::Duration::from_millis(500), |s| s.sent > 0 && !s.connected);
-        println!("locklens: sent={} dropped={}", st.sent, st.dropped);
+        // deliver the final counters before the process exits
+        let complete = locklens::flush(std::time::Duration::from_secs(2));
+        let st = locklens::status();
+        println!("locklens: flushed={complete} sent={} dropped={}", st.sent, st.dropped);
     }
 }

@@ -120,7 +120,7 @@ pub mod parking_lot;
 pub mod tokio;
 
 pub use config::{Config, OnDeadlock};
-pub use rt::{disable, start, status, wait_status, StartError, Status};
+pub use rt::{disable, flush, start, status, wait_status, StartError, Status};
 
 /// [`sync`] in debug builds, plain [`std::sync`] in release builds.
 ///

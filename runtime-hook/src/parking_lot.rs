@@ -36,11 +36,12 @@ macro_rules! guard_common {
         impl<T: ?Sized> Drop for $guard<'_, T> {
             #[inline]
             fn drop(&mut self) {
+                // Unlock first: the bookkeeping need not lengthen the critical section.
+                // SAFETY: dropped exactly once, here.
+                unsafe { ManuallyDrop::drop(&mut self.inner) }
                 if self.held != 0 {
                     rt::released(&self.lock.meta, self.held);
                 }
-                // SAFETY: dropped exactly once, here.
-                unsafe { ManuallyDrop::drop(&mut self.inner) }
             }
         }
         impl<T: ?Sized> Deref for $guard<'_, T> {

@@ -164,6 +164,23 @@ pub fn wait_status(timeout: Duration, mut pred: impl FnMut(&Status) -> bool) -> 
     }
 }
 
+/// Sends a snapshot with the latest counters now and waits until it and
+/// every event queued before it are written (or `timeout` passes, or the
+/// hook is not connected). Call before exiting to lose nothing. Returns
+/// whether everything was written.
+pub fn flush(timeout: Duration) -> bool {
+    let Some(rt) = RT.get() else { return false };
+    if STATE.load(Relaxed) != ON {
+        return false;
+    }
+    let n = rt.flush_requested.fetch_add(1, SeqCst) + 1;
+    // Through the queue, so that everything queued before is written first.
+    // If the queue is full the transport sees the request on its next tick.
+    let _ = rt.tx.try_send(Item::Wake);
+    wait_status(timeout, |s| rt.flush_done.load(SeqCst) >= n || s.gave_up || !s.enabled).1
+        && rt.flush_done.load(SeqCst) >= n
+}
+
 fn launch(cfg: Config) {
     let (tx, rx) = mpsc::sync_channel(cfg.queue_capacity);
     let start = Instant::now();
@@ -176,6 +193,8 @@ fn launch(cfg: Config) {
         urgent: StdMutex::new(VecDeque::new()),
         urgent_pushed: AtomicU64::new(0),
         urgent_written: AtomicU64::new(0),
+        flush_requested: AtomicU64::new(0),
+        flush_done: AtomicU64::new(0),
         status: StdMutex::new(Status { enabled: true, ..Status::default() }),
         status_cv: StdCondvar::new(),
         dropped: AtomicU64::new(0),
@@ -229,6 +248,9 @@ pub(crate) struct Runtime {
     pub(crate) urgent: StdMutex<VecDeque<Message>>,
     urgent_pushed: AtomicU64,
     pub(crate) urgent_written: AtomicU64,
+    /// `flush()` requests and the last one the transport completed.
+    pub(crate) flush_requested: AtomicU64,
+    pub(crate) flush_done: AtomicU64,
     status: StdMutex<Status>,
     pub(crate) status_cv: StdCondvar,
     pub(crate) dropped: AtomicU64,
@@ -547,32 +569,51 @@ impl ThreadState {
 
     /// Applies `f` to the counters of (class, site, mode) in this thread.
     #[inline]
-    fn count(&self, class: u64, site: &'static Location<'static>, mode: Mode, f: impl FnOnce(&dyn Fn(usize, u64), &dyn Fn(usize, u64))) {
+    fn count(&self, class: u64, site: &'static Location<'static>, mode: Mode, f: impl FnOnce(&mut Acc<'_>)) {
         match self.stat(class, site, mode) {
-            Some(s) => {
-                let add = |i: usize, v: u64| s.c[i].store(s.c[i].load(Relaxed).wrapping_add(v), Relaxed);
-                let max = |i: usize, v: u64| {
-                    if v > s.c[i].load(Relaxed) {
-                        s.c[i].store(v, Relaxed)
-                    }
-                };
-                f(&add, &max);
+            Some(s) => f(&mut Acc::Slot(s)),
+            None => self.count_overflow((class, site as *const _ as usize, mode as u8), f),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn count_overflow(&self, key: StatKey, f: impl FnOnce(&mut Acc<'_>)) {
+        let mut m = self.stats_overflow.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut Acc::Map(m.entry(key).or_default()));
+    }
+}
+
+/// Counter access for [`ThreadState::count`]: a slot (owner-written
+/// atomics, no RMW) or an entry of the overflow map.
+enum Acc<'a> {
+    Slot(&'a StatSlot),
+    Map(&'a mut SiteCounters),
+}
+
+impl Acc<'_> {
+    #[inline(always)]
+    fn add(&mut self, i: usize, v: u64) {
+        match self {
+            Acc::Slot(s) => s.c[i].store(s.c[i].load(Relaxed).wrapping_add(v), Relaxed),
+            Acc::Map(m) => {
+                let f = counter_field(m, i);
+                *f = f.wrapping_add(v);
             }
-            None => {
-                let mut m = self.stats_overflow.lock().unwrap_or_else(|e| e.into_inner());
-                let e = m.entry((class, site as *const _ as usize, mode as u8)).or_default();
-                let cell = std::cell::RefCell::new(e);
-                let add = |i: usize, v: u64| {
-                    let mut e = cell.borrow_mut();
-                    let f = counter_field(&mut e, i);
-                    *f = f.wrapping_add(v);
-                };
-                let max = |i: usize, v: u64| {
-                    let mut e = cell.borrow_mut();
-                    let f = counter_field(&mut e, i);
-                    *f = (*f).max(v);
-                };
-                f(&add, &max);
+        }
+    }
+
+    #[inline(always)]
+    fn max(&mut self, i: usize, v: u64) {
+        match self {
+            Acc::Slot(s) => {
+                if v > s.c[i].load(Relaxed) {
+                    s.c[i].store(v, Relaxed)
+                }
+            }
+            Acc::Map(m) => {
+                let f = counter_field(m, i);
+                *f = (*f).max(v);
             }
         }
     }
@@ -672,7 +713,7 @@ pub(crate) type HeldToken = u64;
 
 /// Records that the calling thread now holds the lock. `waited_ns` is set
 /// when the acquisition had to wait.
-#[inline]
+#[inline(always)]
 pub(crate) fn acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) -> HeldToken {
     let Some(rt) = RT.get() else { return 0 };
     let ts = thread_state(rt);
@@ -690,12 +731,12 @@ pub(crate) fn acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'sta
         ts.held_len.store(len + 1, Release);
     }
     let class = ident >> INSTANCE_BITS;
-    ts.count(class, site, mode, |add, max| {
-        add(C_ACQ, 1);
+    ts.count(class, site, mode, |c| {
+        c.add(C_ACQ, 1);
         if let Some(w) = waited_ns {
-            add(C_CONTENDED, 1);
-            add(C_WAIT_NS, w);
-            max(C_WAIT_MAX, w);
+            c.add(C_CONTENDED, 1);
+            c.add(C_WAIT_NS, w);
+            c.max(C_WAIT_MAX, w);
         }
     });
     meta.last.store((mode as u64) << 56 | ts.id, Relaxed);
@@ -716,11 +757,11 @@ pub(crate) fn try_failed(meta: &LockMeta, mode: Mode, site: &'static Location<'s
     let Some(rt) = RT.get() else { return };
     let ts = thread_state(rt);
     let ident = meta.ident(rt);
-    ts.count(ident >> INSTANCE_BITS, site, mode, |add, _| add(C_TRYFAIL, 1));
+    ts.count(ident >> INSTANCE_BITS, site, mode, |c| c.add(C_TRYFAIL, 1));
 }
 
 /// Records that the calling thread released the lock.
-#[inline]
+#[inline(always)]
 pub(crate) fn released(meta: &LockMeta, token: HeldToken) {
     if token == 0 {
         return;
@@ -744,10 +785,10 @@ pub(crate) fn released(meta: &LockMeta, token: HeldToken) {
                     let mode = Mode::from_u8(ts.held[i].mode.load(Relaxed));
                     // SAFETY: only &'static Locations are stored.
                     let site = unsafe { &*site };
-                    ts.count(ident >> INSTANCE_BITS, site, mode, |add, max| {
-                        add(C_HOLD_N, 1);
-                        add(C_HOLD_NS, hold);
-                        max(C_HOLD_MAX, hold);
+                    ts.count(ident >> INSTANCE_BITS, site, mode, |c| {
+                        c.add(C_HOLD_N, 1);
+                        c.add(C_HOLD_NS, hold);
+                        c.max(C_HOLD_MAX, hold);
                     });
                 }
             }
@@ -777,8 +818,11 @@ fn check_edges(rt: &Runtime, ts: &ThreadState, len: usize, ident: u64, mode: Mod
         }
         let key = (held >> INSTANCE_BITS) << 32 | to_class;
         let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 59) as usize;
-        let cache = EDGE_CACHE.with(|c| c.get());
-        if cache[slot] == key {
+        let known = EDGE_CACHE.with(|c| {
+            let c: &Cell<[u64]> = c;
+            c.as_slice_of_cells()[slot].get() == key
+        });
+        if known {
             continue;
         }
         new_edge(rt, ts, i, held, ident, mode, site, key, slot);
@@ -800,9 +844,8 @@ fn new_edge(
     slot: usize,
 ) {
     EDGE_CACHE.with(|c| {
-        let mut a = c.get();
-        a[slot] = key;
-        c.set(a);
+        let c: &Cell<[u64]> = c;
+        c.as_slice_of_cells()[slot].set(key);
     });
     let fresh = rt.edges.lock().unwrap_or_else(|e| e.into_inner()).insert(key);
     if !fresh {
@@ -867,9 +910,50 @@ pub(crate) fn begin_wait(meta: &LockMeta, mode: Mode, site: &'static Location<'s
     ts.wait_ident.store(ident, SeqCst);
     fence(SeqCst);
 
-    let graph = Graph::capture(rt);
-    let holders = graph.holders(rt, ident);
-    let last = last.map(|(tid, m, s)| wire::LastAcquire { thread: graph.thread_ref(tid), mode: m, site: Site::from_location(s) });
+    // Cheap pass over the registry: the holders, and whether a cycle is
+    // possible at all (a holder that itself waits, a queued writer ahead of
+    // a reader, or this thread holding the lock). Only then is the whole
+    // graph captured.
+    let last_tid = last.map(|l| l.0);
+    let mut holders = Vec::new();
+    let mut last_thread = None;
+    let mut maybe_cycle = false;
+    for t in rt.threads.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        if !t.alive.load(Relaxed) {
+            continue;
+        }
+        if Some(t.id) == last_tid {
+            last_thread = Some(t.thread_ref());
+        }
+        let len = t.held_len.load(Acquire).min(MAX_HELD);
+        for h in &t.held[..len] {
+            if h.ident.load(Relaxed) != ident {
+                continue;
+            }
+            let site = h.site.load(Relaxed);
+            if site.is_null() {
+                continue;
+            }
+            if t.id == ts.id || t.wait_ident.load(SeqCst) != 0 {
+                maybe_cycle = true;
+            }
+            holders.push(wire::Holder {
+                thread: t.thread_ref(),
+                mode: Mode::from_u8(h.mode.load(Relaxed)),
+                // SAFETY: only &'static Locations are stored.
+                site: Site::from_location(unsafe { &*site }),
+                since_ms: h.since_ms.load(Relaxed),
+            });
+        }
+        if mode == Mode::Read && t.id != ts.id && t.wait_ident.load(SeqCst) == ident {
+            maybe_cycle = true;
+        }
+    }
+    let last = last.map(|(tid, m, s)| wire::LastAcquire {
+        thread: last_thread.unwrap_or(ThreadRef { id: tid, name: None, os_tid: None }),
+        mode: m,
+        site: Site::from_location(s),
+    });
     rt.emit(Message::Wait(wire::Wait {
         t_ms,
         thread: ts.thread_ref(),
@@ -880,8 +964,11 @@ pub(crate) fn begin_wait(meta: &LockMeta, mode: Mode, site: &'static Location<'s
         holders,
         last,
     }));
-    if let Some(cycle) = graph.cycle_from(ts.id) {
-        confirm_and_report(rt, ts.id, cycle);
+    if maybe_cycle {
+        let graph = Graph::capture(rt);
+        if let Some(cycle) = graph.cycle_from(ts.id) {
+            confirm_and_report(rt, ts.id, cycle);
+        }
     }
     Some(WaitToken { start })
 }
@@ -903,12 +990,12 @@ pub(crate) fn wait_timed_out(meta: &LockMeta, mode: Mode, site: &'static Locatio
     let Some(rt) = RT.get() else { return };
     let ts = thread_state(rt);
     let ident = meta.ident(rt);
-    ts.count(ident >> INSTANCE_BITS, site, mode, |add, max| {
-        add(C_TRYFAIL, 1);
+    ts.count(ident >> INSTANCE_BITS, site, mode, |c| {
+        c.add(C_TRYFAIL, 1);
         if let Some(w) = waited_ns {
-            add(C_CONTENDED, 1);
-            add(C_WAIT_NS, w);
-            max(C_WAIT_MAX, w);
+            c.add(C_CONTENDED, 1);
+            c.add(C_WAIT_NS, w);
+            c.max(C_WAIT_MAX, w);
         }
     });
 }
@@ -1329,12 +1416,12 @@ pub(crate) fn async_acquired(meta: &LockMeta, mode: Mode, site: &'static Locatio
     let Some(rt) = RT.get() else { return 0 };
     let ts = thread_state(rt);
     let ident = meta.ident(rt);
-    ts.count(ident >> INSTANCE_BITS, site, mode, |add, max| {
-        add(C_ACQ, 1);
+    ts.count(ident >> INSTANCE_BITS, site, mode, |c| {
+        c.add(C_ACQ, 1);
         if let Some(w) = waited_ns {
-            add(C_CONTENDED, 1);
-            add(C_WAIT_NS, w);
-            max(C_WAIT_MAX, w);
+            c.add(C_CONTENDED, 1);
+            c.add(C_WAIT_NS, w);
+            c.max(C_WAIT_MAX, w);
         }
     });
     meta.last.store((mode as u64) << 56 | ts.id, Relaxed);
@@ -1360,10 +1447,10 @@ pub(crate) fn async_released(meta: &LockMeta, mode: Mode, site: &'static Locatio
     let hold = (rt.now_ns() + 2).saturating_sub(token);
     let ts = thread_state(rt);
     let ident = meta.ident(rt);
-    ts.count(ident >> INSTANCE_BITS, site, mode, |add, max| {
-        add(C_HOLD_N, 1);
-        add(C_HOLD_NS, hold);
-        max(C_HOLD_MAX, hold);
+    ts.count(ident >> INSTANCE_BITS, site, mode, |c| {
+        c.add(C_HOLD_N, 1);
+        c.add(C_HOLD_NS, hold);
+        c.max(C_HOLD_MAX, hold);
     });
 }
 

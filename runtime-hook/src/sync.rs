@@ -158,11 +158,12 @@ impl<T: ?Sized> Mutex<T> {
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
+        // Unlock first: the bookkeeping need not lengthen the critical section.
+        // SAFETY: dropped exactly once, here.
+        unsafe { ManuallyDrop::drop(&mut self.inner) }
         if self.held != 0 {
             rt::released(&self.lock.meta, self.held);
         }
-        // SAFETY: dropped exactly once, here.
-        unsafe { ManuallyDrop::drop(&mut self.inner) }
     }
 }
 
@@ -393,11 +394,12 @@ macro_rules! guard_impls {
         impl<T: ?Sized> Drop for $guard<'_, T> {
             #[inline]
             fn drop(&mut self) {
+                // Unlock first: the bookkeeping need not lengthen the critical section.
+                // SAFETY: dropped exactly once, here.
+                unsafe { ManuallyDrop::drop(&mut self.inner) }
                 if self.held != 0 {
                     rt::released(&self.lock.meta, self.held);
                 }
-                // SAFETY: dropped exactly once, here.
-                unsafe { ManuallyDrop::drop(&mut self.inner) }
             }
         }
         impl<T: ?Sized> Deref for $guard<'_, T> {

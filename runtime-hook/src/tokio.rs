@@ -29,11 +29,11 @@ macro_rules! async_guard {
         impl<T: ?Sized> Drop for $guard<'_, T> {
             #[inline]
             fn drop(&mut self) {
+                // SAFETY: dropped exactly once, here.
+                unsafe { ManuallyDrop::drop(&mut self.inner) }
                 if self.held != 0 {
                     rt::async_released(&self.lock.meta, $mode, self.site, self.held);
                 }
-                // SAFETY: dropped exactly once, here.
-                unsafe { ManuallyDrop::drop(&mut self.inner) }
             }
         }
         impl<T: ?Sized> Deref for $guard<'_, T> {

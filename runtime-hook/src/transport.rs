@@ -86,7 +86,9 @@ pub(crate) fn run(rt: &'static Runtime, rx: Receiver<Item>) {
             rt.status_cv.notify_all();
         }
         let mut ok = ok;
-        if ok && Instant::now() >= next_tick {
+        let flush_to = rt.flush_requested.load(SeqCst);
+        let flushing = flush_to > rt.flush_done.load(SeqCst);
+        if ok && (flushing || Instant::now() >= next_tick) {
             next_tick = Instant::now() + interval;
             rt.now_ms();
             rt::scan(rt);
@@ -96,6 +98,9 @@ pub(crate) fn run(rt: &'static Runtime, rx: Receiver<Item>) {
             ok = write_all(rt, conn.as_mut().unwrap(), urgent.iter().chain(std::iter::once(&snap)));
             if ok {
                 rt.urgent_written.fetch_add(n_urgent, SeqCst);
+                if flushing {
+                    rt.flush_done.fetch_max(flush_to, SeqCst);
+                }
                 rt.status_cv.notify_all();
             }
         }

@@ -327,3 +327,21 @@ fn poisoning_works_and_unwinding_releases_tracking() {
     let e = c.wait_for("edge z->poison", |j| is(j, "edge", "from.lock", "online.poison.z"));
     assert_eq!(lock_name(e.at("to.lock")), Some("online.poison"));
 }
+
+#[test]
+fn flush_writes_the_latest_counters() {
+    let c = hook();
+    let m = Mutex::named("online.flush", ());
+    for _ in 0..7 {
+        drop(m.lock().unwrap());
+    }
+    let before = locklens::status().sent;
+    assert!(locklens::flush(common::TIMEOUT));
+    assert!(locklens::status().sent > before, "flush wrote a snapshot");
+    c.wait_for("flushed counters", |j| {
+        j.ty() == "snapshot"
+            && j.get("entries").arr().iter().any(|e| {
+                e.at("class.name").str() == Some("online.flush") && e.get("acquisitions").num() == Some(7)
+            })
+    });
+}
