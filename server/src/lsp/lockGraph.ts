@@ -26,6 +26,8 @@ export interface TransitiveLock {
 }
 
 const MAX_DEPTH = 8;
+/** Sites kept per edge (and so findings per ordering): enough to act on, bounded for huge crates. */
+const MAX_SITES_PER_EDGE = 50;
 
 export class LockGraphBuilder {
   private readonly acquisitions = new Map<string, Acquisition>();
@@ -34,10 +36,8 @@ export class LockGraphBuilder {
   private readonly byQualified = new Map<string, FunctionSummary>();
   /** Functions by the last two segments of their qualified name (`Type::method`). */
   private readonly byTail = new Map<string, FunctionSummary[]>();
-  private readonly transitiveMemo = new Map<string, TransitiveLock[]>();
   private readonly resolved = new WeakMap<CallSite, FunctionSummary[]>();
-  /** Incremented whenever a walk is cut short (recursion or depth): such results are not memoised. */
-  private cuts = 0;
+  private transitive: Map<FunctionSummary, TransitiveLock[]> | undefined;
   private edgeCache: InternalEdge[] | undefined;
 
   constructor(
@@ -95,41 +95,102 @@ export class LockGraphBuilder {
     return sameName.length === 1 && candidates.length === 0 && !call.receiverText ? sameName : [];
   }
 
-  /** Every lock a function acquires, directly or through the functions it calls. */
-  transitiveLocks(fn: FunctionSummary, depth = 0, visiting = new Set<string>()): TransitiveLock[] {
-    const memo = this.transitiveMemo.get(fn.qualifiedName);
-    if (memo) return memo;
-    if (visiting.has(fn.qualifiedName) || depth > MAX_DEPTH) {
-      this.cuts++;
-      return [];
-    }
-    const cutsBefore = this.cuts;
-    visiting.add(fn.qualifiedName);
-    const out: TransitiveLock[] = [];
-    const seen = new Set<string>();
-    for (const id of fn.acquisitions) {
-      const a = this.acquisitions.get(id);
-      if (!a || a.holder.kind === 'returned') continue;
-      const key = `${a.lock}|${a.mode}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.push({ lock: a.lock, mode: a.mode, acquisition: a, via: [] });
-    }
-    for (const call of fn.calls) {
-      if (call.deferred) continue; // runs later, on another thread or task
-      for (const callee of this.resolve(fn, call)) {
-        for (const t of this.transitiveLocks(callee, depth + 1, visiting)) {
-          const key = `${t.lock}|${t.mode}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          out.push({ ...t, via: [callee.qualifiedName, ...t.via] });
+  /** Every lock a function acquires, directly or through the functions it calls (with the call chain). */
+  transitiveLocks(fn: FunctionSummary): TransitiveLock[] {
+    if (!this.transitive) this.transitive = this.computeTransitive();
+    return this.transitive.get(fn) ?? [];
+  }
+
+  /**
+   * Transitive lock sets for all functions at once: strongly connected components of the
+   * call graph (Tarjan, iterative), processed callees-first; inside a component the sets are
+   * iterated to a fixpoint. Linear in calls × distinct locks, whatever the recursion.
+   */
+  private computeTransitive(): Map<FunctionSummary, TransitiveLock[]> {
+    const fns = this.functions;
+    const index = new Map<FunctionSummary, number>(fns.map((f, i) => [f, i]));
+    const callees: number[][] = fns.map((f) =>
+      f.calls.filter((c) => !c.deferred).flatMap((c) => this.resolve(f, c).map((g) => index.get(g)!)).filter((i) => i !== undefined),
+    );
+    const result = new Map<FunctionSummary, TransitiveLock[]>();
+    const seen = new Map<FunctionSummary, Set<string>>();
+    const own = (f: FunctionSummary) => {
+      const list: TransitiveLock[] = [];
+      const keys = new Set<string>();
+      for (const id of f.acquisitions) {
+        const a = this.acquisitions.get(id);
+        if (!a || a.holder.kind === 'returned') continue;
+        const key = `${a.lock}|${a.mode}`;
+        if (keys.has(key)) continue;
+        keys.add(key);
+        list.push({ lock: a.lock, mode: a.mode, acquisition: a, via: [] });
+      }
+      result.set(f, list);
+      seen.set(f, keys);
+    };
+    const absorb = (f: FunctionSummary, g: FunctionSummary): boolean => {
+      let changed = false;
+      const keys = seen.get(f)!;
+      const list = result.get(f)!;
+      for (const t of result.get(g) ?? []) {
+        const key = `${t.lock}|${t.mode}`;
+        if (keys.has(key) || t.via.length >= MAX_DEPTH) continue;
+        keys.add(key);
+        list.push({ ...t, via: [g.qualifiedName, ...t.via] });
+        changed = true;
+      }
+      return changed;
+    };
+    // Iterative Tarjan.
+    const order = new Array<number>(fns.length).fill(-1);
+    const low = new Array<number>(fns.length).fill(0);
+    const onStack = new Array<boolean>(fns.length).fill(false);
+    const stack: number[] = [];
+    let counter = 0;
+    for (let root = 0; root < fns.length; root++) {
+      if (order[root] !== -1) continue;
+      const work: Array<[number, number]> = [[root, 0]];
+      while (work.length > 0) {
+        const frame = work[work.length - 1];
+        const [v, next] = frame;
+        if (next === 0 && order[v] === -1) {
+          order[v] = low[v] = counter++;
+          stack.push(v);
+          onStack[v] = true;
+        }
+        if (next < callees[v].length) {
+          frame[1]++;
+          const w = callees[v][next];
+          if (order[w] === -1) work.push([w, 0]);
+          else if (onStack[w]) low[v] = Math.min(low[v], order[w]);
+          continue;
+        }
+        work.pop();
+        if (work.length > 0) {
+          const parent = work[work.length - 1][0];
+          low[parent] = Math.min(low[parent], low[v]);
+        }
+        if (low[v] === order[v]) {
+          const component: number[] = [];
+          let w: number;
+          do {
+            w = stack.pop()!;
+            onStack[w] = false;
+            component.push(w);
+          } while (w !== v);
+          // Callees outside the component are final already (emitted earlier).
+          for (const m of component) own(fns[m]);
+          let changed = true;
+          while (changed) {
+            changed = false;
+            for (const m of component) {
+              for (const c of callees[m]) if (absorb(fns[m], fns[c])) changed = true;
+            }
+          }
         }
       }
     }
-    visiting.delete(fn.qualifiedName);
-    // A complete result (no recursion or depth cut below) is the same from every caller.
-    if (depth === 0 || this.cuts === cutsBefore) this.transitiveMemo.set(fn.qualifiedName, out);
-    return out;
+    return result;
   }
 
   /** Locks taken by a call made at `call`, i.e. by the function(s) it resolves to. */
@@ -146,15 +207,22 @@ export class LockGraphBuilder {
   edges(): InternalEdge[] {
     if (this.edgeCache) return this.edgeCache;
     const edges = new Map<string, InternalEdge>();
-    const addEdge = (from: string, to: string, site: InternalSite) => {
+    const siteKeys = new Map<string, Set<string>>();
+    const addEdge = (from: string, to: string, file: string, range: Range, makeSite: () => InternalSite) => {
       if (from === to) return; // re-locking the same class is the double-lock rule, not an ordering
       const key = `${from}\u0000${to}`;
-      const edge = edges.get(key) ?? { from, to, sites: [] };
-      const duplicate = edge.sites.some(
-        (s) => s.file === site.file && s.range.start.line === site.range.start.line && s.range.start.column === site.range.start.column,
-      );
-      if (!duplicate) edge.sites.push(site);
-      edges.set(key, edge);
+      let edge = edges.get(key);
+      if (!edge) {
+        edge = { from, to, sites: [], siteCount: 0 };
+        edges.set(key, edge);
+        siteKeys.set(key, new Set());
+      }
+      const keys = siteKeys.get(key)!;
+      const siteKey = `${file}:${range.start.line}:${range.start.column}`;
+      if (keys.has(siteKey)) return;
+      keys.add(siteKey);
+      edge.siteCount++;
+      if (edge.sites.length < MAX_SITES_PER_EDGE) edge.sites.push(makeSite());
     };
     // Direct nesting inside one function.
     const byFunction = new Map<string, Acquisition[]>();
@@ -169,20 +237,34 @@ export class LockGraphBuilder {
         for (const inner of list) {
           if (inner === outer || !before(outer.range.start, inner.range.start)) continue;
           if (!outer.held.some((h) => within(h, inner.range.start))) continue;
-          addEdge(outer.lock, inner.lock, { file: inner.file, range: inner.range, functionName: outer.functionName, via: [], held: outer, acquired: inner });
+          addEdge(outer.lock, inner.lock, inner.file, inner.range, () => ({
+            file: inner.file,
+            range: inner.range,
+            functionName: outer.functionName,
+            via: [],
+            held: outer,
+            acquired: inner,
+          }));
         }
       }
     }
     // Calls made while guards are held.
     for (const fn of this.functions) {
       for (const call of fn.calls) {
-        if (call.heldGuards.length === 0) continue;
-        const locks = this.locksOfCall(fn, call);
-        for (const id of call.heldGuards) {
-          const held = this.acquisitions.get(id);
-          if (!held) continue;
-          for (const t of locks) {
-            addEdge(held.lock, t.lock, { file: fn.file, range: call.range, functionName: fn.qualifiedName, via: t.via, held, acquired: t.acquisition });
+        if (call.heldGuards.length === 0 || call.deferred) continue;
+        const held = call.heldGuards.map((id) => this.acquisitions.get(id)).filter((a): a is Acquisition => a !== undefined);
+        for (const callee of this.resolve(fn, call)) {
+          for (const t of this.transitiveLocks(callee)) {
+            for (const h of held) {
+              addEdge(h.lock, t.lock, fn.file, call.range, () => ({
+                file: fn.file,
+                range: call.range,
+                functionName: fn.qualifiedName,
+                via: [callee.qualifiedName, ...t.via],
+                held: h,
+                acquired: t.acquisition,
+              }));
+            }
           }
         }
       }
@@ -336,7 +418,10 @@ export interface InternalSite {
 export interface InternalEdge {
   from: string;
   to: string;
+  /** The first MAX_SITES_PER_EDGE sites in discovery order. */
   sites: InternalSite[];
+  /** All distinct sites, including those not kept. */
+  siteCount: number;
 }
 
 /** The last two path segments (`Type::method`), ignoring closure markers. */
