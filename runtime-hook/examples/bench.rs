@@ -66,7 +66,13 @@ impl Bump for locklens::parking_lot::Mutex<u64> {
     }
 }
 
-const UNCONTENDED_OPS: u64 = 2_000_000;
+const UNCONTENDED_OPS_DEFAULT: u64 = 2_000_000;
+
+/// `BENCH_OPS` overrides the per-run operation count (used to count
+/// instructions under valgrind, where machine load does not matter).
+fn uncontended_ops() -> u64 {
+    std::env::var("BENCH_OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(UNCONTENDED_OPS_DEFAULT)
+}
 const CONTENDED_OPS_PER_THREAD: u64 = 500_000;
 const THREADS: usize = 4;
 const RUNS: usize = 15;
@@ -92,10 +98,11 @@ fn uncontended<L: Bump>() -> f64 {
         (0..RUNS)
             .map(|_| {
                 let t = Instant::now();
-                for _ in 0..UNCONTENDED_OPS {
+                let ops = uncontended_ops();
+                for _ in 0..ops {
                     black_box(&l).bump();
                 }
-                t.elapsed().as_nanos() as f64 / UNCONTENDED_OPS as f64
+                t.elapsed().as_nanos() as f64 / ops as f64
             })
             .collect(),
     )
@@ -106,7 +113,7 @@ fn nested<L: Bump>() -> f64 {
     // the outer lock is locked through a second instance of the same type
     let outer = L::make();
     let inner = L::make();
-    let n = UNCONTENDED_OPS / 2;
+    let n = uncontended_ops() / 2;
     best(
         (0..RUNS)
             .map(|_| {
@@ -212,6 +219,24 @@ fn run_mode(mode: &str) {
             assert!(ok, "hook did not connect: {st:?}");
         }
         _ => {}
+    }
+    // BENCH_ONLY=uncontended|nested|contended runs one workload (for
+    // `perf stat`, which counts instructions independently of machine load)
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if !only.is_empty() {
+        let f: fn() -> f64 = match (mode, only.as_str()) {
+            ("std", "uncontended") => uncontended::<std::sync::Mutex<u64>>,
+            ("std", "nested") => nested::<std::sync::Mutex<u64>>,
+            ("off" | "on", "uncontended") => uncontended::<locklens::sync::Mutex<u64>>,
+            ("off" | "on", "nested") => nested::<locklens::sync::Mutex<u64>>,
+            #[cfg(feature = "parking_lot")]
+            ("pl", "uncontended") => uncontended::<parking_lot::Mutex<u64>>,
+            #[cfg(feature = "parking_lot")]
+            ("pl-off" | "pl-on", "uncontended") => uncontended::<locklens::parking_lot::Mutex<u64>>,
+            _ => panic!("BENCH_ONLY={only} not supported for mode {mode}"),
+        };
+        println!("ONLY {mode} {only} {:.2}", f());
+        return;
     }
     let (u, n, c) = match mode {
         "std" => (uncontended::<std::sync::Mutex<u64>>(), nested::<std::sync::Mutex<u64>>(), contended::<std::sync::Mutex<u64>>()),

@@ -82,19 +82,21 @@ impl<T: ?Sized> Mutex<T> {
         self.lock_tracked(Location::caller())
     }
 
+    #[inline]
     fn lock_tracked(&self, site: &'static Location<'static>) -> LockResult<MutexGuard<'_, T>> {
-        match self.inner.try_lock() {
-            Ok(g) => Ok(self.guard(g, rt::acquired(&self.meta, Mode::Mutex, site, None))),
-            Err(TryLockError::Poisoned(p)) => {
-                Err(PoisonError::new(self.guard(p.into_inner(), rt::acquired(&self.meta, Mode::Mutex, site, None))))
-            }
-            Err(TryLockError::WouldBlock) => {
-                let w = rt::begin_wait(&self.meta, Mode::Mutex, site, WaitKind::Plain);
-                let r = self.inner.lock();
-                let waited = rt::end_wait(w);
-                map_lock(r, |g| self.guard(g, rt::acquired(&self.meta, Mode::Mutex, site, waited)))
-            }
-        }
+        let (r, held) = crate::track::acquire_on(
+            &self.meta,
+            Mode::Mutex,
+            site,
+            WaitKind::Plain,
+            || match self.inner.try_lock() {
+                Ok(g) => Some(Ok(g)),
+                Err(TryLockError::Poisoned(p)) => Some(Err(p)),
+                Err(TryLockError::WouldBlock) => None,
+            },
+            || self.inner.lock(),
+        );
+        map_lock(r, |g| self.guard(g, held))
     }
 
     /// Attempts to acquire the mutex without blocking.

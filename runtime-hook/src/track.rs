@@ -24,6 +24,19 @@ pub(crate) fn acquire<G>(
     if !rt::enabled() {
         return (block(), 0);
     }
+    acquire_on(meta, mode, site, kind, try_, block)
+}
+
+/// [`acquire`] when the caller already knows the hook is on.
+#[inline]
+pub(crate) fn acquire_on<G>(
+    meta: &LockMeta,
+    mode: Mode,
+    site: Site,
+    kind: WaitKind,
+    try_: impl FnOnce() -> Option<G>,
+    block: impl FnOnce() -> G,
+) -> (G, HeldToken) {
     if let Some(g) = try_() {
         return (g, rt::acquired(meta, mode, site, None));
     }

@@ -2,7 +2,8 @@
 // different lock's condvar, block_on, running processes) while a guard is alive: every thread
 // that needs the lock waits for the I/O too.
 
-import type { Finding } from '../model';
+import type { Acquisition, Finding } from '../model';
+import { comparePos } from '../syntax';
 import type { CallFact } from '../functions';
 import { at, describeRelease, lockLabel, makeFinding, type Rule, type RuleContext } from './context';
 
@@ -66,7 +67,10 @@ export const blockingUnderLock: Rule = {
       let waitedLock: string | undefined;
       if (!what && /^wait(_while|_timeout|_timeout_while)?$/.test(c.name)) {
         const arg = c.node.childForFieldName('arguments')?.namedChild(0);
-        const argGuard = arg ? ctx.fn.acquisitions.find((a) => a.holder.kind === 'binding' && a.holder.name === arg.text && c.heldGuards.includes(a.id)) : undefined;
+        // The guard handed to `wait` is alive up to the call, or released by being moved into it.
+        const handed = (a: Acquisition) =>
+          c.heldGuards.includes(a.id) || a.releases.some((r) => r.kind === 'moved' && comparePos(r.position, c.range.start) >= 0 && comparePos(r.position, c.range.end) <= 0);
+        const argGuard = arg ? ctx.fn.acquisitions.find((a) => a.holder.kind === 'binding' && a.holder.name === arg.text && handed(a)) : undefined;
         if (argGuard) {
           waitedLock = argGuard.lock;
           what = `waiting on a condition variable of \`${argGuard.lock}\``;

@@ -54,6 +54,9 @@ function dropBeforeAwaitFix(ctx: RuleContext, acqId: string, awaitNode: Node): F
   const nodes = ctx.fn.nodes.get(acqId);
   const decl = nodes?.bindingDecl;
   if (!decl) return undefined;
+  // Moved or dropped somewhere already: a second `drop` would not compile.
+  const acq = ctx.fn.acquisitions.find((a) => a.id === acqId);
+  if (acq?.releases.some((r) => r.kind === 'explicit-drop' || r.kind === 'moved')) return undefined;
   const uses = ctx.fn.scopes.usesOf(decl, decl.scope);
   const awaitPos = startOf(awaitNode);
   if (uses.some((u) => comparePos(startOf(u), awaitPos) > 0)) return undefined;

@@ -18,6 +18,9 @@ export const guardTightening: Rule = {
       if (a.holder.kind !== 'binding') continue;
       const release = finalRelease(a);
       if (!release || release.kind !== 'scope-end') continue;
+      // Already released or moved on some path (`drop(g)`, `consume(g)`): another `drop(g)` would
+      // be a use after move, and the guard does not really live to the end of the block.
+      if (a.releases.some((r) => r.kind === 'explicit-drop' || r.kind === 'moved')) continue;
       const decl = ctx.fn.nodes.get(a.id)?.bindingDecl;
       if (!decl || decl.scope.type !== 'block') continue;
       const lastUse = lastUseOf(decl, ctx.fn.scopes);
