@@ -4,7 +4,7 @@
 import type { CallSite, FileDeclarations, FunctionDecl, FunctionSummary } from './api';
 import { acquireMethod, lockTypeOf, UNTYPED_LOCK_METHODS, type AcquireMethod } from './locktypes';
 import type { Acquisition, Edition, GuardMode, LockType, Range } from './model';
-import { guardShape, isAlive, RegionBuilder } from './regions';
+import { guardShape, isAlive, isDropCall, RegionBuilder } from './regions';
 import { CrateView, FunctionResolver, peel } from './resolve';
 import { Scopes } from './scopes';
 import { field, methodCall, pathCall, rangeOf, runsInPlace, startOf, visitTypes, type Node } from './syntax';
@@ -16,6 +16,7 @@ const ACQUIRE_NAMES = new Set([
   'try_read_recursive_for', 'try_read_recursive_until',
   'upgradable_read', 'try_upgradable_read', 'try_upgradable_read_for', 'try_upgradable_read_until',
   'lock_arc', 'read_arc', 'write_arc', 'upgradable_read_arc', 'lock_owned', 'read_owned', 'write_owned',
+  'try_lock_owned', 'try_read_owned', 'try_write_owned', 'try_lock_arc', 'try_read_arc', 'try_write_arc',
   'get', 'get_mut', 'try_get', 'try_get_mut', 'entry', 'try_entry', 'iter', 'iter_mut',
 ]);
 
@@ -125,8 +126,9 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
     if (n.type === 'await_expression') facts.awaits.push({ node: n, range: rangeOf(n) });
     if (n.type === 'call_expression') {
       const mcw = methodCall(n);
-      if (mcw && /^wait(_while|_timeout|_timeout_while)?$/.test(mcw.name) && mcw.args.length >= 1) waits.push(n);
-      const acq = acquisitionAt(n, resolver, view, decls);
+      const isWait = !!mcw && /^wait(_while|_timeout|_timeout_while)?$/.test(mcw.name) && mcw.args.length >= 1;
+      if (isWait) waits.push(n);
+      const acq = isWait ? undefined : acquisitionAt(n, resolver, view, decls);
       if (acq) addAcquisition(n, acq);
       else {
         const call = callFact(n, resolver);
@@ -146,13 +148,17 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
       return arg.type === 'identifier' && !!nodes.bindingDecl && scopes.resolve(arg.text, arg) === nodes.bindingDecl;
     });
     if (!source) continue;
+    const waitName = methodCall(w)!.name;
     addAcquisition(w, {
       ref: { cls: source.lock, certainty: source.certainty, declaredIn: source.declaration },
       type: source.lockType,
       method: { mode: source.mode, isTry: false, wrapped: source.lockType.poisons || source.lockType.flavor === 'unknown' },
-      methodName: methodCall(w)!.name,
+      methodName: waitName,
       receiver: methodCall(w)!.receiver,
     });
+    // `wait_timeout` hands back `(guard, WaitTimeoutResult)`: the binding holds a tuple.
+    const added = facts.acquisitions[facts.acquisitions.length - 1];
+    if (/^wait_timeout/.test(waitName) && added.holder.kind === 'binding' && !/^\(/.test(added.holder.name)) added.holder.inAggregate = true;
   }
   facts.acquisitions.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.column - b.range.start.column);
 
@@ -198,8 +204,10 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
   for (const c of facts.calls) {
     const at = startOf(c.node);
     const runsLater = deferredAround(c.node);
+    // A guard handed to the call itself (`consume(guard)`) belongs to the callee from then on.
+    const handedOver = (a: Acquisition) => a.releases.some((r) => (r.kind === 'moved' || r.kind === 'explicit-drop') && r.position.line === at.line && r.position.column === at.column);
     c.heldGuards = facts.acquisitions
-      .filter((a) => isAlive(a, at) && deferredAround(facts.nodes.get(a.id)!.call) === runsLater)
+      .filter((a) => isAlive(a, at) && !handedOver(a) && deferredAround(facts.nodes.get(a.id)!.call) === runsLater)
       .map((a) => a.id);
     c.inClosure = !!closures.find((cl) => cl.startIndex <= c.node.startIndex && c.node.endIndex <= cl.endIndex);
     if (runsLater) c.deferred = true;
@@ -235,6 +243,10 @@ function acquisitionAt(call: Node, resolver: FunctionResolver, view: CrateView, 
   if (ref && ref.type) {
     const m = acquireMethod(ref.type, mc.name, mc.args.length);
     if (!m) return undefined;
+    // A lock type we could not place (a project's own `Mutex`) that is awaited is an async lock.
+    if (ref.type.flavor === 'unknown' && followedBy(call) === 'await') {
+      return { ref, type: { ...ref.type, async: true, poisons: false }, method: { ...m, wrapped: false, awaits: true }, methodName: mc.name, receiver: mc.receiver };
+    }
     return { ref, type: ref.type, method: m, methodName: mc.name, receiver: mc.receiver };
   }
   // Unknown receiver type: accept the lock method shapes that almost always mean a lock.
@@ -312,13 +324,14 @@ function guardReturningCall(call: Node, resolver: FunctionResolver, view: CrateV
   return {
     ref: { cls: `${target.qualifiedName}()`, certainty: 'likely' },
     type,
-    method: { mode, isTry: false, wrapped: returnsResult, awaits: target.isAsync },
+    method: { mode, isTry: target.name.startsWith('try_'), wrapped: returnsResult, awaits: target.isAsync },
     methodName: target.name,
     receiver: mc ? mc.receiver : call,
   };
 }
 
 function callFact(call: Node, resolver: FunctionResolver): CallFact | undefined {
+  if (isDropCall(call)) return undefined;
   const mc = methodCall(call);
   if (mc) {
     if (GUARD_PLUMBING.has(mc.name)) return undefined;
@@ -363,7 +376,7 @@ export function summarize(f: FunctionFacts, file: string): FunctionSummary {
     calls: f.calls.map(({ node: _n, receiverLock: _l, ...rest }) => rest),
     returnsGuard: returned ? { lock: returned.lock, mode: returned.mode } : undefined,
     name: f.decl?.name ?? field(f.node, 'name')?.text ?? '?',
-    selfType: f.decl?.selfType,
+    selfType: f.decl?.selfType ?? implSelfType(f.node),
     traitName: f.decl?.traitName,
     modulePath: f.decl?.modulePath ?? '',
     isAsync: f.isAsync,

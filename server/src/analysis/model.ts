@@ -98,7 +98,7 @@ export interface Acquisition {
 }
 
 export type GuardHolder =
-  | { kind: 'binding'; name: string; range: Range; mutable: boolean }
+  | { kind: 'binding'; name: string; range: Range; mutable: boolean; inAggregate?: boolean }
   | { kind: 'underscore'; range: Range } // `let _ = ...`
   | { kind: 'temporary' }
   | { kind: 'extended'; name?: string } // temporary lifetime-extended to the enclosing block

@@ -110,6 +110,7 @@ export class RegionBuilder {
       }
       case 'bind': {
         const region = this.bindingRegion(g, flow.decl, flow.from, 0, flow.aggregate);
+        if (flow.aggregate && region.holder.kind === 'binding') region.holder.inAggregate = true;
         for (const d of flow.more ?? []) region.releases.push(...this.bindingRegion(g, d, d.visibleFrom).releases);
         region.releases = sortReleases(region.releases);
         return { ...region, bindingDecl: flow.decl };

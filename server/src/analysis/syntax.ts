@@ -161,19 +161,23 @@ export function visitTypes(root: Node, types: ReadonlySet<string>, visit: (n: No
   }
 }
 
+/** Callees known to run a closure argument before they return (iterator adaptors, combinators). */
+const IN_PLACE = /^(map|map_err|map_or|map_or_else|and_then|or_else|unwrap_or_else|ok_or_else|get_or_insert_with|or_insert_with|or_insert_with_key|is_some_and|is_ok_and|then|then_some|filter|filter_map|flat_map|for_each|try_for_each|fold|try_fold|reduce|any|all|find|find_map|position|rposition|take_while|skip_while|map_while|inspect|retain|retain_mut|sort_by|sort_by_key|sort_unstable_by|sort_unstable_by_key|binary_search_by|binary_search_by_key|min_by|max_by|min_by_key|max_by_key|partition|scan|zip_with|with|with_borrow|with_borrow_mut|with_lock|with_read|with_write|catch_unwind|call_once|get_or_init|get_or_try_init|update|fetch_update|modify|alter|and_modify|entry|compute|replace_with)$/;
+
 /**
- * Whether a closure (or async block) runs before the call it is passed to returns, as with
- * iterator adaptors and `with_lock(|x| ..)` helpers, rather than later or on another thread.
+ * Whether a closure (or async block) runs before the call it is passed to returns: iterator
+ * adaptors, Option/Result combinators, `with_*` helpers. Anything else (spawn, executors,
+ * callbacks, unknown functions) may run it later or elsewhere, so it is not assumed to run
+ * under the caller's guards.
  */
 export function runsInPlace(closure: Node): boolean {
   const args = closure.parent;
   const call = args?.parent;
   if (!args || args.type !== 'arguments' || !call || call.type !== 'call_expression') {
-    // A closure stored in a binding may run anywhere later; an async block that is awaited runs here.
+    // An async block that is awaited right away runs here.
     return closure.type === 'async_block' && closure.parent?.type === 'await_expression';
   }
   const fn = call.childForFieldName('function');
   const name = fn?.type === 'field_expression' ? fn.childForFieldName('field')?.text : fn?.text.replace(/^.*::/, '');
-  if (!name) return false;
-  return !/^(spawn|spawn_blocking|spawn_local|spawn_scoped|new|Builder|submit|execute|on_drop|defer|register|subscribe|set_handler|add_callback|push|insert|send)$/.test(name);
+  return !!name && (IN_PLACE.test(name) || /^with_\w+$/.test(name));
 }

@@ -1,8 +1,7 @@
 // The real host: the tree-sitter engine and Cargo workspace discovery.
 
-import { promises as fs } from 'fs';
 import { buildCrateIndex, createEngine } from '../analysis';
-import { discoverWorkspace, locateWasm } from '../workspace';
+import { discoverWorkspace, locateWasm, readSource } from '../workspace';
 import type { EngineLike, ServerHost } from './host';
 
 export function defaultHost(): ServerHost {
@@ -13,6 +12,11 @@ export function defaultHost(): ServerHost {
     },
     discoverWorkspace: async (path, options) => discoverWorkspace(path, options),
     buildCrateIndex: (edition, files) => buildCrateIndex(edition, files),
-    readFile: (path) => fs.readFile(path, 'utf8'),
+    // Same rules as the CLI: binary, non-UTF-8 and oversized files are skipped with a reason.
+    readFile: async (path) => {
+      const read = readSource(path);
+      if (!read.ok) throw new Error(read.reason);
+      return read.text;
+    },
   };
 }

@@ -163,7 +163,7 @@ export class LockLensServer {
   private workspaces: WorkspaceEntry[] = [];
   private files = new Map<string, FileEntry>();
   private folders: string[] = [];
-  private capabilities = { configuration: false, dynamicWatch: false, dynamicConfiguration: false, inlayRefresh: false, codeLensRefresh: false };
+  private capabilities = { workspaceFolders: false, configuration: false, dynamicWatch: false, dynamicConfiguration: false, inlayRefresh: false, codeLensRefresh: false };
   /** Settings pushed with didChangeConfiguration, used only by clients without workspace/configuration. */
   private pushedSettings: unknown;
   private docsBase: string | undefined;
@@ -283,6 +283,7 @@ export class LockLensServer {
   private initialize(params: InitializeParams): InitializeResult {
     const caps = params.capabilities ?? {};
     this.capabilities = {
+      workspaceFolders: caps.workspace?.workspaceFolders === true,
       configuration: caps.workspace?.configuration === true,
       dynamicWatch: caps.workspace?.didChangeWatchedFiles?.dynamicRegistration === true,
       dynamicConfiguration: caps.workspace?.didChangeConfiguration?.dynamicRegistration === true,
@@ -310,7 +311,7 @@ export class LockLensServer {
         inlayHintProvider: { resolveProvider: false },
         codeLensProvider: { resolveProvider: false },
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix], resolveProvider: false },
-        workspace: { workspaceFolders: { supported: true, changeNotifications: false } },
+        workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
       },
       serverInfo: { name: 'locklens', version: readVersion() },
     };
@@ -341,7 +342,28 @@ export class LockLensServer {
         return undefined;
       },
     );
+    if (this.capabilities.workspaceFolders) {
+      this.connection.workspace.onDidChangeWorkspaceFolders((e) =>
+        this.safe('didChangeWorkspaceFolders', async () => {
+          const removed = new Set(e.removed.map((f) => uriToPath(f.uri)).filter((p): p is string => p !== undefined).map(pathKey));
+          const added = e.added.map((f) => uriToPath(f.uri)).filter((p): p is string => p !== undefined);
+          this.folders = [...this.folders.filter((f) => !removed.has(pathKey(f))), ...added];
+          await this.reindex();
+        }),
+      );
+    }
     await this.reindex();
+  }
+
+  /** `disabled` when `locklens.enable` is off for every crate (and the workspace), else `ready`. */
+  private async updateEnabledState(message: string | undefined): Promise<void> {
+    if (this.state === 'error' && !this.engine) return;
+    const scopes = this.workspaces.flatMap((w) => w.crates.map((c) => pathToUri(c.info.root)));
+    if (scopes.length === 0) scopes.push(...this.folders.map(pathToUri));
+    let enabled = scopes.length === 0;
+    for (const scope of scopes) if ((await this.settingsFor(scope)).enable) enabled = true;
+    if (!enabled) enabled = (await this.settingsFor(undefined)).enable && scopes.length === 0;
+    this.setState(enabled ? 'ready' : 'disabled', message);
   }
 
   private setState(state: ServerState, message?: string): void {
@@ -573,7 +595,7 @@ export class LockLensServer {
     reporter.done();
     // Open documents outside every crate are analysed on their own.
     for (const doc of this.documents.all()) if (!this.fileForUri(doc.uri)) this.schedule(doc.uri, 0);
-    this.setState('ready', messages.length > 0 ? messages.join('\n') : undefined);
+    await this.updateEnabledState(messages.length > 0 ? messages.join('\n') : undefined);
   }
 
   private openDocumentFor(file: FileEntry): OpenDocument | undefined {
@@ -728,7 +750,7 @@ export class LockLensServer {
       }
     }
     for (const doc of this.documents.all()) if (!this.fileForUri(doc.uri)) await this.analyzeAndPublishOpen(doc.uri);
-    this.sendStatus();
+    await this.updateEnabledState(this.statusMessage);
   }
 
   private async watchedFilesChanged(params: DidChangeWatchedFilesParams): Promise<void> {

@@ -11,6 +11,9 @@ import { at, describeRelease, lockLabel, makeFinding, type Rule, type RuleContex
 export type Conflict = 'deadlock' | 'read-read' | 'none';
 
 export function conflictOf(held: Acquisition, next: Acquisition, reentrant: string[] = []): Conflict {
+  // A guard kept in an `Option`/struct is usually held conditionally (`lock.take()`, `is_none()`
+  // checks); without path conditions we cannot tell, so stay quiet rather than guess.
+  if (held.holder.kind === 'binding' && held.holder.inAggregate) return 'none';
   if (held.lockType.kind === 'reentrant-mutex' || reentrant.includes(held.lock)) return 'none';
   if (held.lockType.kind === 'dashmap') return 'none'; // DashMap re-entry is mutation-during-iteration's job
   if (next.isTry) return 'none'; // a try_lock fails instead of blocking

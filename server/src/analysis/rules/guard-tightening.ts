@@ -15,7 +15,7 @@ export const guardTightening: Rule = {
   check(ctx: RuleContext): Finding[] {
     const out: Finding[] = [];
     for (const a of ctx.fn.acquisitions) {
-      if (a.holder.kind !== 'binding') continue;
+      if (a.holder.kind !== 'binding' || a.holder.inAggregate) continue;
       const release = finalRelease(a);
       if (!release || release.kind !== 'scope-end') continue;
       // Already released or moved on some path (`drop(g)`, `consume(g)`): another `drop(g)` would
@@ -29,12 +29,20 @@ export const guardTightening: Rule = {
       let stmt: Node | null = anchor;
       while (stmt && stmt.parent && stmt.parent.id !== decl.scope.id) stmt = stmt.parent;
       if (!stmt || !stmt.parent) continue;
-      const later = decl.scope.namedChildren.filter((c) => c && c.startIndex >= stmt!.endIndex && c.type !== 'line_comment' && c.type !== 'block_comment');
+      const later = decl.scope.namedChildren.filter((c): c is Node => !!c && c.startIndex >= stmt!.endIndex && c.type !== 'line_comment' && c.type !== 'block_comment');
       if (later.length < TIGHTENING_MIN_STATEMENTS) continue;
       // A statement without `;` at the end is the block's value; dropping before it is fine,
       // but only if the guard is not part of that value.
       const lines = release.position.line - stmt.endPosition.row;
       if (lines < 2) continue;
+      // `_guard` says "held on purpose for the scope" (a critical section, test serialisation).
+      if (decl.name.startsWith('_')) continue;
+      // Later statements that touch the same object (`self.len.store(..)`) may be what the lock
+      // protects, and a later acquisition of the same lock means the hold is semantic.
+      const base = /^[A-Za-z_]\w*/.exec(a.receiverText)?.[0];
+      const rest = later.map((n) => n.text).join('\n');
+      if (base && new RegExp(`\\b${base}\\s*\\.`).test(rest)) continue;
+      if (ctx.fn.acquisitions.some((o) => o !== a && o.lock === a.lock && o.range.start.line > stmt!.endPosition.row && o.range.start.line <= release.position.line)) continue;
       const insertLine = stmt.endPosition.row;
       const indent = indentOfLine(ctx.text, stmt.startPosition.row);
       const f = makeFinding(
@@ -70,9 +78,11 @@ export const guardTightening: Rule = {
 const BORROWING_METHODS = /\.(iter|iter_mut|get|get_mut|first|last|first_mut|last_mut|as_ref|as_mut|as_slice|as_mut_slice|as_str|as_bytes|keys|values|values_mut|deref|deref_mut|borrow|borrow_mut|entry|split|chars|lines|windows|chunks|drain|range|peek|front|back)\s*\([^()]*\)\s*$/;
 
 /** Whether a `let` initializer can hold a borrow of the guard (`&g.x`, `g.iter()`, `g.get(k)`). */
-function borrowsFrom(init: Node): boolean {
+function borrowsFrom(init: Node, name: string): boolean {
   const text = init.text.trim();
   if (text.startsWith('&')) return true;
+  // `match dir { A => &mut g.reader, .. }`, `Some(&g[0])`: a reference into the guard anywhere.
+  if (new RegExp(`&\\s*(mut\\s+)?\\*?\\s*${name}\\b`).test(text)) return true;
   if (BORROWING_METHODS.test(text)) return true;
   // An iterator chain that is not consumed still borrows; a consumed one (count, sum, collect...) does not.
   if (/\.(iter|iter_mut|keys|values)\s*\(\)/.test(text) && !/\.(count|sum|collect|max|min|any|all|fold|last|nth|position|find_map|for_each|len|is_empty|cloned\(\)\.collect|copied\(\)\.collect)\s*(::<[^>]*>)?\s*\([^()]*\)\s*$/.test(text)) return true;
@@ -93,7 +103,7 @@ export function lastUseOf(decl: LocalDecl, scopes: Scopes): Node | undefined {
       for (let p = u.parent; p; p = p.parent) {
         if (p.type === 'let_declaration') {
           const init = p.childForFieldName('value');
-          if (!init || !borrowsFrom(init)) break;
+          if (!init || !borrowsFrom(init, d.name)) break;
           walk(p.childForFieldName('pattern') ?? p, (n) => {
             if (n.type === 'identifier') {
               const derived = scopes.resolve(n.text, n);
