@@ -141,7 +141,7 @@ class Workbench {
         await row.waitFor({ state: 'visible', timeout: 15_000 });
         await row.click();
         await this.quickInput.waitFor({ state: 'hidden', timeout: 10_000 });
-        await this.page.mouse.move(700, 5); // park the pointer on the title bar: no stray hover tooltips
+        await this.page.mouse.move(170, 700); // park the pointer on the empty sidebar: no stray tooltips
         return;
       } catch (e) {
         lastError = e;
@@ -181,13 +181,20 @@ class Workbench {
     return this.page.evaluate(problemsInPage);
   }
 
-  /** Waits, on animation frames, until no finding of the Problems panel satisfies `js` (`p => ...`). */
-  async waitUntilNoProblem(js, what, timeout = STEP_TIMEOUT) {
-    await this.page
-      .waitForFunction(`!(${problemsInPage})().some(${js})`, null, { timeout })
-      .catch(() => {
-        throw new Error(`${what} is still listed in the Problems panel after ${timeout / 1000} s`);
-      });
+  /**
+   * Waits, on animation frames, until `js` (source of `(findings) => boolean`) holds for the
+   * Problems panel's findings; returns them.  The panel re-renders after its filter box settles
+   * and whenever diagnostics change, so every read of it goes through here.
+   */
+  async waitForProblems(js, what, timeout = STEP_TIMEOUT) {
+    await this.page.waitForFunction(`(${js})((${problemsInPage})())`, null, { timeout }).catch(async () => {
+      const now = await this.problems();
+      throw new Error(
+        `timed out after ${timeout / 1000} s waiting for ${what}; the Problems panel shows:\n` +
+          (now.map((p) => `${p.file}:${p.line} ${p.source}/${p.rule}`).join('\n') || '(nothing)'),
+      );
+    });
+    return this.problems();
   }
 
   /** Focus the Problems panel and type `filter` into its filter box. */
@@ -296,8 +303,13 @@ async function main() {
 
   await step('LockLens findings in the Problems panel', page, async () => {
     await wb.showProblems('locklens');
-    await page.locator('.markers-panel .monaco-list-row', { hasText: 'locklens' }).first().waitFor({ timeout: 60_000 });
-    const found = (await wb.problems()).filter((p) => p.source === 'locklens');
+    // Findings of files that are not open: the server analyses the whole crate.
+    const all = await wb.waitForProblems(
+      `(ps) => ps.some((p) => p.source === 'locklens') && ps.every((p) => !p.source || p.source === 'locklens')`,
+      'LockLens findings (and only those, once the filter applies)',
+      60_000,
+    );
+    const found = all.filter((p) => p.source === 'locklens');
     await shot(page, 'problems');
     const rules = [...new Set(found.map((p) => p.rule))].sort();
     if (found.length === 0 || rules.includes('')) {
@@ -332,17 +344,16 @@ async function main() {
     const cache = path.join(ws, 'src', 'cache.rs');
     const at = locate(cache, '.unwrap()', 'pub fn add');
     const lineBefore = fs.readFileSync(cache, 'utf8').split('\n')[at.line - 1];
-    const ours = (p) => p.source === 'locklens' && p.rule === 'poison-unwrap' && p.file === 'cache.rs' && p.line === at.line;
 
-    await wb.showProblems('poison-unwrap');
-    await page.locator('.markers-panel .monaco-list-row', { hasText: 'poison-unwrap' }).first().waitFor({ timeout: 60_000 });
-    const before = await wb.problems();
-    if (!before.some(ours)) {
-      throw new Error(
-        `no poison-unwrap finding for cache.rs line ${at.line} in the Problems panel:\n` +
-          before.map((p) => `${p.file}:${p.line} ${p.source}/${p.rule}`).join('\n'),
-      );
-    }
+    // Only cache.rs's findings: few enough that the (virtual) list renders them all.
+    const filter = '**/cache.rs';
+    const onlyCache = `(p) => p.file === 'cache.rs'`;
+    await wb.showProblems(filter);
+    await wb.waitForProblems(
+      `(ps) => ps.length > 0 && ps.every(${onlyCache}) && ps.some((p) => p.source === 'locklens' && p.rule === 'poison-unwrap' && p.line === ${at.line})`,
+      `the poison-unwrap finding on cache.rs line ${at.line} (filter "${filter}")`,
+      60_000,
+    );
 
     await wb.openFile('cache.rs', 'pub struct Cache');
     await wb.goTo(at.line, at.column + 1);
@@ -380,10 +391,10 @@ async function main() {
     if (lineAfter === lineBefore || /\.lock\(\)\.unwrap\(\)/.test(lineAfter)) {
       throw new Error(`line ${at.line} was not rewritten by "${title}": ${lineAfter.trim()}`);
     }
-    await wb.showProblems('poison-unwrap');
-    await wb.waitUntilNoProblem(
-      `(p) => p.source === 'locklens' && p.rule === 'poison-unwrap' && p.file === 'cache.rs' && p.line === ${at.line}`,
-      `the poison-unwrap finding on cache.rs line ${at.line}`,
+    await wb.showProblems(filter);
+    await wb.waitForProblems(
+      `(ps) => ps.length > 0 && ps.every(${onlyCache}) && !ps.some((p) => p.source === 'locklens' && p.rule === 'poison-unwrap' && p.line === ${at.line})`,
+      `the poison-unwrap finding on cache.rs line ${at.line} to go away`,
     );
     await shot(page, 'quick-fix-applied');
     return `"${title}": ${lineBefore.trim()}  ->  ${lineAfter.trim()}`;
