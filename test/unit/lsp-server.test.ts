@@ -303,6 +303,7 @@ describe('language server over JSON-RPC (scripted engine)', () => {
     settings.enable = false;
     await lsp.client.sendNotification('workspace/didChangeConfiguration', { settings: {} });
     await lsp.waitForDiagnostics(uri, (d) => d.diagnostics.length === 0);
+    await lsp.waitFor('disabled status', () => (lsp.statuses[lsp.statuses.length - 1]?.state === 'disabled' ? true : undefined));
     delete settings.enable;
     await lsp.client.sendNotification('workspace/didChangeConfiguration', { settings: {} });
     await lsp.waitForDiagnostics(uri, (d) => d.diagnostics.some((x) => x.code === 'poison-unwrap'));
@@ -370,6 +371,26 @@ describe('language server: watched files', () => {
     } finally {
       await lsp.dispose();
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('re-indexes when workspace folders are added or removed', async () => {
+    const lsp = new LspHarness({ host: fakeHost() });
+    try {
+      await lsp.initialize([path.join(WS, 'midas')]);
+      assert.equal((await lsp.waitForReady()).filesTotal, 2);
+      const ledger = path.join(WS, 'ledger');
+      await lsp.client.sendNotification('workspace/didChangeWorkspaceFolders', {
+        event: { added: [{ uri: uriOf(ledger), name: 'ledger' }], removed: [{ uri: uriOf(path.join(WS, 'midas')), name: 'midas' }] },
+      });
+      const ready = await lsp.waitFor('re-index with the new folders', () =>
+        lsp.statuses.find((s, i) => i > 0 && s.state === 'ready' && s.filesTotal === 1),
+      );
+      assert.equal(ready.filesDone, 1);
+      // The removed crate's files lose their diagnostics.
+      await lsp.waitForDiagnostics(uriOf(LOGGER), (d) => d.diagnostics.length === 0);
+    } finally {
+      await lsp.dispose();
     }
   });
 

@@ -360,9 +360,11 @@ export class LockLensServer {
     if (this.state === 'error' && !this.engine) return;
     const scopes = this.workspaces.flatMap((w) => w.crates.map((c) => pathToUri(c.info.root)));
     if (scopes.length === 0) scopes.push(...this.folders.map(pathToUri));
-    let enabled = scopes.length === 0;
-    for (const scope of scopes) if ((await this.settingsFor(scope)).enable) enabled = true;
-    if (!enabled) enabled = (await this.settingsFor(undefined)).enable && scopes.length === 0;
+    let enabled = scopes.length === 0 ? (await this.settingsFor(undefined)).enable : false;
+    for (const scope of scopes) {
+      if (enabled) break;
+      enabled = (await this.settingsFor(scope)).enable;
+    }
     this.setState(enabled ? 'ready' : 'disabled', message);
   }
 
@@ -514,7 +516,7 @@ export class LockLensServer {
     const engine = await this.engineReady;
     if (!engine) return;
     this.setState('indexing', undefined);
-    const previous = new Set(this.files.keys());
+    const previous = new Map(this.files);
     const workspaces: WorkspaceEntry[] = [];
     const files = new Map<string, FileEntry>();
     const messages: string[] = [];
@@ -546,11 +548,10 @@ export class LockLensServer {
     this.files = files;
     this.openResults.clear();
     // Files that left the workspace lose their diagnostics (unless open: they are re-analysed as loose files).
-    for (const k of previous) {
-      if (!files.has(k)) {
-        const uri = pathToUri(k);
-        if (!this.documents.get(uri)) this.publish(uri, []);
-      }
+    for (const [k, old] of previous) {
+      if (files.has(k)) continue;
+      const open = this.openDocumentFor(old);
+      if (!open) this.publish(pathToUri(old.path), []);
     }
 
     const all = [...files.values()];
