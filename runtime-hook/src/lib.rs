@@ -65,12 +65,22 @@
 //! The wire format is documented in `docs/protocol.md` ("Runtime hook wire
 //! format").
 //!
+//! # Programmatic control
+//!
+//! * [`start`] turns the hook on with a [`Config`] instead of the
+//!   environment (before the first lock operation), [`disable`] keeps it
+//!   off.
+//! * [`status`] and [`wait_status`] report the connection, sent and dropped
+//!   messages, deadlocks and stalls found.
+//! * [`flush`] sends the latest counters and waits until everything queued
+//!   so far is written: call it before a short-lived program exits.
+//!
 //! # Feature flags
 //!
-//! * `parking_lot`: [`parking_lot`](crate::parking_lot) module with
+//! * `parking_lot`: module `locklens::parking_lot` with
 //!   `Mutex`, `RwLock` (including `upgradable_read`, `read_recursive`,
 //!   timed `try_*_for`) and `ReentrantMutex` wrapping parking_lot 0.12.
-//! * `tokio`: [`tokio`](crate::tokio) module with async `Mutex` and
+//! * `tokio`: module `locklens::tokio` with async `Mutex` and
 //!   `RwLock` wrapping `tokio::sync` (only tokio's `sync` feature is
 //!   enabled). Waiters and holders are tasks: they are reported with the
 //!   thread that polled them, and take part in contention events, stalls

@@ -206,6 +206,7 @@ fn launch(cfg: Config) {
         reported: StdMutex::new(HashSet::new()),
         async_waiters: StdMutex::new(HashMap::new()),
         next_async: AtomicU64::new(1),
+        abort_after_write: AtomicBool::new(false),
         coarse_ms: AtomicU64::new(0),
     };
     if RT.set(rt).is_err() {
@@ -234,7 +235,8 @@ pub(crate) fn switch_off() {
 // Runtime
 
 pub(crate) enum Item {
-    Msg(Message),
+    /// Boxed: the channel preallocates `queue_capacity` slots.
+    Msg(Box<Message>),
     /// Wakes the transport so it looks at the urgent queue.
     Wake,
 }
@@ -263,6 +265,9 @@ pub(crate) struct Runtime {
     /// Tasks waiting for tokio locks (not part of the thread wait-for graph).
     async_waiters: StdMutex<HashMap<u64, AsyncWaiter>>,
     next_async: AtomicU64,
+    /// Set when the background thread itself found a deadlock in abort
+    /// mode: it aborts after writing the report (it cannot wait for itself).
+    pub(crate) abort_after_write: AtomicBool,
     /// Milliseconds since start, refreshed by the background thread every
     /// snapshot interval and by every slow path; used to stamp holds.
     pub(crate) coarse_ms: AtomicU64,
@@ -297,7 +302,7 @@ impl Runtime {
 
     /// Queue an ordinary event; never blocks.
     pub(crate) fn emit(&self, m: Message) {
-        if self.tx.try_send(Item::Msg(m)).is_err() {
+        if self.tx.try_send(Item::Msg(Box::new(m))).is_err() {
             self.dropped.fetch_add(1, Relaxed);
         }
     }
@@ -672,6 +677,8 @@ impl Drop for ExitGuard {
 }
 
 thread_local! {
+    /// True on the background thread only.
+    pub(crate) static IS_IO_THREAD: Cell<bool> = const { Cell::new(false) };
     static TS: Cell<*const ThreadState> = const { Cell::new(ptr::null()) };
     static EXIT: ExitGuard = const { ExitGuard };
     /// Lock-order edges (class pairs) this thread already knows are reported.
@@ -1206,10 +1213,20 @@ fn report_deadlock(rt: &Runtime, g: &Graph, cycle: &[usize]) {
     rt.update_status(|s| s.deadlocks += 1);
     let n = rt.emit_urgent(Message::Deadlock(d));
     if abort {
+        if IS_IO_THREAD.with(|c| c.get()) {
+            // found by the background scan: the transport aborts once the
+            // report is written
+            rt.abort_after_write.store(true, SeqCst);
+            return;
+        }
         rt.flush_urgent(n, Duration::from_secs(2));
-        eprintln!("locklens: aborting (LOCKLENS_ON_DEADLOCK=abort)");
-        std::process::abort();
+        abort_now();
     }
+}
+
+pub(crate) fn abort_now() -> ! {
+    eprintln!("locklens: aborting (LOCKLENS_ON_DEADLOCK=abort)");
+    std::process::abort();
 }
 
 fn fmt_thread(t: &ThreadRef) -> String {

@@ -65,8 +65,8 @@ macro_rules! async_guard {
 }
 
 /// Shared logic: try first, then wait as a registered task.
-async fn acquire<'a, G, F>(
-    meta: &'a LockMeta,
+async fn acquire<G, F>(
+    meta: &LockMeta,
     mode: Mode,
     site: Site,
     try_: impl FnOnce() -> Option<G>,

@@ -28,6 +28,7 @@ struct Snapshots {
 }
 
 pub(crate) fn run(rt: &'static Runtime, rx: Receiver<Item>) {
+    rt::IS_IO_THREAD.with(|c| c.set(true));
     let mut conn: Option<Conn> = None;
     let mut failures = 0u32;
     let mut backoff = Duration::from_millis(50);
@@ -96,6 +97,9 @@ pub(crate) fn run(rt: &'static Runtime, rx: Receiver<Item>) {
             let n_urgent = urgent.len() as u64;
             let snap = snapshot(rt, &mut snaps);
             ok = write_all(rt, conn.as_mut().unwrap(), urgent.iter().chain(std::iter::once(&snap)));
+            if rt.abort_after_write.load(SeqCst) {
+                rt::abort_now();
+            }
             if ok {
                 rt.urgent_written.fetch_add(n_urgent, SeqCst);
                 if flushing {
@@ -113,7 +117,7 @@ pub(crate) fn run(rt: &'static Runtime, rx: Receiver<Item>) {
 
 fn push(batch: &mut Vec<Message>, item: Item) {
     if let Item::Msg(m) = item {
-        batch.push(m);
+        batch.push(*m);
     }
 }
 

@@ -159,7 +159,7 @@ fn contention_example_finishes_and_reports_contention() {
         *acq.entry(k).or_default() += n;
     }
     let sessions = acq.get("sessions/read").copied().unwrap_or(0) + acq.get("sessions/write").copied().unwrap_or(0);
-    let dropped = all.iter().filter(|j| j.ty() == "snapshot").last().unwrap().get("dropped").num().unwrap();
+    let dropped = all.iter().rfind(|j| j.ty() == "snapshot").unwrap().get("dropped").num().unwrap();
     // 4 x 20000 by the workers + 1 read by main
     assert_eq!(sessions, 80_001, "{acq:?}");
     assert_eq!(acq.get("counter/mutex"), Some(&75_001));
