@@ -168,6 +168,8 @@ export class LockLensServer {
   private pushedSettings: unknown;
   private docsBase: string | undefined;
   private readonly openResults = new Map<string, { stamp: string; result: AnalysisResult }>();
+  /** Open documents with a file URI, by path key: the editor's URI spelling wins when publishing. */
+  private readonly openByPath = new Map<string, string>();
   private readonly published = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Resolves when every workspace file's declarations are known (analysis needs the crate index). */
@@ -205,6 +207,8 @@ export class LockLensServer {
         if (typeof uri !== 'string' || typeof text !== 'string') return;
         if (languageId !== 'rust' && !uri.endsWith('.rs')) return;
         this.documents.open(uri, languageId, typeof version === 'number' ? version : 0, text);
+        const fsPath = uriToPath(uri);
+        if (fsPath) this.openByPath.set(pathKey(fsPath), uri);
         this.schedule(uri, 0);
       }),
     );
@@ -222,6 +226,8 @@ export class LockLensServer {
         if (typeof uri !== 'string') return;
         this.documents.close(uri);
         this.openResults.delete(uri);
+        const fsPath = uriToPath(uri);
+        if (fsPath && this.openByPath.get(pathKey(fsPath)) === uri) this.openByPath.delete(pathKey(fsPath));
         const timer = this.timers.get(uri);
         if (timer) clearTimeout(timer);
         this.timers.delete(uri);
@@ -432,8 +438,7 @@ export class LockLensServer {
   }
 
   private uriForFile(file: FileEntry): string {
-    const open = this.documents.all().find((d) => uriToPath(d.uri) !== undefined && pathKey(uriToPath(d.uri)!) === pathKey(file.path));
-    return open ? open.uri : pathToUri(file.path);
+    return this.openDocumentFor(file)?.uri ?? pathToUri(file.path);
   }
 
   /** Resolves an engine file key found in results of `context` to a URI. */
@@ -600,10 +605,8 @@ export class LockLensServer {
   }
 
   private openDocumentFor(file: FileEntry): OpenDocument | undefined {
-    return this.documents.all().find((d) => {
-      const p = uriToPath(d.uri);
-      return p !== undefined && pathKey(p) === pathKey(file.path);
-    });
+    const uri = this.openByPath.get(pathKey(file.path));
+    return uri === undefined ? undefined : this.documents.get(uri);
   }
 
   private async currentText(file: FileEntry): Promise<string | undefined> {
