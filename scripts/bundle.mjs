@@ -5,8 +5,11 @@
 //   dist/tree-sitter.wasm    web-tree-sitter's runtime        } the server looks for both next to
 //   dist/tree-sitter-rust.wasm  the Rust grammar             } dist/server.js first
 //
-//   node scripts/bundle.mjs [--production] [--metafile] [--only client|server]
+//   node scripts/bundle.mjs [--production] [--metafile] [--only client|server] [--outdir DIR]
 //
+// --outdir: where to write (default dist/).  `npm run package` bundles straight into its staging
+// folder, so packaging leaves no dist/ behind for the development host to pick up by mistake
+// (the client prefers dist/server.js over out/ when it exists).
 // --production: whitespace/syntax minification, no source maps (what `npm run package` uses).
 // Identifiers are never mangled, so stack traces from users stay readable.
 // Where docs/wasm-provenance.md says each .wasm comes from.
@@ -16,7 +19,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = path.join(ROOT, 'dist');
+const outdirArg = process.argv.indexOf('--outdir');
+const DIST = outdirArg > 0 ? path.resolve(process.argv[outdirArg + 1]) : path.join(ROOT, 'dist');
 const production = process.argv.includes('--production');
 const writeMetafile = process.argv.includes('--metafile');
 
@@ -93,7 +97,7 @@ for (const e of entries) {
   }).catch(() => fail(`esbuild failed for ${e.entry} (errors above)`));
   const out = path.join(DIST, e.out);
   if (writeMetafile) fs.writeFileSync(out + '.meta.json', JSON.stringify(result.metafile));
-  console.log(`bundle: ${path.relative(ROOT, out)}  ${kb(fs.statSync(out).size)}  (${e.entry}, ${Object.keys(result.metafile.inputs).length} inputs)`);
+  console.log(`bundle: ${path.relative(ROOT, out) || out}  ${kb(fs.statSync(out).size)}  (${e.entry}, ${Object.keys(result.metafile.inputs).length} inputs)`);
 }
 
 for (const w of wasm) {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Builds locklens-<version>.vsix at the repository root.
 //
-//   npm run package                 bundle (production) + stage + vsce package + content check
-//   node scripts/package.mjs --skip-bundle    package the dist/ that is already there
+//   npm run package                 stage + bundle (production) into the stage + vsce package + content check
+//   node scripts/package.mjs --skip-bundle    package the dist/ already in the repository instead
 //
 // vsce packages a folder as it is, and the repository's package.json points `main` at the tsc
 // output (out/client/src/extension.js) that development and the extension tests use.  So vsce runs
@@ -30,24 +30,30 @@ function run(cmd, args, opts = {}) {
   return r;
 }
 
-// 1. bundle
-if (!process.argv.includes('--skip-bundle')) {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'bundle.mjs'), '--production'], { stdio: 'inherit' });
-  if (r.status !== 0) fail('bundling failed');
-}
-for (const f of ['dist/extension.js', 'dist/server.js', 'dist/tree-sitter.wasm', 'dist/tree-sitter-rust.wasm']) {
-  if (!fs.existsSync(path.join(ROOT, f))) fail(`${f} is missing: run node scripts/bundle.mjs`);
-}
-
-// 2. stage: copy the candidate files; .vscodeignore (copied too) decides what vsce takes.
+// 1. stage: copy the candidate files; .vscodeignore (copied too) decides what vsce takes.
 fs.rmSync(STAGE, { recursive: true, force: true });
 fs.mkdirSync(STAGE, { recursive: true });
+const skipBundle = process.argv.includes('--skip-bundle');
 const noBuildDirs = (src) => !['target', 'node_modules', '.git'].includes(path.basename(src));
-for (const entry of ['dist', 'runtime-hook', 'docs', 'resources', 'README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore']) {
+const copied = ['runtime-hook', 'docs', 'resources', 'README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore'];
+if (skipBundle) copied.push('dist');
+for (const entry of copied) {
   const from = path.join(ROOT, entry);
   if (fs.existsSync(from)) fs.cpSync(from, path.join(STAGE, entry), { recursive: true, filter: noBuildDirs });
 }
 
+// 2. bundle straight into the stage (no dist/ is left in the repository)
+if (!skipBundle) {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'bundle.mjs'), '--production', '--outdir', path.join(STAGE, 'dist')], {
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) fail('bundling failed');
+}
+for (const f of ['dist/extension.js', 'dist/server.js', 'dist/tree-sitter.wasm', 'dist/tree-sitter-rust.wasm']) {
+  if (!fs.existsSync(path.join(STAGE, f))) fail(`${f} is missing${skipBundle ? ': run node scripts/bundle.mjs' : ''}`);
+}
+
+// 3. the staged manifest and README
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 
 // vsce resolves the README's relative links against the repository URL and refuses to package
@@ -70,7 +76,7 @@ for (const key of ['scripts', 'devDependencies', 'dependencies', 'bin']) delete 
 if (!staged.icon && fs.existsSync(path.join(ROOT, 'resources', 'icon.png'))) staged.icon = 'resources/icon.png';
 fs.writeFileSync(path.join(STAGE, 'package.json'), JSON.stringify(staged, null, 2) + '\n');
 
-// 3. vsce package
+// 4. vsce package
 const vsix = path.join(ROOT, `${pkg.name}-${pkg.version}.vsix`);
 fs.rmSync(vsix, { force: true });
 const packFlags = ['--no-dependencies'];
@@ -80,7 +86,7 @@ process.stdout.write(packed.stdout);
 process.stderr.write(packed.stderr);
 if (packed.status !== 0 || !fs.existsSync(vsix)) fail(`vsce package failed (exit ${packed.status})`);
 
-// 4. check what went in
+// 5. check what went in
 const listed = run(process.execPath, [VSCE, 'ls', '--no-dependencies'], { cwd: STAGE });
 if (listed.status !== 0) fail(`vsce ls failed:\n${listed.stderr}`);
 const files = listed.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();

@@ -104,6 +104,11 @@ async function main() {
   const resultsFile = path.join(runDir, 'mocha-results.json');
   log(`extension ${pkg.publisher}.${pkg.name}@${pkg.version} from ${relToRepo(extensionDir)}`);
   log(`tests     ${relToRepo(testsModule)}`);
+  const bundledServer = path.join(extensionDir, 'dist', 'server.js');
+  if (fs.existsSync(bundledServer)) {
+    // The client starts dist/server.js when it exists, else out/server/src/lsp/main.js.
+    log(`note: ${relToRepo(bundledServer)} exists, so the extension runs that bundled server, not out/ (delete dist/ to test the tsc output)`);
+  }
   log(`run dir   ${relToRepo(runDir)}${opts.keep ? ' (kept)' : ''}`);
 
   // Empty --extensions-dir: only the extension under development is loaded.  The suite writes
