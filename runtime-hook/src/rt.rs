@@ -753,9 +753,16 @@ pub(crate) fn acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'sta
         ts.sample_countdown.store(n - 1, Relaxed);
         1
     } else {
-        ts.sample_countdown.store(rt.cfg.sample_every, Relaxed);
-        rt.now_ns() + 2
+        sample_start(rt, ts)
     }
+}
+
+/// Starts a sampled hold: resets the countdown, returns the start token.
+#[cold]
+#[inline(never)]
+fn sample_start(rt: &Runtime, ts: &ThreadState) -> HeldToken {
+    ts.sample_countdown.store(rt.cfg.sample_every, Relaxed);
+    rt.now_ns() + 2
 }
 
 /// Records a failed `try_*` (no wait).
@@ -780,7 +787,18 @@ pub(crate) fn released(meta: &LockMeta, token: HeldToken) {
     // SAFETY: see ExitGuard.
     let ts = unsafe { &*p };
     let ident = meta.ident.load(Relaxed);
-    let len = ts.held_len.load(Relaxed).min(MAX_HELD);
+    let len = ts.held_len.load(Relaxed);
+    // common case: the most recent acquisition, not sampled
+    if token == 1 && len != 0 && len <= MAX_HELD && ts.held[len - 1].ident.load(Relaxed) == ident {
+        ts.held_len.store(len - 1, Release);
+        return;
+    }
+    released_slow(ts, ident, len.min(MAX_HELD), token)
+}
+
+#[cold]
+#[inline(never)]
+fn released_slow(ts: &ThreadState, ident: u64, len: usize, token: HeldToken) {
     let mut i = len;
     while i > 0 {
         i -= 1;
@@ -812,10 +830,8 @@ pub(crate) fn released(meta: &LockMeta, token: HeldToken) {
     }
 }
 
-
-
 /// Reports lock-order edges from every held lock to the one being acquired.
-#[inline]
+#[inline(never)]
 fn check_edges(rt: &Runtime, ts: &ThreadState, len: usize, ident: u64, mode: Mode, site: &'static Location<'static>) {
     let to_class = ident >> INSTANCE_BITS;
     for i in 0..len.min(MAX_HELD) {
