@@ -166,3 +166,19 @@ fn contention_example_finishes_and_reports_contention() {
     let waits = all.iter().filter(|j| j.ty() == "wait").count() as u64;
     assert!(waits + dropped > 0, "4 threads on one mutex must contend");
 }
+
+#[test]
+fn deadlock_report_carries_backtraces_when_rust_backtrace_is_set() {
+    let c = Collector::start();
+    let out = run_with("midas_abba", Some((&c, "abort")), &[("RUST_BACKTRACE", "1")]);
+    assert_eq!(out.status.signal(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
+    let d = deadlock_of(&c);
+    for n in d.get("cycle").arr() {
+        let bt = n.get("backtrace").str().expect("backtrace present");
+        // each waiting thread's own frames (examples are built with debug info)
+        let f = if n.at("thread.name").str() == Some("odbedit") { "cm_msg" } else { "cm_msg_with_client_name" };
+        assert!(bt.contains(f), "{}: {bt}", n.at("thread.name").str().unwrap());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("midas_abba::Midas::"), "backtrace printed with the report: {stderr}");
+}
