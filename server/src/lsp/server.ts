@@ -93,6 +93,8 @@ interface FileEntry {
   declarations?: FileDeclarations;
   /** Declarations without positions: what other files' analyses depend on. */
   signature?: string;
+  /** Declarations as JSON, positions included. */
+  declarationsText?: string;
   analysis?: FileAnalysis;
   stamp?: string;
   /** The text `analysis` was computed from (for allow comments and fixes). */
@@ -492,9 +494,14 @@ export class LockLensServer {
 
   /** Records new declarations for a workspace file; returns true when other files must be re-analysed. */
   private updateDeclarations(file: FileEntry, declarations: FileDeclarations): boolean {
+    // Identical declarations (positions included) keep the crate index object, and with it
+    // the engine's per-index caches.
+    const full = JSON.stringify(declarations);
+    if (file.declarations && file.declarationsText === full) return false;
     const signature = signatureOf(declarations);
     const changed = file.signature !== undefined && file.signature !== signature;
     file.declarations = declarations;
+    file.declarationsText = full;
     file.signature = signature;
     file.crate.index = undefined;
     if (changed) file.crate.generation++;
@@ -665,8 +672,9 @@ export class LockLensServer {
    */
   private async refreshGraph(crate: CrateEntry, all: boolean): Promise<void> {
     const findings = this.graphBuilder([crate]).findings();
+    const analyses = new Map(crate.files.filter((f) => f.analysis).map((f) => [f.key, f.analysis!]));
     const next = new Map<string, Finding[]>();
-    for (const f of findings) {
+    for (const f of withoutEngineDuplicates(findings, (file) => analyses.get(file))) {
       const list = next.get(f.file) ?? [];
       list.push(f);
       next.set(f.file, list);
@@ -713,7 +721,8 @@ export class LockLensServer {
   /** Crate-wide findings for an analysed document (a loose file is its own crate). */
   private extraFindings(result: AnalysisResult): Finding[] {
     if (result.file) return result.file.crate.graphFindings.get(result.file.key) ?? [];
-    return new LockGraphBuilder([result.analysis]).findings().filter((f) => f.file === result.analysis.file);
+    const own = new LockGraphBuilder([result.analysis]).findings().filter((f) => f.file === result.analysis.file);
+    return withoutEngineDuplicates(own, () => result.analysis);
   }
 
   private crateTimers = new Map<CrateEntry, NodeJS.Timeout>();
@@ -1000,6 +1009,23 @@ export class LockLensServer {
     };
     return builder.build(resolve, crates.map((c) => c.info.name));
   }
+}
+
+/**
+ * Crate-wide findings minus those the engine already reports for the same rule and line
+ * (the engine may find some call-chain double locks itself).
+ */
+function withoutEngineDuplicates(findings: Finding[], analysisOf: (file: string) => FileAnalysis | undefined): Finding[] {
+  const keys = new Map<string, Set<string>>();
+  const keysOf = (file: string) => {
+    let set = keys.get(file);
+    if (!set) {
+      set = new Set((analysisOf(file)?.findings ?? []).map((f) => `${f.rule}:${f.range.start.line}`));
+      keys.set(file, set);
+    }
+    return set;
+  };
+  return findings.filter((f) => !keysOf(f.file).has(`${f.rule}:${f.range.start.line}`));
 }
 
 function isPosition(p: unknown): p is { line: number; character: number } {
