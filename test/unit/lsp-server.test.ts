@@ -424,3 +424,30 @@ describe('language server: watched files', () => {
     }
   });
 });
+
+describe('language server: engine failures', () => {
+  it('keeps indexing and serving other files when the engine throws on one file', async () => {
+    const host = fakeHost();
+    const analyze = host.engine.analyzeFile.bind(host.engine);
+    host.engine.analyzeFile = (parsed, file, index, options) => {
+      if (file.endsWith('logger.rs')) throw new Error('engine bug on logger.rs');
+      return analyze(parsed, file, index, options);
+    };
+    const lsp = new LspHarness({ host });
+    try {
+      await lsp.initialize([path.join(WS, 'midas')]);
+      const ready = await lsp.waitForReady();
+      assert.equal(ready.filesDone, 2);
+      await lsp.waitForDiagnostics(uriOf(MIDAS), (d) => d.diagnostics.some((x) => x.code === 'lock-order-inversion'));
+      assert.ok(lsp.logs.some((l) => l.includes('engine bug on logger.rs')), 'the failure is logged');
+      // Requests on the failing file answer null instead of failing the connection.
+      const uri = await lsp.open(LOGGER);
+      const hover = await lsp.request<Hover | null>('textDocument/hover', { textDocument: { uri }, position: { line: 9, character: 30 } });
+      assert.equal(hover, null);
+      const regions = await lsp.request<GuardRegionsResult | null>(GuardRegionsRequest.method, { textDocument: { uri: uriOf(MIDAS) } });
+      assert.ok(regions && regions.regions.length === 3);
+    } finally {
+      await lsp.dispose();
+    }
+  });
+});

@@ -15,9 +15,26 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 }
 
 export function startStdio(options: ServerOptions = {}): LockLensServer {
-  return startServer(createConnection(ProposedFeatures.all, process.stdin, process.stdout), options);
+  const connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout);
+  guardProcess(connection);
+  return startServer(connection, options);
+}
+
+/** In a server process, a stray exception is logged to the client instead of killing the server. */
+function guardProcess(connection: Connection): void {
+  const report = (what: string) => (err: unknown) => {
+    try {
+      connection.console.error(`locklens: ${what}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    } catch {
+      // No connection left to report on.
+    }
+  };
+  process.on('uncaughtException', report('uncaught exception'));
+  process.on('unhandledRejection', report('unhandled rejection'));
 }
 
 if (require.main === module) {
-  startServer(createConnection(ProposedFeatures.all));
+  const connection = createConnection(ProposedFeatures.all);
+  guardProcess(connection);
+  startServer(connection);
 }

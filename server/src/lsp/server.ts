@@ -576,11 +576,16 @@ export class LockLensServer {
       const text = await this.currentText(file);
       if (text === undefined) continue;
       texts.set(file, text);
-      const parsed = engine.parse(text);
+      // One file the engine cannot handle must not stop the indexing of the others.
       try {
-        this.updateDeclarations(file, engine.declarations(parsed, file.key));
-      } finally {
-        parsed.dispose();
+        const parsed = engine.parse(text);
+        try {
+          this.updateDeclarations(file, engine.declarations(parsed, file.key));
+        } finally {
+          parsed.dispose();
+        }
+      } catch (err) {
+        this.logError(`declarations of ${file.path}`, err);
       }
       await yieldToEventLoop();
     }
@@ -595,7 +600,11 @@ export class LockLensServer {
           if (open) await this.analyzeOpen(open.uri);
           else {
             const text = texts.get(file);
-            if (text !== undefined) this.analyzeText(file, text, settings, false);
+            try {
+              if (text !== undefined) this.analyzeText(file, text, settings, false);
+            } catch (err) {
+              this.logError(`analysis of ${file.path}`, err);
+            }
           }
           this.progress.done++;
           reporter.report(Math.round((this.progress.done / Math.max(1, this.progress.total)) * 100), `${this.progress.done}/${this.progress.total} files`);
@@ -662,7 +671,13 @@ export class LockLensServer {
       return;
     }
     if (this.openDocumentFor(file)) return; // opened meanwhile: the buffer wins
-    this.analyzeText(file, text, settings);
+    try {
+      this.analyzeText(file, text, settings);
+    } catch (err) {
+      this.logError(`analysis of ${file.path}`, err);
+      file.analysis = undefined;
+      this.publish(pathToUri(file.path), []);
+    }
     if (refreshGraph) await this.refreshGraph(file.crate, false);
   }
 
