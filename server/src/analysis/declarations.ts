@@ -134,10 +134,8 @@ function functionDecl(item: Node, file: string, mod: string, impl: { selfType: s
       }
     }
   }
-  let isAsync = false;
-  for (const c of item.children) {
-    if (c && c.type === 'function_modifiers' && /\basync\b/.test(c.text)) isAsync = true;
-  }
+  // Modifiers (`pub async unsafe`) come before the name: a text test avoids walking children.
+  const isAsync = /\basync\b/.test(item.text.slice(0, nameNode.startIndex - item.startIndex));
   return {
     qualifiedName: impl ? `${impl.selfType}::${name}` : join(mod, name),
     name,

@@ -25,10 +25,102 @@ const GUARD_PLUMBING = new Set(['unwrap', 'expect', 'unwrap_or_else', 'map_err',
 
 const FUNCTION_TYPES = new Set(['function_item']);
 const BODY_TYPES = new Set(['function_item', 'closure_expression', 'async_block', 'await_expression', 'call_expression']);
-const CALL_TYPES = new Set(['function_item', 'call_expression']);
 
 /** Cheap text test: can this function body acquire a lock at all? Most functions cannot. */
-const MAY_ACQUIRE = /\.\s*(lock|read|write|try_\w+|blocking_\w+|upgradable_read\w*|read_recursive\w*|lock_arc|read_arc|write_arc|\w+_owned|get|get_mut|entry|iter|iter_mut|wait\w*)\s*(::\s*<[^>]*>\s*)?\(/;
+const MAY_ACQUIRE = /\.\s*(?:(?:lock|read|write|blocking_(?:lock|read|write)|upgradable_read|read_recursive|(?:lock|read|write|upgradable_read)_(?:arc|owned))\s*\(\s*\)|(?:try_(?:lock|read|write|upgradable_read|read_recursive)\w*|wait|wait_while|wait_timeout\w*)\s*\()/;
+const MAY_ACQUIRE_DASHMAP = /\.\s*(get|get_mut|try_get\w*|entry|try_entry|iter|iter_mut)\s*\(/;
+
+function mayAcquire(text: string, view: CrateView): boolean {
+  return MAY_ACQUIRE.test(text) || (view.usesDashMap && MAY_ACQUIRE_DASHMAP.test(text));
+}
+
+const KEYWORDS = new Set(['if', 'while', 'match', 'for', 'return', 'fn', 'loop', 'move', 'async', 'await', 'let', 'in', 'as', 'else', 'unsafe', 'where', 'impl', 'dyn', 'ref', 'mut', 'break', 'continue', 'yield', 'box', 'use', 'mod', 'pub', 'crate', 'super', 'self', 'Self', 'struct', 'enum', 'type', 'const', 'static', 'trait']);
+
+/** Blanks comments, strings and char literals (keeping offsets) so a lexical scan sees only code. */
+export function codeOnly(text: string): string {
+  const out = text.split('');
+  const blank = (from: number, to: number) => {
+    for (let k = from; k < to; k++) if (out[k] !== '\n') out[k] = ' ';
+  };
+  for (let i = 0; i < text.length; ) {
+    const c = text[i];
+    const d = text[i + 1];
+    if (c === '/' && d === '/') {
+      const end = text.indexOf('\n', i);
+      const stop = end < 0 ? text.length : end;
+      blank(i, stop);
+      i = stop;
+    } else if (c === '/' && d === '*') {
+      let depth = 1;
+      let j = i + 2;
+      while (j < text.length && depth > 0) {
+        if (text[j] === '/' && text[j + 1] === '*') (depth++, (j += 2));
+        else if (text[j] === '*' && text[j + 1] === '/') (depth--, (j += 2));
+        else j++;
+      }
+      blank(i, j);
+      i = j;
+    } else if (c === 'r' && (d === '"' || (d === '#' && /^#+"/.test(text.slice(i + 1, i + 20)))) && !/[\w]/.test(text[i - 1] ?? '')) {
+      const hashes = /^#*/.exec(text.slice(i + 1))![0];
+      const close = text.indexOf('"' + hashes, i + 2 + hashes.length);
+      const stop = close < 0 ? text.length : close + 1 + hashes.length;
+      blank(i, stop);
+      i = stop;
+    } else if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      blank(i, j + 1);
+      i = j + 1;
+    } else if (c === "'" && /^'(\\.[^']*|[^\\'])'/.test(text.slice(i, i + 12))) {
+      const m = /^'(\\.[^']*|[^\\'])'/.exec(text.slice(i, i + 12))!;
+      blank(i, i + m[0].length);
+      i += m[0].length;
+    } else i++;
+  }
+  return out.join('');
+}
+
+const METHOD_CALL_RE = /((?:\bself\b|\b[A-Za-z_]\w*)(?:\s*\.\s*[A-Za-z_]\w*)*)\s*\.\s*([a-z_]\w*)\s*(?:::\s*<[^<>()]*>\s*)?\(/g;
+const PATH_CALL_RE = /(?<![\w.:!])((?:[A-Za-z_]\w*\s*(?:<[^<>()]*>)?\s*::\s*)*)([a-z_]\w*)\s*(?:::\s*<[^<>()]*>\s*)?\(/g;
+
+/** Calls found lexically in a lock-free body: enough for call-graph reachability. */
+function scanCalls(bodyText: string, base: number, file: FileText, resolver: FunctionResolver, decl: FunctionDecl | undefined): CallFact[] {
+  const code = codeOnly(bodyText);
+  const out: CallFact[] = [];
+  const range = (from: number, to: number) => ({ start: positionAt(file, base + from), end: positionAt(file, base + to) });
+  METHOD_CALL_RE.lastIndex = 0;
+  for (let m = METHOD_CALL_RE.exec(code); m; m = METHOD_CALL_RE.exec(code)) {
+    const receiver = m[1].replace(/\s+/g, '');
+    const name = m[2];
+    if (GUARD_PLUMBING.has(name) || /^\d/.test(receiver)) continue;
+    out.push({
+      node: undefined as unknown as Node,
+      calleeText: `${receiver}.${name}`,
+      name,
+      receiverText: receiver,
+      receiverType: resolver.typeOfPath(receiver, decl),
+      range: range(m.index, m.index + m[0].length),
+      heldGuards: [],
+    });
+  }
+  PATH_CALL_RE.lastIndex = 0;
+  for (let m = PATH_CALL_RE.exec(code); m; m = PATH_CALL_RE.exec(code)) {
+    const name = m[2];
+    const qual = m[1].replace(/\s+/g, '').replace(/<[^<>()]*>/g, '').replace(/::$/, '');
+    if (KEYWORDS.has(name) || (!qual && name === 'drop') || /^(Some|Ok|Err|Box|Vec)$/.test(name)) continue;
+    // `fn name(` inside the body declares a nested function, not a call.
+    if (/\bfn\s*$/.test(code.slice(Math.max(0, m.index - 4), m.index))) continue;
+    out.push({
+      node: undefined as unknown as Node,
+      calleeText: qual ? `${qual}::${name}` : name,
+      name,
+      pathQualifier: qual === 'Self' ? resolver.selfType : qual || undefined,
+      range: range(m.index, m.index + m[0].length),
+      heldGuards: [],
+    });
+  }
+  return out;
+}
 
 const GUARD_RETURN_RE = /\b(MutexGuard|RwLockReadGuard|RwLockWriteGuard|RwLockUpgradableReadGuard|ReentrantMutexGuard|MappedMutexGuard|MappedRwLockReadGuard|MappedRwLockWriteGuard|OwnedMutexGuard|ArcMutexGuard|SpinMutexGuard)\b/;
 
@@ -56,6 +148,8 @@ export interface FunctionFacts {
   scopes: Scopes;
   /** Acquisitions inside closures that run later (spawned), not when this function runs. */
   deferred: Set<string>;
+  /** `fn` items declared inside this body, analysed on their own. */
+  nested: Node[];
 }
 
 export interface FileFacts {
@@ -66,18 +160,45 @@ export function acquisitionId(file: string, r: Range): string {
   return `${file}:${r.start.line + 1}:${r.start.column + 1}`;
 }
 
-export function analyzeFunctions(root: Node, decls: FileDeclarations, view: CrateView, edition: Edition): FileFacts {
+export function analyzeFunctions(root: Node, decls: FileDeclarations, view: CrateView, edition: Edition, text: string): FileFacts {
   const functions: FunctionFacts[] = [];
-  const declByStart = new Map<number, FunctionDecl>();
-  for (const d of decls.functions) declByStart.set(d.range.start.line * 1e6 + d.range.start.column, d);
-  visitTypes(root, FUNCTION_TYPES, (n) => {
-    if (field(n, 'body')) {
-      const d = declByStart.get(n.startPosition.row * 1e6 + n.startPosition.column);
-      functions.push(analyzeFunction(n, d, decls, view, edition));
-    }
-    return undefined;
-  });
+  const file: FileText = { text, lineStarts: undefined };
+  // Items come from the declarations pass, so the tree is not walked to find them; functions
+  // nested in bodies are found while analysing their parent.
+  const pending: Array<{ node: Node; decl?: FunctionDecl }> = [];
+  for (const d of decls.functions) {
+    const node = root.descendantForPosition({ row: d.range.start.line, column: d.range.start.column }, { row: d.range.end.line, column: d.range.end.column });
+    if (node && node.type === 'function_item' && field(node, 'body')) pending.push({ node, decl: d });
+  }
+  for (let i = 0; i < pending.length; i++) {
+    const { node, decl } = pending[i];
+    const facts = analyzeFunction(node, decl, decls, view, edition, file);
+    functions.push(facts);
+    for (const nested of facts.nested) pending.push({ node: nested });
+  }
   return { functions };
+}
+
+interface FileText {
+  text: string;
+  lineStarts: number[] | undefined;
+}
+
+function positionAt(file: FileText, offset: number): { line: number; column: number } {
+  if (!file.lineStarts) {
+    const starts = [0];
+    for (let i = file.text.indexOf('\n'); i >= 0; i = file.text.indexOf('\n', i + 1)) starts.push(i + 1);
+    file.lineStarts = starts;
+  }
+  const ls = file.lineStarts;
+  let lo = 0;
+  let hi = ls.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (ls[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo, column: offset - ls[lo] };
 }
 
 function enclosingFunctionName(n: Node): string | undefined {
@@ -87,7 +208,7 @@ function enclosingFunctionName(n: Node): string | undefined {
   return undefined;
 }
 
-function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: FileDeclarations, view: CrateView, edition: Edition): FunctionFacts {
+function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: FileDeclarations, view: CrateView, edition: Edition, file: FileText): FunctionFacts {
   const name = field(fnNode, 'name')?.text ?? '?';
   const outer = enclosingFunctionName(fnNode);
   const qualifiedName = decl?.qualifiedName ?? (outer ? `${outer}::${name}` : name);
@@ -105,23 +226,30 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
     calls: [],
     scopes,
     deferred: new Set(),
+    nested: [],
   };
   const body = field(fnNode, 'body')!;
   const closures: Node[] = [];
   const waits: Node[] = [];
-  const bodyText = body.text;
-  if (!MAY_ACQUIRE.test(bodyText) && !mayCallGuardFunction(bodyText, view)) {
-    // No lock method in sight: only the calls matter (for the lock graph).
-    visitTypes(body, CALL_TYPES, (n) => {
-      if (n.type === 'function_item') return false;
-      const call = callFact(n, resolver);
-      if (call) facts.calls.push(call);
-      return undefined;
-    });
+  const bodyText = file.text.slice(body.startIndex, body.endIndex);
+  const hasNested = /\bfn\s+[A-Za-z_]/.test(bodyText);
+  if (!mayAcquire(bodyText, view) && !mayCallGuardFunction(bodyText, view)) {
+    // No lock method in sight: only the calls matter (for the lock graph), and a lexical scan
+    // finds them without walking the tree.
+    facts.calls = scanCalls(bodyText, body.startIndex, file, resolver, decl);
+    if (hasNested) {
+      visitTypes(body, FUNCTION_TYPES, (n) => {
+        if (n.id !== body.id) facts.nested.push(n);
+        return false;
+      });
+    }
     return facts;
   }
   visitTypes(body, BODY_TYPES, (n) => {
-    if (n.type === 'function_item') return false;
+    if (n.type === 'function_item') {
+      facts.nested.push(n);
+      return false;
+    }
     if (n.type === 'closure_expression' || n.type === 'async_block') closures.push(n);
     if (n.type === 'await_expression') facts.awaits.push({ node: n, range: rangeOf(n) });
     if (n.type === 'call_expression') {

@@ -15,9 +15,13 @@ export class CrateView {
   readonly importsByFile = new Map<string, Record<string, string>>();
   /** Names of crate functions whose return type is a lock guard. */
   readonly guardFunctionNames = new Set<string>();
+  /** The crate mentions DashMap somewhere: its accessors are lock acquisitions. */
+  readonly usesDashMap: boolean;
 
   constructor(readonly index: CrateIndex, readonly lockWrappers: string[] = []) {
+    let dash = false;
     for (const f of index.files) {
+      if (Object.values(f.imports).some((p) => p.startsWith('dashmap'))) dash = true;
       this.importsByFile.set(f.file, f.imports);
       for (const s of f.structs) push(this.structs, s.name, s);
       for (const s of f.statics) push(this.statics, s.name, s);
@@ -25,7 +29,9 @@ export class CrateView {
         push(this.functionsByName, fn.name, fn);
         if (fn.returnType && GUARD_TYPE_RE.test(fn.returnType)) this.guardFunctionNames.add(fn.name);
       }
+      for (const st of f.structs) if (st.fields.some((x) => /DashMap|DashSet/.test(x.typeText))) dash = true;
     }
+    this.usesDashMap = dash;
   }
 
   struct(name: string, preferFile?: string): StructDecl | undefined {
@@ -98,6 +104,29 @@ export class FunctionResolver {
 
   private get imports(): Record<string, string> {
     return this.file.imports;
+  }
+
+  /** Type of a receiver written as a path (`self`, `self.inner.db`, `param.field`), without a tree. */
+  typeOfPath(path: string, decl: FunctionDecl | undefined): string | undefined {
+    const parts = path.split('.');
+    let type: string | undefined;
+    if (parts[0] === 'self') type = this.selfType;
+    else {
+      const param = decl?.params.find((p) => p.name === parts[0]);
+      if (param) type = this.view.resolveTypeIn(param.typeText, this.file.file).name;
+      else {
+        const st = this.view.static(parts[0], this.file.file);
+        if (st) type = this.view.resolveTypeIn(st.typeText, st.file).name;
+      }
+    }
+    for (const f of parts.slice(1)) {
+      if (!type) return undefined;
+      const sd = this.view.struct(type, this.file.file);
+      const fd = sd?.fields.find((x) => x.name === f);
+      if (!fd || !sd) return undefined;
+      type = this.view.resolveTypeIn(fd.typeText, sd.file).name;
+    }
+    return type === 'Self' ? this.selfType : type;
   }
 
   /** The struct (or other) type name an expression evaluates to, peeled of Arc/&/Box. */

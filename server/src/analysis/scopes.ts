@@ -28,9 +28,15 @@ export interface LocalDecl {
 
 export class Scopes {
   private readonly byName = new Map<string, LocalDecl[]>();
+  private collected = false;
 
-  constructor(fnNode: Node) {
-    this.collect(fnNode);
+  /** Declarations are collected on first use: most functions never need them. */
+  constructor(private readonly fnNode: Node) {}
+
+  private ensure(): void {
+    if (this.collected) return;
+    this.collected = true;
+    this.collect(this.fnNode);
   }
 
   private add(d: LocalDecl): void {
@@ -134,6 +140,7 @@ export class Scopes {
 
   /** The declaration an identifier use refers to, or undefined (a static, a function, unknown). */
   resolve(name: string, at: Node): LocalDecl | undefined {
+    this.ensure();
     const list = this.byName.get(name);
     if (!list) return undefined;
     let best: LocalDecl | undefined;

@@ -130,36 +130,24 @@ export function walk(node: Node, visit: (n: Node) => boolean | void): void {
 }
 
 /**
- * Visits descendants of `root` (and `root` itself) whose type is in `types`, using a tree cursor
- * so that nodes of other types are never materialised (that allocation dominates on large
- * crates). Return false from `visit` to skip the node's subtree. Subtrees that end at or before
- * `minEnd` are skipped.
+ * Visits `root` and its descendants whose type is in `types`, in document order. The search runs
+ * inside tree-sitter (`descendantsOfType`), so nodes of other types are never materialised in JS:
+ * that allocation dominates on large crates. Return false from `visit` to skip the node's
+ * subtree. Nodes that end at or before `minEnd` are skipped.
  */
 export function visitTypes(root: Node, types: ReadonlySet<string>, visit: (n: Node) => boolean | void, minEnd = -1): void {
-  const cursor = root.walk();
-  try {
-    let depth = 0;
-    for (;;) {
-      let descend = true;
-      if (depth > 0 && cursor.endIndex <= minEnd) descend = false;
-      else if (types.has(cursor.nodeType)) {
-        if (visit(cursor.currentNode) === false) descend = false;
-      }
-      if (descend && cursor.gotoFirstChild()) {
-        depth++;
-        continue;
-      }
-      for (;;) {
-        if (depth === 0) return;
-        if (cursor.gotoNextSibling()) break;
-        cursor.gotoParent();
-        depth--;
-      }
-    }
-  } finally {
-    cursor.delete();
+  let skipUntil = -1;
+  if (types.has(root.type) && visit(root) === false) return;
+  const list = typeLists.get(types) ?? [...types];
+  typeLists.set(types, list);
+  for (const n of root.descendantsOfType(list)) {
+    if (!n || n.id === root.id) continue;
+    if (n.startIndex < skipUntil || n.endIndex <= minEnd) continue;
+    if (visit(n) === false) skipUntil = n.endIndex;
   }
 }
+
+const typeLists = new WeakMap<ReadonlySet<string>, string[]>();
 
 /** Callees known to run a closure argument before they return (iterator adaptors, combinators). */
 const IN_PLACE = /^(map|map_err|map_or|map_or_else|and_then|or_else|unwrap_or_else|ok_or_else|get_or_insert_with|or_insert_with|or_insert_with_key|is_some_and|is_ok_and|then|then_some|filter|filter_map|flat_map|for_each|try_for_each|fold|try_fold|reduce|any|all|find|find_map|position|rposition|take_while|skip_while|map_while|inspect|retain|retain_mut|sort_by|sort_by_key|sort_unstable_by|sort_unstable_by_key|binary_search_by|binary_search_by_key|min_by|max_by|min_by_key|max_by_key|partition|scan|zip_with|with|with_borrow|with_borrow_mut|with_lock|with_read|with_write|catch_unwind|call_once|get_or_init|get_or_try_init|update|fetch_update|modify|alter|and_modify|entry|compute|replace_with)$/;

@@ -62,8 +62,14 @@ export const scrutineeGuard: Rule = {
   },
 };
 
-/** Methods returning references into the guarded data: hoisting needs an owned copy. */
-const BORROWING = /\.(get|first|last|get_key_value|iter\(\)\.find|peek|front|back)\s*\([^()]*\)\s*$/;
+/** Methods returning `Option<&T>` into the guarded data: hoist `.cloned()`, match on `.as_ref()`. */
+const OPTION_REF = new Set(['get', 'first', 'last', 'find', 'peek', 'front', 'back']);
+/** Methods whose result borrows from the guard in a way we cannot turn into an owned value. */
+const BORROWS = new Set([
+  'as_ref', 'as_deref', 'as_str', 'as_slice', 'as_bytes', 'as_path', 'iter', 'iter_mut', 'keys', 'values', 'values_mut', 'chars',
+  'bytes', 'split', 'lines', 'windows', 'chunks', 'get_mut', 'first_mut', 'get_key_value', 'entry', 'borrow', 'borrow_mut', 'deref',
+  'deref_mut', 'as_mut', 'as_deref_mut', 'peek_mut', 'drain', 'range', 'split_whitespace', 'trim', 'filter', 'map',
+]);
 
 function hoistFix(ctx: RuleContext, a: Acquisition): Fix | undefined {
   const nodes = ctx.fn.nodes.get(a.id);
@@ -72,25 +78,21 @@ function hoistFix(ctx: RuleContext, a: Acquisition): Fix | undefined {
   if (!head) return undefined;
   const stmt = enclosingStatement(head.construct);
   if (!stmt) return undefined;
-  let exprText = rangeText(ctx.text, {
+  const exprText = rangeText(ctx.text, {
     start: { line: head.expr.startPosition.row, column: head.expr.startPosition.column },
     end: { line: head.expr.endPosition.row, column: head.expr.endPosition.column },
   });
   if (/\n/.test(exprText)) return undefined;
   const name = freshName(ctx.fn.node.text, 'value');
-  let use = name;
-  if (BORROWING.test(exprText)) {
-    // `get(k)` returns `Option<&V>`: clone the value out so the guard can go at the `;`, and match
-    // on `value.as_ref()` so the patterns and the bindings keep their types (`&V`).
-    exprText = `${exprText}.cloned()`;
-    use = `${name}.as_ref()`;
-  }
+  const shape = ownedShape(head.expr, exprText, name);
+  if (!shape) return undefined;
+  const [init, use] = shape;
   const indent = indentOfLine(ctx.text, stmt.startPosition.row);
   const edits = [
     {
       file: ctx.file,
       range: { start: { line: stmt.startPosition.row, column: stmt.startPosition.column }, end: { line: stmt.startPosition.row, column: stmt.startPosition.column } },
-      newText: `let ${name} = ${exprText};${ctx.eol}${indent}`,
+      newText: `let ${name} = ${init};${ctx.eol}${indent}`,
     },
     {
       file: ctx.file,
@@ -103,6 +105,40 @@ function hoistFix(ctx: RuleContext, a: Acquisition): Fix | undefined {
     isPreferred: true,
     edits,
   };
+}
+
+/**
+ * How to bind an owned copy of the scrutinee, and what to match on instead: `[init, use]`.
+ * Undefined when the value borrows from the guard in a way a copy cannot replace.
+ */
+function ownedShape(expr: Node, text: string, name: string): [string, string] | undefined {
+  let e = expr;
+  while (e.type === 'parenthesized_expression' && e.namedChildCount === 1) e = e.namedChild(0)!;
+  // `&*guard`, `&guard.field`: clone the place, match on a reference to the copy.
+  if (e.type === 'reference_expression') {
+    const inner = e.namedChildren.filter((c): c is Node => !!c && c.type !== 'mutable_specifier').pop();
+    if (!inner || /^&\s*mut\b/.test(e.text)) return undefined;
+    return [`(${inner.text}).clone()`, `&${name}`];
+  }
+  // `*guard`, `guard.field`, `guard[i]`: a place; moving out of the guard does not compile for
+  // non-Copy values, `.clone()` works for both.
+  if (e.type === 'unary_expression' || e.type === 'field_expression' || e.type === 'index_expression') {
+    if (!e.text.startsWith('*') && e.type === 'unary_expression') return [text, name]; // `!x`, `-x`: owned
+    return [`(${text}).clone()`, name];
+  }
+  if (e.type === 'call_expression') {
+    const fn = field(e, 'function');
+    const method = fn?.type === 'field_expression' ? field(fn, 'field')?.text : undefined;
+    // `str::find` returns `Option<usize>`; only an iterator's `find` yields a reference.
+    if (method && OPTION_REF.has(method) && (method !== 'find' || /\.iter\(\)\s*\.\s*find\s*\(/.test(text))) {
+      // `get(k)` returns `Option<&V>`: clone the value out so the guard can go at the `;`, and match
+      // on `value.as_ref()` so the patterns and the bindings keep their types (`&V`).
+      return [`${text}.cloned()`, `${name}.as_ref()`];
+    }
+    if (method && BORROWS.has(method)) return undefined;
+    return [text, name];
+  }
+  return undefined;
 }
 
 /** A name not used as an identifier anywhere in `text`: `value`, `value_1`, ... */
@@ -152,9 +188,18 @@ function scrutineeExpr(guardExpr: Node): { expr: Node; construct: Node; pattern?
   return undefined;
 }
 
-function enclosingStatement(n: Node): Node | undefined {
-  for (let p: Node | null = n; p; p = p.parent) {
-    if (p.parent && p.parent.type === 'block') return p;
+/**
+ * The statement to put the binding in front of: the construct itself must be a statement (or the
+ * tail, or a `let` initializer) of a block, so hoisting does not move evaluation out of a closure,
+ * a match arm or an `else if`.
+ */
+function enclosingStatement(construct: Node): Node | undefined {
+  const p = construct.parent;
+  if (!p) return undefined;
+  if (p.type === 'block') return construct;
+  if ((p.type === 'expression_statement' || p.type === 'let_declaration') && p.parent?.type === 'block') {
+    if (p.type === 'let_declaration' && field(p, 'value')?.id !== construct.id) return undefined;
+    return p;
   }
   return undefined;
 }
