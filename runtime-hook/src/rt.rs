@@ -550,12 +550,23 @@ impl ThreadState {
         ThreadRef { id: self.id, name: self.name.clone(), os_tid: self.os_tid }
     }
 
-    /// Counter slot for (class, site, mode), owner thread only.
-    #[inline]
+    /// Counter slot for (class, site, mode), owner thread only. The first
+    /// probe is inline; collisions go out of line.
+    #[inline(always)]
     fn stat(&self, class: u64, site: &'static Location<'static>, mode: Mode) -> Option<&StatSlot> {
         let sp = site as *const Location<'static> as *mut Location<'static>;
         let key = class << 8 | mode as u64;
-        let h = ((sp as usize >> 3) ^ (class as usize).wrapping_mul(0x9E37_79B9) ^ mode as usize) & (STAT_SLOTS - 1);
+        let h = ((sp as usize >> 4) ^ (class as usize) ^ ((mode as usize) << 3)) & (STAT_SLOTS - 1);
+        let s = &self.stats[h];
+        if s.site.load(Relaxed) == sp && s.key.load(Relaxed) == key {
+            return Some(s);
+        }
+        self.stat_probe(h, key, sp)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn stat_probe(&self, h: usize, key: u64, sp: *mut Location<'static>) -> Option<&StatSlot> {
         for i in 0..STAT_PROBE {
             let s = &self.stats[(h + i) & (STAT_SLOTS - 1)];
             let cur = s.site.load(Relaxed);
