@@ -166,6 +166,9 @@ export class GuardRegionDecorations implements vscode.Disposable {
     const key = editor.document.uri.toString();
     const entry = this.regions.get(key);
     const style = this.visible ? this.style(editor.document) : 'off';
+    // Regions of an older version: keep what is shown (VS Code moves decorations with the
+    // edit) until the fresh regions arrive, instead of flickering them off on every keystroke.
+    if (entry && entry.version !== editor.document.version && style !== 'off' && this.applied.has(key)) return;
     const regions = entry && entry.version === editor.document.version ? entry.regions : [];
     const cursor = editor.selection ? { line: editor.selection.active.line, character: editor.selection.active.character } : undefined;
     const plan = planDecorations(regions, cursor, style);
