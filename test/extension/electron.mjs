@@ -87,16 +87,13 @@ async function runHost(version, te, ensureDisplayOnce) {
       extensionDevelopmentPath: REPO_ROOT,
       extensionTestsPath: testsModule,
       extensionTestsEnv: { LOCKLENS_TEST_RESULTS: resultsFile },
+      // runTests itself adds --no-sandbox, --disable-gpu-sandbox, --disable-updates,
+      // --skip-welcome, --skip-release-notes and --disable-workspace-trust.
       launchArgs: [
         workspace,
         '--disable-extensions', // only LockLens (the extension under development) is loaded
         '--user-data-dir', path.join(runDir, 'user-data'),
         '--extensions-dir', path.join(runDir, 'extensions'),
-        '--disable-workspace-trust',
-        '--skip-welcome',
-        '--skip-release-notes',
-        '--disable-updates',
-        '--no-sandbox', // root in containers
         '--disable-gpu',
       ],
     });

@@ -67,6 +67,7 @@ function preflight() {
 
 let server = null;
 let browser = null;
+let pageErrors = 0;
 let runDir = null;
 let cleanedUp = false;
 async function cleanup() {
@@ -140,7 +141,11 @@ async function main() {
     }
   });
   page.on('crash', () => settle({ kind: 'error', message: 'the browser page crashed' }));
-  page.on('pageerror', (e) => log(`page error: ${e.message.split('\n')[0]}`));
+  // Uncaught workbench errors go to the console log; a count is printed at the end.
+  page.on('pageerror', (e) => {
+    pageErrors++;
+    consoleLog.write(`[pageerror] ${e.stack || e.message}\n`);
+  });
   server.exited.then(({ code, signal }) =>
     settle({ kind: 'error', message: `code-server exited during the run (code ${code}, signal ${signal})` }),
   );
@@ -178,6 +183,7 @@ function report(outcome, results) {
     return 1;
   }
   if (outcome.code !== 0) opts.keep = true; // keep logs of a failed run
+  if (pageErrors) log(`${pageErrors} uncaught error(s) in the workbench page (in logs/console.log)`);
   log(`the extension host reported exit code ${outcome.code}; its console: ${relToRepo(path.join(runDir, 'logs', 'console.log'))}${opts.keep ? '' : ' (deleted with the run dir; --keep keeps it)'}`);
   if (!results) {
     // The test module failed before mocha ran (it could not be loaded, or run() threw).
