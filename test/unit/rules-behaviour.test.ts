@@ -286,13 +286,13 @@ describe('engine bugs found by these tests (outside the rule files)', () => {
   test('drop(g) after an early exit ends the region (no guard-across-await at the later await)', { todo: 'engine bug: regions.ts keeps the guard alive to the end of the block when an early exit (`return`/`?`/`break`) precedes `drop(g)`: held = [..13:22], [13:24..16:1] instead of ending at the drop' }, async () => {
     const src = 'use std::sync::Mutex;\nasync fn tick() {}\npub async fn f(m: &Mutex<u32>) {\n    let g = m.lock().unwrap();\n    if *g > 3 { return; }\n    drop(g);\n    tick().await;\n}\n';
     const r = await analyze(src);
-    assert.deepEqual(only(r.findings, 'guard-across-await'), []);
+    assert.deepEqual(only(r.findings, 'guard-across-await').map((f) => f.range.start.line + 1), []);
   });
 
   test('drop(g) after `?` ends the region (no blocking-under-lock after it)', { todo: 'engine bug: same as above for `?`: the guard is reported held at a later thread::sleep' }, async () => {
     const src = 'use std::sync::Mutex;\npub fn f(m: &Mutex<Option<u32>>) -> Option<u32> {\n    let g = m.lock().unwrap();\n    let v = (*g)?;\n    drop(g);\n    std::thread::sleep(std::time::Duration::from_millis(1));\n    Some(v)\n}\n';
     const r = await analyze(src);
-    assert.deepEqual(only(r.findings, 'blocking-under-lock'), []);
+    assert.deepEqual(only(r.findings, 'blocking-under-lock').map((f) => f.range.start.line + 1), []);
   });
 
   test('a trailing `// locklens: allow(..)` applies to its own line only', { todo: 'engine bug: suppress.ts also applies a trailing allow comment to the next line (it only looks at "the line above", not whether the comment is alone on it)' }, async () => {

@@ -24,6 +24,8 @@ const FIXABLE: FixCase[] = [
   { fixture: 'guard_across_await.rs', rules: ['guard-across-await'], edition: '2021' },
   { fixture: 'scrutinee_guard.rs', rules: ['scrutinee-guard'], edition: '2021' },
   { fixture: 'scrutinee_guard.rs', rules: ['scrutinee-guard'], edition: '2024' },
+  { fixture: 'scrutinee_hoist.rs', rules: ['scrutinee-guard'], edition: '2021' },
+  { fixture: 'scrutinee_hoist.rs', rules: ['scrutinee-guard'], edition: '2024' },
   { fixture: 'blocking_under_lock.rs', rules: ['guard-tightening', 'poison-unwrap'], edition: '2021' },
   { fixture: 'double_lock.rs', rules: ['poison-unwrap', 'scrutinee-guard'], edition: '2021' },
 ];
@@ -198,6 +200,17 @@ describe('fix shapes (crate-dependent fixes: text only, rustc cannot see the cra
     const fixed = applyFix(text, f.fixes[0]).split('\n');
     const last = lineOf(text, 'let expired = beats.iter()') - 1;
     assert.equal(fixed[last + 1], '        drop(beats);');
+  });
+
+  test('scrutinee-guard: no hoist where it would not compile or would change what runs', async () => {
+    const text = readRuleFixture('scrutinee_hoist.rs');
+    const r = await analyze(text);
+    const fixes = (needle: string, after?: string) => findingAt(r.findings, 'scrutinee-guard', lineOf(text, needle, after)).fixes.length;
+    assert.equal(fixes('as_deref()'), 0, '`as_deref()` borrows from the guard');
+    assert.equal(fixes('move |k| if let'), 0, 'inside a closure without a block: `k` is not in scope outside');
+    assert.equal(fixes('true => match'), 0, 'a match arm: hoisting would take the lock on every path');
+    assert.equal(fixes('} else if let'), 0, '`else if let`: hoisting would take the lock before the first condition');
+    assert.ok(fixes('match *self.st.lock()') > 0);
   });
 
   test('scrutinee-guard: hoist clones a borrowed value out and matches on `.as_ref()`; a fresh name when `value` is taken', async () => {

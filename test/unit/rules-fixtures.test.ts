@@ -30,6 +30,7 @@ const CASES: Case[] = [
   { fixture: 'try_lock_flow_control.rs', rules: ['try-lock-flow-control', 'scrutinee-guard'] },
   { fixture: 'scrutinee_guard.rs', rules: ['scrutinee-guard', 'double-lock'] },
   { fixture: 'scrutinee_guard.rs', rules: ['scrutinee-guard', 'double-lock'], edition: '2024' },
+  { fixture: 'scrutinee_hoist.rs', rules: ['scrutinee-guard'] },
   { fixture: 'suppression.rs', rules: ['poison-unwrap', 'double-lock', 'let-underscore-lock', 'blocking-under-lock'] },
 ];
 
