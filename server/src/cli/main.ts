@@ -12,7 +12,7 @@ import * as path from 'path';
 const USAGE = `locklens ${VERSION}: see where Rust lock guards are held, and what goes wrong inside.
 
 Usage:
-  locklens check PATH... [--format text|json|sarif] [--fail-on error|warning|information|none] [--edition E] [--max-file-size SIZE]
+  locklens check PATH... [--format text|json|sarif] [--fail-on error|warning|information|none] [--edition E] [--max-file-size SIZE] [--threads N]
   locklens regions PATH... [--format text|json] [--edition E]
   locklens report PATH [--out FILE] [--edition E]
   locklens graph PATH [--format dot|mermaid|json] [--edition E]
@@ -80,13 +80,16 @@ export async function loadAndCheck(args: ParsedArgs, out: Out): Promise<{ models
   if (args.positionals.length === 0) throw new UsageError('missing PATH');
   const edition = editionFlag(args);
   const maxFileBytes = sizeFlag(args, 'max-file-size');
+  const threadsFlag = args.flags.get('threads');
+  const threads = threadsFlag === undefined ? undefined : Number(threadsFlag);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 64)) throw new UsageError('--threads must be a whole number from 1 to 64');
   const models: WorkspaceModel[] = [];
   const results: CheckResult[] = [];
   let ioError = false;
   for (const p of args.positionals) {
     const model = discoverWorkspace(p, { edition });
     models.push(model);
-    const result = await checkWorkspace(model, { edition, maxFileBytes });
+    const result = await checkWorkspace(model, { edition, maxFileBytes, threads });
     if (model.crates.length === 0) ioError = true;
     for (const m of result.messages) out.stderr(`${m}\n`);
     results.push(result);
@@ -95,7 +98,7 @@ export async function loadAndCheck(args: ParsedArgs, out: Out): Promise<{ models
 }
 
 async function check(argv: string[], out: Out): Promise<number> {
-  const args = parseArgs(argv, { format: true, 'fail-on': true, edition: true, 'max-file-size': true });
+  const args = parseArgs(argv, { format: true, 'fail-on': true, edition: true, 'max-file-size': true, threads: true });
   const format = oneOf(args, 'format', ['text', 'json', 'sarif'] as const, 'text');
   const failOn = oneOf(args, 'fail-on', ['error', 'warning', 'information', 'hint', 'none'] as const, 'warning');
   const { models, results, ioError } = await loadAndCheck(args, out);
@@ -143,7 +146,7 @@ async function check(argv: string[], out: Out): Promise<number> {
 }
 
 async function regions(argv: string[], out: Out): Promise<number> {
-  const args = parseArgs(argv, { format: true, edition: true, 'max-file-size': true });
+  const args = parseArgs(argv, { format: true, edition: true, 'max-file-size': true, threads: true });
   const format = oneOf(args, 'format', ['text', 'json'] as const, 'text');
   const { results, ioError } = await loadAndCheck(args, out);
   const acqs: Acquisition[] = [];

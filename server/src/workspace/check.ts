@@ -1,8 +1,11 @@
 // Runs the engine over every crate of a workspace: read, parse, collect declarations, index,
 // analyse. Shared by the CLI and the language server's initial indexing.
 
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { buildCrateIndex, createEngine, type Engine, type EngineOptions, type FileAnalysis, type FileDeclarations, type ParsedFile } from '../analysis';
+import { WorkerShard } from './pool';
 import type { Edition, Finding } from '../analysis/model';
 import type { CrateInfo, WorkspaceModel } from './discover';
 import { readSource } from './source';
@@ -13,6 +16,8 @@ export interface CheckOptions {
   maxFileBytes?: number;
   /** Called after each file is analysed (progress reporting). */
   onFile?: (done: number, total: number) => void;
+  /** Worker threads for parsing and analysis; default: the machine's cores, at most 4. */
+  threads?: number;
 }
 
 export interface CrateResult {
@@ -59,54 +64,150 @@ export function engineOptionsFor(crate: CrateInfo, edition: Edition): EngineOpti
 }
 
 export async function checkWorkspace(model: WorkspaceModel, opts: CheckOptions = {}): Promise<CheckResult> {
-  const engine = await getEngine();
   const result: CheckResult = { base: model.base, crates: [], messages: [...model.messages], findings: [], stats: { files: 0, lines: 0, bytes: 0 } };
-  const total = model.crates.reduce((n, c) => n + c.files.length, 0);
+  const jobs: FileJob[] = [];
+  model.crates.forEach((crate, crateIdx) => {
+    for (const abs of crate.files) jobs.push({ abs, rel: relativeFile(model.base, abs), crateIdx });
+  });
+  const total = jobs.length;
   let done = 0;
-  for (const crate of model.crates) {
-    const edition = opts.edition ?? crate.edition;
-    const parsed: Array<{ rel: string; parsed: ParsedFile }> = [];
-    const declarations: FileDeclarations[] = [];
-    const texts = new Map<string, string>();
-    try {
-      for (const file of crate.files) {
-        const rel = relativeFile(model.base, file);
-        const src = readSource(file, opts.maxFileBytes);
-        if (!src.ok) {
-          result.messages.push(`warning: ${rel}: ${src.reason}`);
-          opts.onFile?.(++done, total);
-          continue;
-        }
-        result.stats.files++;
-        result.stats.bytes += src.text.length;
-        result.stats.lines += countLines(src.text);
-        texts.set(rel, src.text);
-        const p = engine.parse(src.text);
-        parsed.push({ rel, parsed: p });
-        declarations.push(engine.declarations(p, rel));
-      }
-      const index = buildCrateIndex(edition, declarations);
-      const options = engineOptionsFor(crate, edition);
-      const files: FileAnalysis[] = [];
-      for (const { rel, parsed: p } of parsed) {
-        const analysis = engine.analyzeFile(p, rel, index, options);
-        if (analysis.syntaxErrors > 0) {
-          const at = analysis.firstSyntaxError ? `:${analysis.firstSyntaxError.start.line + 1}:${analysis.firstSyntaxError.start.column + 1}` : '';
-          result.messages.push(`note: ${rel}${at}: the file has ${analysis.syntaxErrors} syntax error${analysis.syntaxErrors > 1 ? 's' : ''}; analysed the parts that parse`);
-        }
-        files.push(analysis);
-        result.findings.push(...analysis.findings);
+  const shards = await openShards(jobs, opts);
+  try {
+    // Phase 1, in parallel: read, parse and collect declarations; trees stay in their shard.
+    const declared = (await Promise.all(shards.map((s) => s.shard.declare(s.jobs, opts.maxFileBytes)))).flat();
+    const byCrate = model.crates.map(() => ({ declarations: [] as FileDeclarations[], texts: new Map<string, string>() }));
+    for (const d of declared) {
+      if (!d.ok) {
+        result.messages.push(`warning: ${d.rel}: ${d.reason}`);
         opts.onFile?.(++done, total);
+        continue;
       }
-      result.crates.push({ crate, files, declarations, options, texts });
-    } finally {
-      for (const p of parsed) p.parsed.dispose();
+      result.stats.files++;
+      result.stats.bytes += d.text!.length;
+      result.stats.lines += d.lines;
+      byCrate[d.crateIdx].declarations.push(d.declarations!);
+      byCrate[d.crateIdx].texts.set(d.rel, d.text!);
     }
+    // Phase 2, in parallel: analyse every file against its crate's merged index.
+    const crateJobs = model.crates.map((crate, crateIdx) => {
+      const edition = opts.edition ?? crate.edition;
+      return { crateIdx, index: buildCrateIndex(edition, byCrate[crateIdx].declarations), options: engineOptionsFor(crate, edition) };
+    });
+    const analysed = (await Promise.all(shards.map((s) => s.shard.analyze(crateJobs)))).flat();
+    const filesByCrate = model.crates.map(() => [] as FileAnalysis[]);
+    for (const { crateIdx, analysis } of analysed) {
+      if (analysis.syntaxErrors > 0) {
+        const at = analysis.firstSyntaxError ? `:${analysis.firstSyntaxError.start.line + 1}:${analysis.firstSyntaxError.start.column + 1}` : '';
+        result.messages.push(`note: ${analysis.file}${at}: the file has ${analysis.syntaxErrors} syntax error${analysis.syntaxErrors > 1 ? 's' : ''}; analysed the parts that parse`);
+      }
+      filesByCrate[crateIdx].push(analysis);
+      result.findings.push(...analysis.findings);
+      opts.onFile?.(++done, total);
+    }
+    model.crates.forEach((crate, crateIdx) => {
+      const files = filesByCrate[crateIdx].sort((a, b) => a.file.localeCompare(b.file));
+      result.crates.push({ crate, files, declarations: byCrate[crateIdx].declarations, options: crateJobs[crateIdx].options, texts: byCrate[crateIdx].texts });
+    });
+  } finally {
+    await Promise.all(shards.map((s) => s.shard.close()));
   }
   return result;
 }
 
-function countLines(text: string): number {
+export interface FileJob {
+  abs: string;
+  rel: string;
+  crateIdx: number;
+}
+
+export interface Declared {
+  rel: string;
+  crateIdx: number;
+  ok: boolean;
+  reason?: string;
+  declarations?: FileDeclarations;
+  text?: string;
+  lines: number;
+}
+
+export interface CrateJob {
+  crateIdx: number;
+  index: ReturnType<typeof buildCrateIndex>;
+  options: EngineOptions;
+}
+
+/** A set of files parsed and analysed together, in this thread or in a worker. */
+export interface Shard {
+  declare(jobs: FileJob[], maxFileBytes?: number): Promise<Declared[]>;
+  analyze(crates: CrateJob[]): Promise<Array<{ crateIdx: number; analysis: FileAnalysis }>>;
+  close(): Promise<void>;
+}
+
+/** In-process shard: the engine of this thread. */
+export class LocalShard implements Shard {
+  private readonly parsed: Array<{ job: FileJob; parsed: ParsedFile }> = [];
+
+  constructor(private readonly engine: Engine) {}
+
+  async declare(jobs: FileJob[], maxFileBytes?: number): Promise<Declared[]> {
+    const out: Declared[] = [];
+    for (const job of jobs) {
+      const src = readSource(job.abs, maxFileBytes);
+      if (!src.ok) {
+        out.push({ rel: job.rel, crateIdx: job.crateIdx, ok: false, reason: src.reason, lines: 0 });
+        continue;
+      }
+      const p = this.engine.parse(src.text);
+      this.parsed.push({ job, parsed: p });
+      out.push({ rel: job.rel, crateIdx: job.crateIdx, ok: true, declarations: this.engine.declarations(p, job.rel), text: src.text, lines: countLines(src.text) });
+    }
+    return out;
+  }
+
+  async analyze(crates: CrateJob[]): Promise<Array<{ crateIdx: number; analysis: FileAnalysis }>> {
+    const out: Array<{ crateIdx: number; analysis: FileAnalysis }> = [];
+    for (const { job, parsed } of this.parsed) {
+      const c = crates.find((x) => x.crateIdx === job.crateIdx)!;
+      out.push({ crateIdx: job.crateIdx, analysis: this.engine.analyzeFile(parsed, job.rel, c.index, c.options) });
+      parsed.dispose();
+    }
+    this.parsed.length = 0;
+    return out;
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.parsed) p.parsed.dispose();
+    this.parsed.length = 0;
+  }
+}
+
+/** Below this many files, worker start-up costs more than it saves. */
+const PARALLEL_MIN_FILES = 48;
+
+async function openShards(jobs: FileJob[], opts: CheckOptions): Promise<Array<{ shard: Shard; jobs: FileJob[] }>> {
+  const threads = opts.threads ?? Math.min(4, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
+  if (threads <= 1 || jobs.length < PARALLEL_MIN_FILES || !WorkerShard.available()) {
+    return [{ shard: new LocalShard(await getEngine()), jobs }];
+  }
+  // Balance by size: largest files first, each to the least loaded shard.
+  const sizes = jobs.map((j) => {
+    try {
+      return fs.statSync(j.abs).size;
+    } catch {
+      return 0;
+    }
+  });
+  const order = jobs.map((_, i) => i).sort((a, b) => sizes[b] - sizes[a]);
+  const buckets = Array.from({ length: threads }, () => ({ jobs: [] as FileJob[], load: 0 }));
+  for (const i of order) {
+    const b = buckets.reduce((min, x) => (x.load < min.load ? x : min));
+    b.jobs.push(jobs[i]);
+    b.load += sizes[i] + 2048;
+  }
+  return buckets.filter((b) => b.jobs.length > 0).map((b) => ({ shard: new WorkerShard(), jobs: b.jobs }));
+}
+
+export function countLines(text: string): number {
   let n = 1;
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
   return n;

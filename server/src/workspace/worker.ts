@@ -1,0 +1,19 @@
+// Body of an analysis worker thread (see pool.ts): a LocalShard driven by messages.
+
+import { parentPort } from 'worker_threads';
+import { LocalShard, getEngine, type CrateJob, type FileJob } from './check';
+
+let shard: LocalShard | undefined;
+
+parentPort?.on('message', async (m: { id: number; kind: string; payload: { jobs?: FileJob[]; maxFileBytes?: number; crates?: CrateJob[] } }) => {
+  try {
+    shard ??= new LocalShard(await getEngine());
+    let value: unknown;
+    if (m.kind === 'declare') value = await shard.declare(m.payload.jobs ?? [], m.payload.maxFileBytes);
+    else if (m.kind === 'analyze') value = await shard.analyze(m.payload.crates ?? []);
+    else throw new Error(`unknown request ${m.kind}`);
+    parentPort!.postMessage({ id: m.id, ok: true, value });
+  } catch (e) {
+    parentPort!.postMessage({ id: m.id, ok: false, error: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });
+  }
+});
