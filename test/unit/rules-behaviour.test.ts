@@ -188,6 +188,16 @@ describe('poison-unwrap, let-underscore-lock, blocking-under-lock, guard-tighten
     }
   });
 
+  test('let-underscore-lock: the `_ = m.lock()` assignment form says so, and its fix declares the binding', async () => {
+    const text = readRuleFixture('let_underscore_lock.rs');
+    const r = await analyze(text);
+    const line = lineOf(text, '_ = m.lock().unwrap(); //~');
+    const f = findingAt(r.findings, 'let-underscore-lock', line);
+    assert.match(f.message, /`_ = \.\.\.`/);
+    assert.equal(applyFix(text, f.fixes[0]).split('\n')[line - 1].trim(), 'let _guard = m.lock().unwrap(); //~ let-underscore-lock');
+    assert.equal(applyFix(text, f.fixes[1]).split('\n')[line - 1].trim(), 'drop(m.lock().unwrap()); //~ let-underscore-lock');
+  });
+
   test('blocking-under-lock names what blocks, the class, mode, acquisition and release', async () => {
     const text = readRuleFixture('blocking_under_lock.rs');
     const r = await analyze(text);

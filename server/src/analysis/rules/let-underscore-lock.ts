@@ -13,21 +13,26 @@ export const letUnderscoreLock: Rule = {
       if (a.holder.kind !== 'underscore') continue;
       const underscore = a.holder.range;
       const exprText = rangeText(ctx.text, a.range);
+      const guardExpr = ctx.fn.nodes.get(a.id)?.guardExpr;
+      // `_ = m.lock();` (an assignment) as well as `let _ = m.lock();`
+      const assign = guardExpr?.parent?.type === 'assignment_expression' ? guardExpr.parent : undefined;
+      const form = assign ? '`_ = ...`' : '`let _ = ...`';
       const finding = makeFinding(
         'let-underscore-lock',
         'error',
         ctx.file,
         a.range,
-        `${lockLabel(a)} is released immediately: \`let _ = ...\` does not bind the guard, so it is dropped at the end of this statement and the code after it runs without the lock. Bind it to a name (\`let _guard\`) to hold the lock until the end of the block, or call \`drop(..)\` to make the immediate release explicit.`,
+        `${lockLabel(a)} is released immediately: ${form} does not bind the guard, so it is dropped at the end of this statement and the code after it runs without the lock. Bind it to a name (\`let _guard\`) to hold the lock until the end of the block, or call \`drop(..)\` to make the immediate release explicit.`,
         { acquisitions: [a.id] },
       );
       finding.fixes.push({
         title: 'Hold the lock until the end of the block (`let _guard = ...`)',
         isPreferred: true,
-        edits: [{ file: ctx.file, range: underscore, newText: '_guard' }],
+        // An assignment has no `let`: declare the binding (`_guard = ..` alone would not compile).
+        edits: [{ file: ctx.file, range: underscore, newText: assign ? 'let _guard' : '_guard' }],
       });
-      const stmt = ctx.fn.nodes.get(a.id)?.guardExpr.parent;
-      if (stmt && stmt.type === 'let_declaration') {
+      const stmt = assign ? (assign.parent?.type === 'expression_statement' ? assign.parent : undefined) : guardExpr?.parent;
+      if (stmt && (stmt.type === 'let_declaration' || (stmt.type === 'expression_statement' && stmt.text.trimEnd().endsWith(';')))) {
         finding.fixes.push({
           title: 'Release the lock now, explicitly (`drop(...)`)',
           isPreferred: false,
