@@ -21,12 +21,12 @@ const ctx = {
 };
 
 describe('allow comments', () => {
-  it('silence a rule on the same line or the line above, or `all`', () => {
+  it('silence a rule at the end of its line or alone on the line above, or `all`', () => {
     const lines = ['    // locklens: allow(double-lock, poison-unwrap)', '    x.lock();', '    y.lock(); // locklens: allow(all)', '    z.lock();'];
     assert.equal(isSuppressed(finding('double-lock', 1), lines), true);
     assert.equal(isSuppressed(finding('scrutinee-guard', 1), lines), false);
     assert.equal(isSuppressed(finding('scrutinee-guard', 2), lines), true);
-    assert.equal(isSuppressed(finding('scrutinee-guard', 3), lines), true, 'the allow(all) on the line above');
+    assert.equal(isSuppressed(finding('scrutinee-guard', 3), lines), false, "a trailing comment on the line above is that line's");
   });
 
   it('are inserted above with the line indentation and line ending, or extend an existing one', () => {

@@ -82,10 +82,15 @@ function allowedRules(line: string | undefined): string[] {
   return match ? match[1].split(',').map((s) => s.trim()).filter(Boolean) : [];
 }
 
-/** A `// locklens: allow(rule)` on the finding's line or the line above silences it. */
+/**
+ * A `// locklens: allow(rule)` at the end of the finding's line, or alone on the line above,
+ * silences it (a trailing comment on the line above belongs to that line only).
+ */
 export function isSuppressed(finding: Finding, lines: readonly string[]): boolean {
   const line = finding.range.start.line;
-  const rules = [...allowedRules(lines[line]), ...allowedRules(lines[line - 1])];
+  const above = lines[line - 1];
+  const aboveAlone = above !== undefined && /^\s*\/\/\s*locklens:\s*allow\(/.test(above);
+  const rules = [...allowedRules(lines[line]), ...(aboveAlone ? allowedRules(above) : [])];
   return rules.includes(finding.rule) || rules.includes('all');
 }
 
