@@ -237,12 +237,13 @@ export function hoverMarkdown(a: Acquisition, ctx: HoverContext): string {
   const out: string[] = [];
   out.push(`**${code(a.lock)}** — ${MODE_TEXT[a.mode] ?? a.mode} guard of a ${code(type)}${a.lockType.async ? ' (async)' : ''}`);
   out.push('');
-  const how = `${code(a.method)}${a.isTry ? ' (try: may fail without blocking)' : ''}${a.certainty === 'likely' ? ' — inferred from the method name' : ''}`;
+  const call = a.receiverText ? `${a.receiverText}.${a.method}()` : `${a.method}()`;
+  const how = `${code(call)}${a.isTry ? ' (try: may fail without blocking)' : ''}${a.certainty === 'likely' ? ' (a lock inferred from the method name)' : ''}`;
   out.push(`Acquired at ${lineCol(a.range.start)} by ${how} in ${code(a.functionName)}; the guard is ${holderText(a)}.`);
   if (a.scrutinee) {
     out.push('');
     out.push(
-      `Scrutinee of a ${code(a.scrutinee.construct.replace('-', ' '))}: the guard lives until the end of the whole construct` +
+      `Created in the head of this ${code(a.scrutinee.construct.replace('-', ' '))}: the guard lives until the end of the whole construct` +
         (a.scrutinee.elseRange ? ', including the `else` branch' : '') +
         '.' +
         (a.scrutinee.edition2024Differs ? ' Edition 2024 would drop it earlier.' : ''),
@@ -259,8 +260,7 @@ export function hoverMarkdown(a: Acquisition, ctx: HoverContext): string {
     out.push(`Held on ${spans.join(', ')}.`);
   }
   out.push('');
-  out.push(`Edition ${ctx.edition} (${escapeMarkdown(ctx.editionSource)}).`);
-  if (a.lockType.poisons) out.push(' Poisoning: a panic while this guard is held poisons the lock.');
+  out.push(`Edition ${ctx.edition} (${escapeMarkdown(ctx.editionSource)}).${a.lockType.poisons ? ' A panic while this guard is held poisons the lock.' : ''}`);
   return out.join('\n');
 }
 
