@@ -116,6 +116,10 @@ export interface CallSite {
   inClosure?: boolean;
   /** The call is inside a closure that runs later (spawned), not as part of this function. */
   deferred?: boolean;
+  /** The callee is this function's own parameter (a callback): its index among non-`self` params. */
+  paramIndex?: number;
+  /** Closure arguments: their position, the acquisitions inside them and the calls inside them (indices into `calls`). */
+  closureArgs?: Array<{ index: number; acquisitions: string[]; calls: number[] }>;
 }
 
 export interface FileAnalysis {

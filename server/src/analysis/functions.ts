@@ -339,7 +339,29 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
       .map((a) => a.id);
     c.inClosure = !!closures.find((cl) => cl.startIndex <= c.node.startIndex && c.node.endIndex <= cl.endIndex);
     if (runsLater) c.deferred = true;
+    // `f(..)` where `f` is one of this function's parameters: a callback run under these guards.
+    const fnExpr = field(c.node, 'function');
+    if (fnExpr && fnExpr.type === 'identifier') {
+      const d = scopes.resolve(fnExpr.text, fnExpr);
+      const params = decl?.params.filter((p) => p.name !== 'self') ?? [];
+      const index = d && d.kind === 'param' ? params.findIndex((p) => p.name === d.name) : -1;
+      if (index >= 0) c.paramIndex = index;
+    }
   }
+  // Closures passed as arguments: what they lock, so a callee that runs them under its own
+  // guards (`with_state(|s| ..)`) gets the order edges.
+  facts.calls.forEach((c) => {
+    const args = field(c.node, 'arguments');
+    if (!args) return;
+    const argNodes = args.namedChildren.filter((x): x is Node => !!x && x.type !== 'line_comment' && x.type !== 'block_comment');
+    argNodes.forEach((arg, index) => {
+      if (arg.type !== 'closure_expression') return;
+      const inside = (n: Node) => arg.startIndex <= n.startIndex && n.endIndex <= arg.endIndex;
+      const acquisitions = facts.acquisitions.filter((a) => inside(facts.nodes.get(a.id)!.call)).map((a) => a.id);
+      const calls = facts.calls.map((x, i) => (x !== c && inside(x.node) ? i : -1)).filter((i) => i >= 0);
+      if (acquisitions.length > 0 || calls.length > 0) (c.closureArgs ??= []).push({ index, acquisitions, calls });
+    });
+  });
   return facts;
 }
 

@@ -65,7 +65,7 @@ export function stripRefs(typeText: string): string {
   let t = typeText.replace(/\s+/g, ' ').trim();
   for (;;) {
     const before = t;
-    t = t.replace(/^&\s*('[A-Za-z_]\w*\s*)?(mut\s+)?/, '').replace(/^\*(const|mut)\s+/, '').trim();
+    t = t.replace(/^&\s*('[A-Za-z_]\w*\s*)?(mut\s+)?/, '').replace(/^\*(const|mut)\s+/, '').replace(/^(dyn|impl)\s+/, '').trim();
     if (t === before) break;
   }
   return t;
@@ -88,7 +88,10 @@ export interface ResolvedType {
 export function resolveType(typeText: string, imports: Record<string, string>, lockWrappers: string[] = []): ResolvedType {
   let t = stripRefs(typeText);
   for (let guard = 0; guard < 8; guard++) {
-    const { head, args } = splitGeneric(t);
+    const split = splitGeneric(t);
+    const args = split.args;
+    // `dyn Sink + Send`: the first bound names the type.
+    const head = split.head.replace(/\s*\+.*$/, '');
     const last = head.slice(head.lastIndexOf(':') + 1);
     if (WRAPPERS.has(last) && args.length > 0) {
       t = stripRefs(args[0]);

@@ -142,6 +142,38 @@ export function buildLockGraph(input: LockGraphInput): LockGraph {
         addEdge({ outer, calls: [], inner });
       }
     }
+    // Closures handed to a callee that runs them under its own guards (`with_state(|s| ..)`).
+    for (const call of fn.summary.calls) {
+      if (!call.closureArgs || call.deferred) continue;
+      for (const { callee, may } of resolver.resolve(fn, call)) {
+        const step: CallStep = { file: fn.summary.file, range: call.range, caller: fn.summary.qualifiedName, callee: callee.summary.qualifiedName, calleeText: call.calleeText, may };
+        for (const arg of call.closureArgs) {
+          const runs = callee.summary.calls.filter((cc) => cc.paramIndex === arg.index && cc.heldGuards.length > 0);
+          for (const run of runs) {
+            const held = run.heldGuards.map((id) => acqs.get(id)).filter((a): a is Acquisition => !!a);
+            const inners: Reach[] = arg.acquisitions.map((id) => acqs.get(id)).filter((a): a is Acquisition => !!a).map((acq) => ({ acq, chain: [] }));
+            for (const k of arg.calls) {
+              const inner = fn.summary.calls[k];
+              if (!inner) continue;
+              for (const r of resolver.resolve(fn, inner)) {
+                const innerStep: CallStep = { file: fn.summary.file, range: inner.range, caller: fn.summary.qualifiedName, callee: r.callee.summary.qualifiedName, calleeText: inner.calleeText, may: r.may };
+                for (const list of reach(r.callee, 1).values()) for (const x of list) inners.push({ acq: x.acq, chain: [innerStep, ...x.chain] });
+              }
+            }
+            for (const outer of held) {
+              for (const inner of inners) {
+                if (inner.acq.isTry) continue;
+                const ev: Evidence = { outer, calls: [step, ...inner.chain], inner: inner.acq };
+                if (outer.lock === inner.acq.lock) {
+                  const f = reentryFinding(ev, 'self', input);
+                  if (f) findings.push(f);
+                } else addEdge(ev);
+              }
+            }
+          }
+        }
+      }
+    }
     // Nesting through calls made while guards are alive.
     for (const call of fn.summary.calls) {
       if (call.heldGuards.length === 0) continue;
