@@ -18,8 +18,20 @@ export class LockGraphPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private sites: LockGraphSite[] = [];
   private lastArgs: ShowGraphArgs = {};
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly client: () => LanguageClient | undefined) {}
+  constructor(private readonly client: () => LanguageClient | undefined) {
+    // Keep the graph live: the server republishes diagnostics after every analysis.
+    this.subscription = vscode.languages.onDidChangeDiagnostics(() => {
+      if (!this.panel?.visible) return;
+      if (this.refreshTimer) clearTimeout(this.refreshTimer);
+      this.refreshTimer = setTimeout(() => {
+        this.refreshTimer = undefined;
+        this.render().catch(() => undefined);
+      }, 1000);
+    });
+  }
 
   async show(args: ShowGraphArgs = {}): Promise<void> {
     const client = this.client();
@@ -76,6 +88,8 @@ export class LockGraphPanel implements vscode.Disposable {
   }
 
   dispose(): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.subscription.dispose();
     this.panel?.dispose();
   }
 }
