@@ -202,7 +202,7 @@ fn launch(cfg: Config) {
         next_thread: AtomicU64::new(1),
         classes: StdMutex::new(ClassTable::default()),
         next_lock: AtomicU64::new(1),
-        edges: StdMutex::new(HashSet::new()),
+        edges: StdMutex::new(EdgeGraph::default()),
         reported: StdMutex::new(HashSet::new()),
         async_waiters: StdMutex::new(HashMap::new()),
         next_async: AtomicU64::new(1),
@@ -260,7 +260,7 @@ pub(crate) struct Runtime {
     next_thread: AtomicU64,
     classes: StdMutex<ClassTable>,
     next_lock: AtomicU64,
-    edges: StdMutex<HashSet<u64>>,
+    edges: StdMutex<EdgeGraph>,
     reported: StdMutex<HashSet<Vec<(u64, u64)>>>,
     /// Tasks waiting for tokio locks (not part of the thread wait-for graph).
     async_waiters: StdMutex<HashMap<u64, AsyncWaiter>>,
@@ -881,23 +881,70 @@ fn new_edge(
         let c: &Cell<[u64]> = c;
         c.as_slice_of_cells()[slot].set(key);
     });
-    let fresh = rt.edges.lock().unwrap_or_else(|e| e.into_inner()).insert(key);
-    if !fresh {
-        return;
-    }
     let from_site = ts.held[i].site.load(Relaxed);
     // SAFETY: only &'static Locations are stored.
     let from_site = Site::from_location(unsafe { &*from_site });
-    rt.emit(Message::Edge(wire::Edge {
+    let from_mode = Mode::from_u8(ts.held[i].mode.load(Relaxed));
+    let edge = wire::Edge {
         t_ms: rt.now_ms(),
         thread: ts.thread_ref(),
-        from: wire::EdgeEnd {
-            lock: rt.lock_ref(held),
-            mode: Mode::from_u8(ts.held[i].mode.load(Relaxed)),
-            site: from_site,
-        },
+        from: wire::EdgeEnd { lock: rt.lock_ref(held), mode: from_mode, site: from_site },
         to: wire::EdgeEnd { lock: rt.lock_ref(ident), mode, site: Site::from_location(site) },
-    }));
+    };
+    let (from_class, to_class) = (held >> INSTANCE_BITS, ident >> INSTANCE_BITS);
+    let cycle = {
+        let mut g = rt.edges.lock().unwrap_or_else(|e| e.into_inner());
+        if !g.set.insert(key) {
+            return;
+        }
+        // Does the new edge close a cycle of lock classes? (Same-class
+        // edges, e.g. two accounts of one class, are not counted.)
+        let cycle = if from_class != to_class { g.path(to_class, from_class) } else { None };
+        g.adj.entry(from_class).or_default().push((to_class, edge.clone()));
+        cycle
+    };
+    rt.emit(Message::Edge(edge.clone()));
+    if let Some(mut path) = cycle {
+        path.push(edge);
+        rt.emit(Message::OrderCycle(wire::OrderCycle { t_ms: rt.now_ms(), edges: path }));
+    }
+}
+
+/// The lock-order graph between classes, with the first sighting of each
+/// edge.
+#[derive(Default)]
+struct EdgeGraph {
+    set: HashSet<u64>,
+    adj: HashMap<u64, Vec<(u64, wire::Edge)>>,
+}
+
+impl EdgeGraph {
+    /// Shortest chain of recorded edges from class `a` to class `b`.
+    fn path(&self, a: u64, b: u64) -> Option<Vec<wire::Edge>> {
+        let mut prev: HashMap<u64, (u64, usize)> = HashMap::new();
+        let mut queue = VecDeque::from([a]);
+        let mut seen = HashSet::from([a]);
+        while let Some(c) = queue.pop_front() {
+            if c == b {
+                let mut out = Vec::new();
+                let mut at = b;
+                while at != a {
+                    let (p, idx) = prev[&at];
+                    out.push(self.adj[&p][idx].1.clone());
+                    at = p;
+                }
+                out.reverse();
+                return Some(out);
+            }
+            for (idx, (n, _)) in self.adj.get(&c).into_iter().flatten().enumerate() {
+                if seen.insert(*n) {
+                    prev.insert(*n, (c, idx));
+                    queue.push_back(*n);
+                }
+            }
+        }
+        None
+    }
 }
 
 // ---------------------------------------------------------------------------

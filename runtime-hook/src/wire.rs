@@ -251,12 +251,22 @@ pub struct Snapshot {
     pub entries: Vec<SnapshotEntry>,
 }
 
+/// The lock-order graph has a cycle: taken in these orders by different
+/// code paths, these locks can deadlock even if they have not yet. The
+/// last edge is the new one that closed the cycle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderCycle {
+    pub t_ms: u64,
+    pub edges: Vec<Edge>,
+}
+
 /// Every message of the wire format.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
     Hello(Hello),
     Wait(Wait),
     Edge(Edge),
+    OrderCycle(OrderCycle),
     Deadlock(Deadlock),
     Stall(Stall),
     Snapshot(Snapshot),
@@ -313,6 +323,17 @@ fn last(j: &mut Json, l: &Option<LastAcquire>) {
     }
 }
 
+fn edge_body(j: &mut Json, e: &Edge) {
+    thread(j, "thread", &e.thread);
+    for (k, end) in [("from", &e.from), ("to", &e.to)] {
+        j.obj(k);
+        lock(j, "lock", &end.lock);
+        j.str("mode", end.mode.as_str());
+        site(j, "site", &end.site);
+        j.end_obj();
+    }
+}
+
 impl Message {
     /// The message as one JSON line, without the trailing newline.
     pub fn to_json(&self) -> String {
@@ -347,14 +368,17 @@ impl Message {
             Message::Edge(e) => {
                 head(&mut j, "edge");
                 j.u64("t_ms", e.t_ms);
-                thread(&mut j, "thread", &e.thread);
-                for (k, end) in [("from", &e.from), ("to", &e.to)] {
-                    j.obj(k);
-                    lock(&mut j, "lock", &end.lock);
-                    j.str("mode", end.mode.as_str());
-                    site(&mut j, "site", &end.site);
+                edge_body(&mut j, e);
+            }
+            Message::OrderCycle(c) => {
+                head(&mut j, "order_cycle");
+                j.u64("t_ms", c.t_ms).arr("edges");
+                for e in &c.edges {
+                    j.begin_obj().u64("t_ms", e.t_ms);
+                    edge_body(&mut j, e);
                     j.end_obj();
                 }
+                j.end_arr();
             }
             Message::Deadlock(d) => {
                 head(&mut j, "deadlock");

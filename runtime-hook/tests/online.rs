@@ -345,3 +345,36 @@ fn flush_writes_the_latest_counters() {
             })
     });
 }
+
+#[test]
+fn lock_order_inversion_is_reported_before_any_deadlock() {
+    let c = hook();
+    let odb = Mutex::named("online.inv.ODB", ());
+    let sysmsg = Mutex::named("online.inv.SYSMSG", ());
+    let (l1, l2) = (line!() + 3, line!() + 4);
+    // db_set_value(): ODB, then cm_msg() -> SYSMSG
+    {
+        let _o = odb.lock().unwrap();
+        let _s = sysmsg.lock().unwrap();
+    }
+    let (l3, l4) = (line!() + 3, line!() + 4);
+    // later, cm_msg() -> SYSMSG, then an ODB lookup: never concurrent here
+    {
+        let _s = sysmsg.lock().unwrap();
+        let _o = odb.lock().unwrap();
+    }
+    let cyc = c.wait_for("order_cycle", |j| {
+        j.ty() == "order_cycle" && j.get("edges").arr().iter().any(|e| lock_name(e.at("from.lock")) == Some("online.inv.ODB"))
+    });
+    let edges = cyc.get("edges").arr();
+    assert_eq!(edges.len(), 2, "{cyc:?}");
+    assert_eq!(lock_name(edges[0].at("from.lock")), Some("online.inv.ODB"));
+    assert_eq!(edges[0].at("from.site.line").num(), Some(l1 as u64));
+    assert_eq!(edges[0].at("to.site.line").num(), Some(l2 as u64));
+    assert_eq!(lock_name(edges[1].at("from.lock")), Some("online.inv.SYSMSG"));
+    assert_eq!(edges[1].at("from.site.line").num(), Some(l3 as u64));
+    assert_eq!(edges[1].at("to.site.line").num(), Some(l4 as u64));
+    // no deadlock happened
+    assert!(!c.all().iter().any(|j| j.ty() == "deadlock"
+        && j.get("cycle").arr().iter().any(|n| lock_name(n.get("waits_for")) == Some("online.inv.ODB"))));
+}

@@ -80,6 +80,23 @@ fn samples() -> Vec<Message> {
             from: EdgeEnd { lock: odb(), mode: Mode::Mutex, site: site("src/odb.rs", 30, 9) },
             to: EdgeEnd { lock: sysmsg(), mode: Mode::Mutex, site: site("src/msg.rs", 20, 17) },
         }),
+        Message::OrderCycle(OrderCycle {
+            t_ms: 31,
+            edges: vec![
+                Edge {
+                    t_ms: 12,
+                    thread: thread(2, Some("odb-writer"), 31301),
+                    from: EdgeEnd { lock: odb(), mode: Mode::Mutex, site: site("src/odb.rs", 30, 9) },
+                    to: EdgeEnd { lock: sysmsg(), mode: Mode::Mutex, site: site("src/msg.rs", 20, 17) },
+                },
+                Edge {
+                    t_ms: 31,
+                    thread: thread(5, Some("cm_watchdog"), 31305),
+                    from: EdgeEnd { lock: sysmsg(), mode: Mode::Mutex, site: site("src/msg.rs", 19, 17) },
+                    to: EdgeEnd { lock: odb(), mode: Mode::Mutex, site: site("src/odb.rs", 31, 9) },
+                },
+            ],
+        }),
         Message::Deadlock(Deadlock {
             t_ms: 15,
             action: "abort",
@@ -200,7 +217,7 @@ fn every_sample_is_valid_json_with_version_and_type() {
             j.ty().to_string()
         })
         .collect();
-    for t in ["hello", "wait", "edge", "deadlock", "stall", "snapshot"] {
+    for t in ["hello", "wait", "edge", "order_cycle", "deadlock", "stall", "snapshot"] {
         assert!(types.iter().any(|x| x == t), "no sample of type {t}");
     }
     // escaping round-trips
