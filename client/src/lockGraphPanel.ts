@@ -18,6 +18,7 @@ export class LockGraphPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private sites: LockGraphSite[] = [];
   private lastArgs: ShowGraphArgs = {};
+  private lastKey = '';
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly subscription: vscode.Disposable;
 
@@ -47,7 +48,10 @@ export class LockGraphPanel implements vscode.Disposable {
         localResourceRoots: [],
         retainContextWhenHidden: false,
       });
-      this.panel.onDidDispose(() => (this.panel = undefined));
+      this.panel.onDidDispose(() => {
+        this.panel = undefined;
+        this.lastKey = '';
+      });
       this.panel.webview.onDidReceiveMessage((m) => this.onMessage(m));
       this.panel.onDidChangeViewState((e) => {
         if (e.webviewPanel.visible) void this.render();
@@ -65,6 +69,10 @@ export class LockGraphPanel implements vscode.Disposable {
     const uri = this.lastArgs.uri ?? vscode.window.activeTextEditor?.document.uri.toString();
     const document = uri && vscode.window.activeTextEditor?.document.languageId === 'rust' ? { uri } : undefined;
     const graph = await client.sendRequest(LockGraphRequest.type, document ? { textDocument: document } : {});
+    // Unchanged graph: keep the page (and its scroll position) as it is.
+    const key = JSON.stringify([graph, this.lastArgs.function ?? null]);
+    if (key === this.lastKey && panel.webview.html) return;
+    this.lastKey = key;
     const nonce = randomBytes(18).toString('base64');
     const { html, sites } = renderLockGraphHtml(graph, {
       nonce,
