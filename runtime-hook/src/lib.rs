@@ -11,6 +11,9 @@
 //!   which source line and since when;
 //! * **lock-order edges** (lockdep style): "`A` was held while `B` was
 //!   acquired", each pair of lock classes once, with both sites;
+//! * **lock-order inversions**: as soon as those edges form a cycle (`A`
+//!   before `B` on one path, `B` before `A` on another), with every edge's
+//!   sites: the deadlock that has not happened yet;
 //! * **deadlocks**: wait-for cycles between threads, including a thread
 //!   waiting for a lock it already holds (the `if let ... = lock.read()`
 //!   / `else { lock.write() }` trap), found in-process within one scan and
