@@ -63,6 +63,8 @@ export class LspHarness {
   readonly client: MessageConnection;
   /** Latest diagnostics per URI. */
   readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
+  /** Every publication's URI, in order. */
+  readonly publications: string[] = [];
   readonly statuses: StatusParams[] = [];
   readonly progress: Array<WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd> = [];
   readonly registrations: Array<{ method: string; registerOptions?: unknown }> = [];
@@ -82,6 +84,7 @@ export class LspHarness {
     this.client = createMessageConnection(new StreamMessageReader(this.serverOut), new StreamMessageWriter(this.serverIn));
     this.client.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
       this.diagnostics.set(p.uri, p);
+      this.publications.push(p.uri);
       this.notify();
     });
     this.client.onNotification(StatusNotification.method, (p: StatusParams) => {

@@ -6,7 +6,8 @@ import type { FileAnalysis } from '../../server/src/analysis/api';
 import type { Finding } from '../../server/src/analysis/model';
 import { diagnosticsFor, eolAt, findingToDiagnostic, hoverMarkdown, isSuppressed, splitLines, suppressionEdit, wordAt } from '../../server/src/lsp/features';
 import { findCycles, hierarchyLevels } from '../../server/src/lsp/lockGraph';
-import { optionsFromConfig } from '../../server/src/lsp/server';
+import { changedIdentifiers, optionsFromConfig } from '../../server/src/lsp/server';
+import type { FileDeclarations } from '../../server/src/analysis/api';
 
 const range = (line: number, a: number, b: number) => ({ start: { line, column: a }, end: { line, column: b } });
 
@@ -127,5 +128,31 @@ describe('lock graph helpers', () => {
       blockingFunctions: ['rpc::call'],
       severities: { 'double-lock': 'off' },
     });
+  });
+});
+
+describe('declaration changes', () => {
+  const base: FileDeclarations = {
+    file: 'src/lib.rs',
+    modulePath: 'crate',
+    imports: { Mutex: 'std::sync::Mutex' },
+    statics: [],
+    structs: [{ name: 'Odb', file: 'src/lib.rs', range: range(1, 0, 4), fields: [{ name: 'odb', typeText: 'Mutex<Vec<i64>>', range: range(2, 4, 9) }] }],
+    functions: [
+      { qualifiedName: 'Odb::get', name: 'get', selfType: 'Odb', params: [], isAsync: false, file: 'src/lib.rs', range: range(6, 0, 9), nameRange: range(6, 7, 10), modulePath: 'crate' },
+    ],
+  };
+  it('ignore moved positions and name what changed', () => {
+    const moved: FileDeclarations = JSON.parse(JSON.stringify(base));
+    moved.functions[0].range = range(16, 0, 19);
+    moved.structs[0].fields[0].range = range(12, 4, 9);
+    assert.deepEqual([...changedIdentifiers(base, moved)], []);
+    const retyped: FileDeclarations = JSON.parse(JSON.stringify(base));
+    retyped.structs[0].fields[0].typeText = 'parking_lot::Mutex<Vec<i64>>';
+    assert.deepEqual([...changedIdentifiers(base, retyped)].sort(), ['Odb', 'odb']);
+    const added: FileDeclarations = JSON.parse(JSON.stringify(base));
+    added.functions.push({ ...added.functions[0], qualifiedName: 'Odb::set', name: 'set' });
+    assert.deepEqual([...changedIdentifiers(base, added)].sort(), ['Odb', 'set']);
+    assert.ok(changedIdentifiers(base, { ...base, modulePath: 'crate::db' }).has('*'));
   });
 });

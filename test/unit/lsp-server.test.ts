@@ -425,6 +425,38 @@ describe('language server: watched files', () => {
   });
 });
 
+describe('language server: cross-file re-analysis', () => {
+  it('re-analyses only the closed files that mention a changed declaration', async () => {
+    const host = fakeHost();
+    const lsp = new LspHarness({ host });
+    try {
+      await lsp.initialize([WS]);
+      await lsp.waitForReady();
+      const text = fs.readFileSync(MIDAS, 'utf8');
+      const uri = await lsp.open(MIDAS);
+      await lsp.waitForDiagnostics(uri, (d) => d.version === 1);
+      const analysesOf = (name: string) => host.engine.analyses.filter((a) => a.file.endsWith(name)).length;
+      const loggerBefore = analysesOf('logger.rs');
+      const ledgerBefore = analysesOf('ledger/src/lib.rs');
+      // Rename a method: `Odb` and `cm_msg` change; logger.rs mentions neither.
+      const line = lineOf(text, 'pub fn cm_msg');
+      const col = text.split('\n')[line].indexOf('cm_msg');
+      let version = await lsp.change(uri, [{ range: { start: { line, character: col }, end: { line, character: col + 6 } }, text: 'cm_log' }]);
+      await lsp.waitForDiagnostics(uri, (d) => d.version === version);
+      // Add a method named like one logger.rs calls: logger.rs is re-analysed (and published).
+      const published = lsp.publications.filter((u) => u === uriOf(LOGGER)).length;
+      const end = lineOf(text, '    pub fn db_get_value');
+      version = await lsp.change(uri, [{ range: { start: { line: end, character: 0 }, end: { line: end, character: 0 } }, text: '    pub fn log(&self) {}\n' }]);
+      await lsp.waitForDiagnostics(uri, (d) => d.version === version);
+      await lsp.waitFor('logger.rs re-published', () => (lsp.publications.filter((u) => u === uriOf(LOGGER)).length > published ? true : undefined));
+      assert.equal(analysesOf('logger.rs'), loggerBefore + 1, 'logger.rs re-analysed once, for `log` only');
+      assert.equal(analysesOf('ledger/src/lib.rs'), ledgerBefore, 'other crates are never re-analysed');
+    } finally {
+      await lsp.dispose();
+    }
+  });
+});
+
 describe('language server: engine failures', () => {
   it('keeps indexing and serving other files when the engine throws on one file', async () => {
     const host = fakeHost();

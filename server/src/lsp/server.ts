@@ -492,19 +492,23 @@ export class LockLensServer {
     };
   }
 
-  /** Records new declarations for a workspace file; returns true when other files must be re-analysed. */
-  private updateDeclarations(file: FileEntry, declarations: FileDeclarations): boolean {
+  /**
+   * Records new declarations for a workspace file. Returns the identifiers whose declarations
+   * changed in a way other files can see (empty when none): only files mentioning one of them
+   * need re-analysis.
+   */
+  private updateDeclarations(file: FileEntry, declarations: FileDeclarations): Set<string> {
     // Identical declarations (positions included) keep the crate index object, and with it
     // the engine's per-index caches.
     const full = JSON.stringify(declarations);
-    if (file.declarations && file.declarationsText === full) return false;
+    if (file.declarations && file.declarationsText === full) return new Set();
     const signature = signatureOf(declarations);
-    const changed = file.signature !== undefined && file.signature !== signature;
+    const changed = file.signature !== undefined && file.signature !== signature ? changedIdentifiers(file.declarations, declarations) : new Set<string>();
     file.declarations = declarations;
     file.declarationsText = full;
     file.signature = signature;
     file.crate.index = undefined;
-    if (changed) file.crate.generation++;
+    if (changed.size > 0) file.crate.generation++;
     return changed;
   }
 
@@ -652,7 +656,8 @@ export class LockLensServer {
     const parsed = engine.parse(text);
     try {
       const declarations = engine.declarations(parsed, file.key);
-      if (this.updateDeclarations(file, declarations)) this.scheduleCrate(file.crate, file);
+      const changed = this.updateDeclarations(file, declarations);
+      if (changed.size > 0) this.scheduleCrate(file.crate, file, changed);
       const analysis = engine.analyzeFile(parsed, file.key, this.crateIndex(file.crate), options);
       file.analysis = analysis;
       file.text = text;
@@ -741,26 +746,50 @@ export class LockLensServer {
   }
 
   private crateTimers = new Map<CrateEntry, NodeJS.Timeout>();
+  private crateChanges = new Map<CrateEntry, Set<string>>();
+  private crateRuns = new Map<CrateEntry, number>();
 
-  /** Re-analyses the other files of a crate after a declaration change, debounced. */
-  private scheduleCrate(crate: CrateEntry, except?: FileEntry): void {
+  /**
+   * Re-analyses the other files of a crate that mention an identifier whose declaration
+   * changed, debounced; a newer change cancels a run in progress (the next run covers it).
+   */
+  private scheduleCrate(crate: CrateEntry, except: FileEntry | undefined, identifiers: Set<string>): void {
+    const pending = this.crateChanges.get(crate) ?? new Set<string>();
+    for (const id of identifiers) pending.add(id);
+    this.crateChanges.set(crate, pending);
+    const run = (this.crateRuns.get(crate) ?? 0) + 1;
+    this.crateRuns.set(crate, run);
     const existing = this.crateTimers.get(crate);
     if (existing) clearTimeout(existing);
     this.crateTimers.set(
       crate,
       setTimeout(() => {
         this.crateTimers.delete(crate);
+        const names = this.crateChanges.get(crate) ?? new Set<string>();
+        this.crateChanges.delete(crate);
         this.safe('crate re-analysis', async () => {
+          const mentions = mentionsAny(names);
           const settings = await this.settingsFor(pathToUri(crate.info.root));
           for (const file of crate.files) {
+            if (this.crateRuns.get(crate) !== run) {
+              // Superseded: hand the remaining names to the newer run.
+              const newer = this.crateChanges.get(crate) ?? new Set<string>();
+              for (const n of names) newer.add(n);
+              this.crateChanges.set(crate, newer);
+              return;
+            }
             if (file === except) continue;
             const open = this.openDocumentFor(file);
-            if (open) this.schedule(open.uri, 0);
-            else await this.analyzeClosed(file, settings, false);
+            if (open) {
+              if (mentions(open.document.getText())) this.schedule(open.uri, 0);
+            } else if (file.text === undefined || mentions(file.text)) {
+              await this.analyzeClosed(file, settings, false);
+              await yieldToEventLoop();
+            }
           }
           await this.refreshGraph(crate, false);
         });
-      }, Math.max(this.debounceMs * 3, 300)),
+      }, Math.max(this.debounceMs * 5, 500)),
     );
   }
 
@@ -873,7 +902,8 @@ export class LockLensServer {
     const declarations = engine.declarations(parsed, key);
     let index: CrateIndex;
     if (file) {
-      if (this.updateDeclarations(file, declarations)) this.scheduleCrate(file.crate, file);
+      const changed = this.updateDeclarations(file, declarations);
+      if (changed.size > 0) this.scheduleCrate(file.crate, file, changed);
       index = this.crateIndex(file.crate);
     } else if (crate) {
       const others = crate.files.map((f) => f.declarations).filter((d): d is FileDeclarations => d !== undefined);
@@ -1041,6 +1071,41 @@ function withoutEngineDuplicates(findings: Finding[], analysisOf: (file: string)
     return set;
   };
   return findings.filter((f) => !keysOf(f.file).has(`${f.rule}:${f.range.start.line}`));
+}
+
+/** Declarations of a file as identifiers -> position-free JSON, for diffing. */
+function declarationEntities(d: FileDeclarations | undefined): Map<string, { json: string; identifiers: string[] }> {
+  const out = new Map<string, { json: string; identifiers: string[] }>();
+  if (!d) return out;
+  const strip = (v: unknown) => JSON.stringify(v, (k, val) => (k === 'range' || k === 'nameRange' ? undefined : val));
+  const last = (q: string) => q.split('::').filter((x) => x && !x.startsWith('{')).pop() ?? q;
+  for (const st of d.structs ?? []) out.set(`struct ${st.name}`, { json: strip(st), identifiers: [st.name, ...st.fields.map((f) => f.name)] });
+  for (const st of d.statics ?? []) out.set(`static ${st.name}`, { json: strip(st), identifiers: [st.name] });
+  for (const f of d.functions ?? []) {
+    out.set(`fn ${f.qualifiedName}`, { json: strip(f), identifiers: [last(f.qualifiedName), ...(f.selfType ? [last(f.selfType)] : [])] });
+  }
+  for (const [local, full] of Object.entries(d.imports ?? {})) out.set(`use ${local}`, { json: full, identifiers: [local] });
+  out.set('module', { json: d.modulePath, identifiers: ['*'] });
+  return out;
+}
+
+/** Identifiers of the declarations that differ between two versions of a file. */
+export function changedIdentifiers(before: FileDeclarations | undefined, after: FileDeclarations): Set<string> {
+  const a = declarationEntities(before);
+  const b = declarationEntities(after);
+  const out = new Set<string>();
+  for (const [key, entity] of a) if (b.get(key)?.json !== entity.json) for (const id of entity.identifiers) out.add(id);
+  for (const [key, entity] of b) if (a.get(key)?.json !== entity.json) for (const id of entity.identifiers) out.add(id);
+  return out;
+}
+
+/** A test for "the text mentions one of these identifiers" (`*`: everything matches). */
+function mentionsAny(identifiers: Set<string>): (text: string) => boolean {
+  if (identifiers.has('*')) return () => true;
+  const words = [...identifiers].filter((w) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(w));
+  if (words.length === 0) return () => false;
+  const pattern = new RegExp(`(?<![A-Za-z0-9_])(?:${words.join('|')})(?![A-Za-z0-9_])`);
+  return (text) => pattern.test(text);
 }
 
 function isPosition(p: unknown): p is { line: number; character: number } {
