@@ -991,7 +991,6 @@ export class LockLensServer {
     if (only && only.length > 0 && !only.some((kind) => kind === CodeActionKind.QuickFix || CodeActionKind.QuickFix.startsWith(`${kind}.`) || kind === CodeActionKind.Empty)) {
       return [];
     }
-    const lines = splitLines(result.text);
     const resolve = this.uriResolver({ workspaceRoot: result.file?.crate.workspace.root, key: result.analysis.file, uri });
     const ctx = this.diagnosticContext(result.settings, resolve, result.file?.crate);
     const fromClient = (params.context?.diagnostics ?? []).filter((d) => d?.source === 'locklens');
@@ -1003,9 +1002,13 @@ export class LockLensServer {
       const diagnostic = current.find((d) => (d.data as { index?: number } | undefined)?.index === index);
       if (!diagnostic || !rangesIntersect(diagnostic.range, params.range)) return;
       const matching = fromClient.find((d) => d.code === finding.rule && rangesIntersect(d.range, diagnostic.range)) ?? diagnostic;
-      actions.push(...codeActionsFor(finding, matching, { uri, text: result.text, uriOf: resolve }));
+      for (const action of codeActionsFor(finding, matching, { uri, text: result.text, uriOf: resolve })) {
+        // Two findings of one rule on one line share their allow comment: offer it once.
+        const same = actions.find((a) => a.title === action.title && JSON.stringify(a.edit) === JSON.stringify(action.edit));
+        if (same) same.diagnostics = [...(same.diagnostics ?? []), ...(action.diagnostics ?? [])];
+        else actions.push(action);
+      }
     });
-    void lines;
     return actions;
   }
 
