@@ -86,15 +86,19 @@ export function lineOf(text: string, needle: string, after?: string): number {
 }
 
 /**
- * Expected findings from markers: `//~ rule-id` (or `//~ rule-id:severity`, several separated by
- * spaces) at the end of the line where the finding starts. Returns `line rule[:severity]` keys.
+ * Expected findings from markers: `//~ rule-id` (or `//~ rule-id:severity`, `//~ rule-id@2021` for
+ * one edition only, several separated by spaces) at the end of the line where the finding starts.
+ * Returns `line rule[:severity]` keys.
  */
-export function expectedMarkers(text: string, rules: readonly string[]): string[] {
+export function expectedMarkers(text: string, rules: readonly string[], edition?: string): string[] {
   const out: string[] = [];
   text.split(/\r?\n/).forEach((l, i) => {
     const m = /\/\/~\s*(.*)$/.exec(l);
     if (!m) return;
-    for (const tok of m[1].trim().split(/\s+/)) {
+    for (const raw of m[1].trim().split(/\s+/)) {
+      // `rule@2021`: expected only in that edition.
+      const [tok, only] = raw.split('@');
+      if (only && edition && only !== edition) continue;
       const rule = tok.split(':')[0];
       if (rules.includes(rule)) out.push(`${i + 1} ${tok}`);
     }
@@ -103,9 +107,9 @@ export function expectedMarkers(text: string, rules: readonly string[]): string[
 }
 
 /** Actual findings of `rules` as `line rule` keys (with `:severity` where the marker asks for it). */
-export function actualKeys(findings: Finding[], rules: readonly string[], text: string): string[] {
+export function actualKeys(findings: Finding[], rules: readonly string[], text: string, edition?: string): string[] {
   const withSev = new Set<string>();
-  for (const k of expectedMarkers(text, rules)) {
+  for (const k of expectedMarkers(text, rules, edition)) {
     const [line, tok] = k.split(' ');
     if (tok.includes(':')) withSev.add(`${line} ${tok.split(':')[0]}`);
   }

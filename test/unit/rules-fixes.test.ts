@@ -219,10 +219,10 @@ describe('fix shapes (crate-dependent fixes: text only, rustc cannot see the cra
     const l = lineOf(text, 'if let Some(Load::Local(load))');
     const fixed = applyFix(text, findingAt(r.findings, 'scrutinee-guard', l).fixes[0]).split('\n');
     assert.equal(fixed[l - 1].trim(), 'let value = self.load.read().unwrap().get(name).cloned();');
-    assert.equal(fixed[l].trim(), 'if let Some(Load::Local(load)) = value.as_ref() { //~ scrutinee-guard');
-    const taken = 'use std::sync::Mutex;\npub fn f(m: &Mutex<Vec<u32>>, value: u32) -> u32 {\n    match m.lock().unwrap().len() {\n        0 => value,\n        _ => 1,\n    }\n}\n';
+    assert.equal(fixed[l].trim(), 'if let Some(Load::Local(load)) = value.as_ref() { //~ scrutinee-guard@2021');
+    const taken = 'use std::sync::Mutex;\nfn audit() {}\npub fn f(m: &Mutex<Vec<u32>>, value: u32) -> u32 {\n    match m.lock().unwrap().len() {\n        0 => value,\n        _ => {\n            audit();\n            1\n        }\n    }\n}\n';
     const r2 = await analyze(taken);
-    const fix = findingAt(r2.findings, 'scrutinee-guard', 3).fixes[0];
+    const fix = findingAt(r2.findings, 'scrutinee-guard', 4).fixes[0];
     assert.match(applyFix(taken, fix), /let value_1 = m\.lock\(\)\.unwrap\(\)\.len\(\);\n    match value_1 \{/);
   });
 });

@@ -14,7 +14,8 @@ const BLOCKING_PATHS: Array<[RegExp, string]> = [
   [/^(std::)?(net::)?(TcpStream|UdpSocket|TcpListener)::(connect|connect_timeout|bind)$/, 'network I/O'],
   [/(^|::)block_on$/, '`block_on`'],
   [/^reqwest::blocking::\w+$/, 'a blocking HTTP request'],
-  [/^(std::)?io::(stdin|copy)$/, 'terminal or stream I/O'],
+  // `io::stdin()` only returns a handle; reading from it is caught as a method (`read_line`).
+  [/^(std::)?io::copy$/, 'stream I/O'],
 ];
 
 const BLOCKING_METHODS: Record<string, { args: number[]; what: string }> = {

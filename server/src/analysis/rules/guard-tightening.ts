@@ -24,6 +24,9 @@ export const guardTightening: Rule = {
       const decl = ctx.fn.nodes.get(a.id)?.bindingDecl;
       if (!decl || decl.scope.type !== 'block') continue;
       const lastUse = lastUseOf(decl, ctx.fn.scopes);
+      // The guard value moves on at its last use (`Holder { g }`, `let h = g;`, `v.push(g)`): it lives
+      // as long as its new owner, and `drop(g)` after the move would not compile.
+      if (lastUse && movesValue(lastUse)) continue;
       const anchor = lastUse ?? decl.declaredBy;
       // The statement of the guard's own block that contains the last use.
       let stmt: Node | null = anchor;
@@ -77,10 +80,34 @@ export const guardTightening: Rule = {
 /** Methods whose result borrows from the receiver (so the guard must outlive the result). */
 const BORROWING_METHODS = /\.(iter|iter_mut|get|get_mut|first|last|first_mut|last_mut|as_ref|as_mut|as_slice|as_mut_slice|as_str|as_bytes|keys|values|values_mut|deref|deref_mut|borrow|borrow_mut|entry|split|chars|lines|windows|chunks|drain|range|peek|front|back)\s*\([^()]*\)\s*$/;
 
+/** A bare use of a binding in a position that moves it (not `g.x`, `*g`, `&g`, `g.method()`). */
+function movesValue(use: Node): boolean {
+  const p = use.parent;
+  if (!p) return false;
+  switch (p.type) {
+    case 'shorthand_field_initializer':
+    case 'array_expression':
+    case 'tuple_expression':
+    case 'return_expression':
+    case 'arguments':
+      return true;
+    case 'field_initializer':
+      return p.childForFieldName('value')?.id === use.id;
+    case 'let_declaration':
+      return p.childForFieldName('value')?.id === use.id;
+    case 'assignment_expression':
+      return p.childForFieldName('right')?.id === use.id;
+    default:
+      return false;
+  }
+}
+
 /** Whether a `let` initializer can hold a borrow of the guard (`&g.x`, `g.iter()`, `g.get(k)`). */
 function borrowsFrom(init: Node, name: string): boolean {
   const text = init.text.trim();
   if (text.startsWith('&')) return true;
+  // `let f = || g.len();`: the closure captures the guard (by reference or by move) as long as it lives.
+  if (init.type === 'closure_expression' && new RegExp(`\\b${name}\\b`).test(text)) return true;
   // `match dir { A => &mut g.reader, .. }`, `Some(&g[0])`: a reference into the guard anywhere.
   if (new RegExp(`&\\s*(mut\\s+)?\\*?\\s*${name}\\b`).test(text)) return true;
   if (BORROWING_METHODS.test(text)) return true;
