@@ -74,7 +74,7 @@ impl<T> Mutex<T> {
 impl<T: ?Sized> Mutex<T> {
     /// Acquires the mutex, blocking until it is available.
     #[track_caller]
-    #[inline]
+    #[inline(always)]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         if !rt::enabled() {
             return map_lock(self.inner.lock(), |g| self.guard(g, 0));
@@ -82,7 +82,7 @@ impl<T: ?Sized> Mutex<T> {
         self.lock_tracked(Location::caller())
     }
 
-    #[inline]
+    #[inline(always)]
     fn lock_tracked(&self, site: &'static Location<'static>) -> LockResult<MutexGuard<'_, T>> {
         let (r, held) = crate::track::acquire_on(
             &self.meta,
@@ -290,18 +290,29 @@ macro_rules! rw_acquire {
             return map_lock($self.inner.$block(), |g| $self.$wrap(g, 0));
         }
         let site = Location::caller();
-        match $self.inner.$try() {
-            Ok(g) => Ok($self.$wrap(g, rt::acquired(&$self.meta, $mode, site, None))),
-            Err(TryLockError::Poisoned(p)) => {
-                Err(PoisonError::new($self.$wrap(p.into_inner(), rt::acquired(&$self.meta, $mode, site, None))))
-            }
-            Err(TryLockError::WouldBlock) => {
-                let w = rt::begin_wait(&$self.meta, $mode, site, WaitKind::Plain);
-                let r = $self.inner.$block();
-                let waited = rt::end_wait(w);
-                map_lock(r, |g| $self.$wrap(g, rt::acquired(&$self.meta, $mode, site, waited)))
-            }
+        // Out of line: keeps the off path small enough to inline.
+        #[inline(never)]
+        fn tracked<'a, T: ?Sized, G>(
+            meta: &LockMeta,
+            site: &'static Location<'static>,
+            try_: impl FnOnce() -> TryLockResult<G>,
+            block: impl FnOnce() -> LockResult<G>,
+        ) -> (LockResult<G>, HeldToken) {
+            crate::track::acquire_on(
+                meta,
+                $mode,
+                site,
+                WaitKind::Plain,
+                || match try_() {
+                    Ok(g) => Some(Ok(g)),
+                    Err(TryLockError::Poisoned(p)) => Some(Err(p)),
+                    Err(TryLockError::WouldBlock) => None,
+                },
+                block,
+            )
         }
+        let (r, held) = tracked::<T, _>(&$self.meta, site, || $self.inner.$try(), || $self.inner.$block());
+        map_lock(r, |g| $self.$wrap(g, held))
     }};
 }
 
