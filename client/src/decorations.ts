@@ -151,8 +151,8 @@ export class GuardRegionDecorations implements vscode.Disposable {
         }),
         active: vscode.window.createTextEditorDecorationType({
           backgroundColor: colors.strong,
-          border: `1px solid ${colors.border}`,
-          borderRadius: '2px',
+          overviewRulerColor: colors.border,
+          overviewRulerLane: vscode.OverviewRulerLane.Left,
           rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
         }),
       };

@@ -40,7 +40,11 @@ export class LockGraphPanel implements vscode.Disposable {
       void vscode.window.showWarningMessage('LockLens: the language server is not running.');
       return;
     }
-    this.lastArgs = args;
+    // Scope: the crate of the given document, else of the active Rust editor (captured now:
+    // once the panel opens, the webview is the active editor), else the whole workspace.
+    const active = vscode.window.activeTextEditor?.document;
+    const uri = args.uri ?? (active?.languageId === 'rust' ? client.code2ProtocolConverter.asUri(active.uri) : undefined);
+    this.lastArgs = { ...args, ...(uri ? { uri } : {}) };
     if (!this.panel) {
       this.panel = vscode.window.createWebviewPanel(LockGraphPanel.viewType, 'LockLens: Lock Graph', vscode.ViewColumn.Beside, {
         enableScripts: true,
@@ -66,9 +70,8 @@ export class LockGraphPanel implements vscode.Disposable {
     const client = this.client();
     const panel = this.panel;
     if (!client || !panel) return;
-    const uri = this.lastArgs.uri ?? vscode.window.activeTextEditor?.document.uri.toString();
-    const document = uri && vscode.window.activeTextEditor?.document.languageId === 'rust' ? { uri } : undefined;
-    const graph = await client.sendRequest(LockGraphRequest.type, document ? { textDocument: document } : {});
+    const uri = this.lastArgs.uri;
+    const graph = await client.sendRequest(LockGraphRequest.type, uri ? { textDocument: { uri } } : {});
     // Unchanged graph: keep the page (and its scroll position) as it is.
     const key = JSON.stringify([graph, this.lastArgs.function ?? null]);
     if (key === this.lastKey && panel.webview.html) return;

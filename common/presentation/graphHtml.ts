@@ -4,6 +4,15 @@
 // the sites it was given, never an arbitrary URI.
 
 import type { LockGraphResult, LockGraphSite } from '../protocol';
+import { classColors, ThemeKind } from './colors';
+
+/** Body classes VS Code puts on a webview per theme kind. */
+const THEME_BODY: Record<ThemeKind, string> = {
+  light: 'vscode-light',
+  dark: 'vscode-dark',
+  highContrast: 'vscode-high-contrast',
+  highContrastLight: 'vscode-high-contrast-light',
+};
 
 export function escapeHtml(text: unknown): string {
   return String(text).replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -81,13 +90,24 @@ export function renderLockGraphHtml(graph: LockGraphResult, options: GraphHtmlOp
       return `<line class="${cls}" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" marker-end="url(#${marker})"><title>${escapeHtml(`${e.from} held while acquiring ${e.to}`)}</title></line>`;
     })
     .join('\n');
+  // Each lock class in the colour its guard regions have in the editor, per theme.
+  const nodeCss = layout
+    .map((l, i) =>
+      (Object.keys(THEME_BODY) as ThemeKind[])
+        .map((theme) => {
+          const c = classColors(l.id, theme);
+          return `body.${THEME_BODY[theme]} .n${i} circle { fill: ${c.strong}; stroke: ${c.bar}; }`;
+        })
+        .join('\n'),
+    )
+    .join('\n');
   const nodeSvg = layout
-    .map((l) => {
+    .map((l, i) => {
       const node = graph.nodes.find((n) => n.id === l.id)!;
       const inCycle = graph.cycles.some((c) => c.includes(l.id));
       const level = node.level !== undefined ? ` · level ${node.level}` : '';
       return (
-        `<g class="node${inCycle ? ' cycle' : ''}"><circle cx="${l.x}" cy="${l.y}" r="18"><title>${escapeHtml(
+        `<g class="node n${i}${inCycle ? ' cycle' : ''}"><circle cx="${l.x}" cy="${l.y}" r="18"><title>${escapeHtml(
           `${node.id}: ${node.flavor} ${node.kind}, ${node.acquisitions} acquisition(s), modes ${node.modes.join('/')}${level}`,
         )}</title></circle>` + `<text x="${l.x}" y="${l.y + 34}" text-anchor="middle">${escapeHtml(node.id)}</text></g>`
       );
@@ -131,7 +151,8 @@ export function renderLockGraphHtml(graph: LockGraphResult, options: GraphHtmlOp
   .edge.cycle { stroke: var(--vscode-errorForeground); stroke-width: 2.5; }
   .edge.focus { stroke-width: 4; }
   .node circle { fill: var(--vscode-editorWidget-background, var(--vscode-editor-background)); stroke: var(--vscode-focusBorder); stroke-width: 2; }
-  .node.cycle circle { stroke: var(--vscode-errorForeground); }
+${nodeCss}
+  body .node.cycle circle { stroke: var(--vscode-errorForeground); stroke-width: 3; }
   .node text { fill: var(--vscode-foreground); font-size: 12px; }
   #arrow path { fill: var(--vscode-descriptionForeground); }
   #arrow-cycle path { fill: var(--vscode-errorForeground); }
