@@ -260,6 +260,7 @@ describe('poison-unwrap, let-underscore-lock, blocking-under-lock, guard-tighten
     assert.equal(f.severity, 'information');
     assertNames(f, 'Worker.queue', /\(mutex\)/);
     assert.match(f.message, /`match`/);
+    assert.match(f.message, /released at line \d+/);
     assert.match(findingAt(r.findings, 'try-lock-flow-control', lineOf(text, 'self.queue.try_lock()?')).message, /`\?`/);
     assert.match(findingAt(r.findings, 'try-lock-flow-control', lineOf(text, 'let Ok(q) = self.queue.try_lock() else')).message, /let \.\.\. else/);
   });

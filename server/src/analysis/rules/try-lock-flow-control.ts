@@ -4,7 +4,7 @@
 
 import type { Finding } from '../model';
 import { field, type Node } from '../syntax';
-import { lockLabel, makeFinding, type Rule, type RuleContext } from './context';
+import { describeRelease, lockLabel, makeFinding, type Rule, type RuleContext } from './context';
 
 const METRIC_CALL = /\b(inc|incr|increment|dec|fetch_add|fetch_sub|record|observe|counter!|gauge!|histogram!|metrics?)\b/;
 
@@ -26,7 +26,7 @@ export const tryLockFlowControl: Rule = {
           'information',
           ctx.file,
           a.callRange,
-          `The outcome of \`${a.method}\` on ${lockLabel(a)} decides control flow here (${decision.kind}). Under contention it fails spuriously, so the program takes the other path at random; wait for the lock (\`lock()\`), or restructure so contention is not a decision. Using try_lock only to count contention is fine.`,
+          `The outcome of \`${a.method}\` on ${lockLabel(a)} decides control flow here (${decision.kind}); when it succeeds the guard is ${describeRelease(a)}. Under contention it fails spuriously, so the program takes the other path at random; wait for the lock (\`lock()\`), or restructure so contention is not a decision. Using try_lock only to count contention is fine.`,
           { acquisitions: [a.id] },
         ),
       );
