@@ -45,6 +45,7 @@ export async function main(argv: string[], out: Out = defaultOut): Promise<numbe
         const mod = await import('./graph-commands');
         return await (command === 'report' ? mod.reportCommand(rest, out) : mod.graphCommand(rest, out));
       }
+      case 'run': { const mod = await import('./run'); return await mod.runCommand(rest, out); }
       case 'lsp': {
         const mod = await import('../lsp/main');
         mod.startStdio();

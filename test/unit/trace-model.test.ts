@@ -1,0 +1,231 @@
+// The trace model on recorded streams of the runtime-hook examples (test/fixtures/trace) and on
+// synthetic streams for the cases the examples do not produce (inversions, stalls, message
+// order, caps, hostile values).
+
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { DurationHistogram } from '../../server/src/analysis/trace/hist';
+import { TraceModel, type TraceEvent } from '../../server/src/analysis/trace/model';
+import { buildReport, reportText, userFrames } from '../../server/src/analysis/trace/report';
+import { parseTraceHeader, replayTraceLine } from '../../server/src/analysis/trace/tracefile';
+import { edge, hello, snapshot, stall, TRACE_FIXTURES, wait } from '../support/trace-harness';
+
+function replay(name: string): TraceModel {
+  const lines = fs.readFileSync(path.join(TRACE_FIXTURES, name), 'utf8').split('\n').filter(Boolean);
+  const header = parseTraceHeader(lines[0]);
+  assert.equal(typeof header, 'object', String(header));
+  const m = new TraceModel();
+  for (const l of lines.slice(1)) replayTraceLine(m, l);
+  return m;
+}
+
+function feed(m: TraceModel, ...msgs: unknown[]): void {
+  for (const x of msgs) m.ingestValue(x, 1);
+}
+
+const report = (m: TraceModel) => buildReport(m, { argv: ['prog'], exitCode: 0, signal: null, durationMs: 1, outcome: 'exited', runExitCode: 0 });
+
+describe('recorded: midas_abba (ABBA deadlock, two threads)', () => {
+  const m = replay('midas_abba.ndjson');
+  test('accepts every message', () => {
+    assert.equal(m.stats.rejectedTotal, 0, JSON.stringify(m.stats.rejected));
+    assert.equal(m.stats.ignoredTotal, 0);
+    assert.equal(m.processes.size, 1);
+  });
+  test('one deadlock: both threads, both locks, both sites', () => {
+    assert.equal(m.deadlocks.length, 1);
+    const r = report(m);
+    const d = r.deadlocks[0];
+    assert.equal(d.cycle.length, 2);
+    const by = (name: string) => d.cycle.find((n) => n.thread.name === name)!;
+    const a = by('odbedit');
+    const b = by('cm_watchdog');
+    assert.equal(a.holds[0].lock.name, 'ODB');
+    assert.equal(a.waitsFor.lock.name, 'SYSMSG');
+    assert.equal(b.holds[0].lock.name, 'SYSMSG');
+    assert.equal(b.waitsFor.lock.name, 'ODB');
+    assert.deepEqual([a.holds[0].site.line, a.waitsFor.site.line, b.holds[0].site.line, b.waitsFor.site.line], [26, 34, 39, 41]);
+    assert.ok([a, b].every((n) => n.waitsFor.site.file === 'examples/midas_abba.rs'));
+    assert.deepEqual(a.heldBy, [b.thread.id]);
+  });
+  test('who holds and who waits, per lock', () => {
+    const odb = [...m.locks.values()].find((l) => m.classLabel(l.classKey) === 'ODB')!;
+    assert.deepEqual(odb.holders.map((h) => [h.thread.name, h.site.line]), [['odbedit', 26]]);
+    assert.deepEqual(odb.waiters.map((w) => [w.thread.name, w.site.line, w.state]), [['cm_watchdog', 41, 'deadlocked']]);
+    assert.equal(odb.last?.thread.name, 'odbedit');
+  });
+  test('text report names threads, locks, sites; backtraces keep only program frames', () => {
+    const text = reportText(report(m));
+    for (const s of ['DEADLOCK', '"odbedit"', '"cm_watchdog"', '"ODB"', '"SYSMSG"', 'examples/midas_abba.rs:26:', 'examples/midas_abba.rs:41:28', 'midas_abba::Midas::cm_msg']) assert.ok(text.includes(s), `${s} missing:\n${text}`);
+    assert.doesNotMatch(text, /locklens::rt::begin_wait|__rust_begin_short_backtrace|clone3/);
+  });
+});
+
+describe('recorded: flyio_catalog (read guard, then write on the same thread)', () => {
+  const m = replay('flyio_catalog.ndjson');
+  test('self-deadlock: one thread waits for write on a lock it holds for read', () => {
+    assert.equal(m.stats.rejectedTotal, 0);
+    const d = report(m).deadlocks[0];
+    assert.equal(d.cycle.length, 1);
+    const n = d.cycle[0];
+    assert.equal(n.thread.name, 'main');
+    assert.deepEqual(n.heldBy, [n.thread.id]);
+    assert.equal(n.holds[0].lock.name, 'catalog.load');
+    assert.equal(n.holds[0].mode, 'read');
+    assert.equal(n.holds[0].site.line, 38);
+    assert.equal(n.waitsFor.mode, 'write');
+    assert.equal(n.waitsFor.site.line, 46);
+    assert.equal(n.holds[0].lock.id, n.waitsFor.lock.id);
+  });
+});
+
+describe('recorded: contention (four workers)', () => {
+  const m = replay('contention.ndjson');
+  const r = report(m);
+  test('per-site counters, wait/hold distributions', () => {
+    assert.equal(m.stats.rejectedTotal, 0);
+    const stats = r.locks.find((l) => l.lock.name === 'stats')!;
+    assert.ok(stats.acquisitions >= 75_000, String(stats.acquisitions));
+    const s = stats.sites.find((x) => x.site.line === 27)!;
+    assert.equal(s.acquisitions, 75_000);
+    assert.ok(s.contended > 0);
+    assert.ok(s.wait.p50Ms <= s.wait.p99Ms && s.wait.p99Ms <= s.wait.maxMs && s.wait.maxMs > 0, JSON.stringify(s.wait));
+    assert.ok(s.hold.samples > 0 && s.hold.p50Ms <= s.hold.maxMs);
+    assert.ok(Math.abs(s.wait.meanMs * s.contended - stats.waitMsTotal) < 0.01 * stats.waitMsTotal + 0.001);
+  });
+  test('contended locks come first; the stats -> counter edge, no inversion', () => {
+    assert.ok(r.locks[0].contended > 0);
+    assert.equal(r.orderInversions.length, 0);
+    const labels = [...m.edges.values()].map((e) => `${m.classLabel(e.fromClass)}>${m.classLabel(e.toClass)}`);
+    assert.deepEqual(labels, ['stats>counter']);
+  });
+  test('waits that saw no stall are over once the stall horizon has passed', () => {
+    const waiting = [...m.locks.values()].flatMap((l) => l.waiters);
+    const last = Math.max(...[...m.processes.values()].map((p) => p.lastMs));
+    assert.ok(waiting.every((w) => w.sinceMs + 1300 > last), JSON.stringify(waiting.slice(0, 3)));
+  });
+});
+
+describe('synthetic streams', () => {
+  test('an order inversion: A->B on one thread, B->A on another', () => {
+    const m = new TraceModel();
+    const events: TraceEvent[] = [];
+    m.onEvent((e) => events.push(e));
+    feed(m, hello('t'), edge(5, 1, 1, 10, 2, 11), edge(6, 1, 1, 10, 2, 11), edge(9, 2, 2, 20, 1, 21));
+    assert.equal(m.edges.size, 2);
+    assert.equal(m.inversions.length, 1);
+    const inv = report(m).orderInversions[0];
+    assert.deepEqual([inv.ab.from.site.line, inv.ab.to.site.line, inv.ba.from.site.line, inv.ba.to.site.line], [10, 11, 20, 21]);
+    assert.deepEqual(inv.locks.map((l) => l.name), ['L1', 'L2']);
+    assert.equal(events.filter((e) => e.kind === 'inversion').length, 1);
+    assert.match(reportText(report(m)), /L1 <-> L2/);
+  });
+
+  test('a wait ends when its thread acquires (edge) or when no stall came in time', () => {
+    const m = new TraceModel();
+    feed(m, hello('t'), wait(100, 2, 1, 30, [{ tid: 1, at: 10, since: 90 }]), wait(100, 3, 1, 31, [{ tid: 1, at: 10, since: 90 }]));
+    const l = m.locks.get(m.lockKey([...m.processes.keys()][0], 1))!;
+    assert.deepEqual(l.waiters.map((w) => w.thread.id), [2, 3]);
+    assert.deepEqual(l.holders.map((h) => h.thread.id), [1]);
+    feed(m, edge(150, 2, 1, 30, 5, 40)); // thread 2 got lock 1 and takes lock 5
+    assert.deepEqual(l.waiters.map((w) => w.thread.id), [3]);
+    feed(m, snapshot(1200, 1)); // 1100 ms after the wait, no stall yet: still inside the horizon
+    assert.deepEqual(l.waiters.map((w) => w.thread.id), [3]);
+    feed(m, snapshot(1500, 2));
+    assert.deepEqual(l.waiters, []);
+  });
+
+  test('a stall keeps the wait, and overtaking order (stall before its wait line) is handled', () => {
+    const m = new TraceModel();
+    feed(m, hello('t'), stall(1200, 2, 1, 30, 1100, [{ tid: 1, at: 10 }]), wait(100, 2, 1, 30, [{ tid: 1, at: 10 }]), snapshot(5000, 1));
+    const l = [...m.locks.values()][0];
+    assert.equal(l.waiters.length, 1);
+    assert.equal(l.waiters[0].state, 'stalled');
+    assert.equal(l.waiters[0].sinceMs, 100);
+    assert.equal(l.holdersAsOfMs, 1200); // the older wait line did not overwrite newer holders
+    assert.equal(m.stalls.length, 1);
+    const r = report(m);
+    assert.equal(r.stalls[0].waitedMs, 1100);
+    assert.equal(r.stalls[0].holders[0].site.line, 10);
+    assert.match(reportText(r), /waited 1\.1 s for "L1"/);
+  });
+
+  test('messages before hello, unknown versions and types are counted, not applied', () => {
+    const m = new TraceModel();
+    m.ingestValue(wait(1, 1, 1, 1), 7);
+    feed(m, hello('t'), { ...wait(1, 1, 1, 1), v: 2 }, { v: 1, type: 'future_kind', x: 1 }, { v: 1, type: 'wait' });
+    m.ingestLine('not json', 1);
+    assert.equal(m.stats.rejected['before hello'], 1);
+    assert.equal(m.stats.rejected['unsupported version'], 1);
+    assert.equal(m.stats.rejected['missing field'], 1);
+    assert.equal(m.stats.rejected['not JSON'], 1);
+    assert.equal(m.stats.ignored['future_kind'], 1);
+    assert.equal(m.locks.size, 0);
+    assert.equal(m.stats.accepted, 1);
+  });
+
+  test('bounded: caps count what does not fit', () => {
+    const m = new TraceModel({ maxLocks: 10, maxClasses: 5, maxRecent: 50, maxPerLock: 4, maxEdges: 3, maxStalls: 2 });
+    feed(m, hello('t'));
+    for (let i = 1; i <= 100; i++) feed(m, wait(i, i, i, i));
+    for (let i = 1; i <= 10; i++) feed(m, wait(200 + i, 1000 + i, 1, 5));
+    for (let i = 1; i <= 10; i++) feed(m, edge(300 + i, 1, 1, 1, 1 + i, 2));
+    for (let i = 1; i <= 5; i++) feed(m, stall(400 + i, 2000 + i, 1, 5, 1000));
+    assert.ok(m.locks.size <= 10 && m.classes.size <= 5 && m.recent.length === 50 && m.edges.size <= 3 && m.stalls.length === 2);
+    assert.ok([...m.locks.values()].every((l) => l.waiters.length <= 4));
+    assert.ok(m.stats.dropped.classes > 0 && m.stats.dropped.waiters > 0 && m.stats.dropped.stalls === 3, JSON.stringify(m.stats.dropped));
+  });
+
+  test('random values never throw and never get in', () => {
+    const m = new TraceModel();
+    feed(m, hello('t'));
+    let seed = 42;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const value = (d: number): unknown => {
+      const r = rnd();
+      if (d > 4 || r < 0.2) return [null, true, -1, 1.5, 2 ** 60, 'x', '', '\u0000'][Math.floor(rnd() * 8)];
+      if (r < 0.5) return Array.from({ length: Math.floor(rnd() * 4) }, () => value(d + 1));
+      const o: Record<string, unknown> = {};
+      for (const k of ['v', 'type', 't_ms', 'thread', 'lock', 'holders', 'cycle', 'entries', 'site', 'id', 'class']) if (rnd() < 0.4) o[k] = value(d + 1);
+      if (rnd() < 0.5) o.v = 1;
+      if (rnd() < 0.5) o.type = ['wait', 'edge', 'deadlock', 'stall', 'snapshot', 'hello', 'order_cycle'][Math.floor(rnd() * 7)];
+      return o;
+    };
+    for (let i = 0; i < 5000; i++) m.ingestValue(value(0), 1);
+    assert.equal(m.stats.accepted, 1);
+    assert.equal(m.stats.rejectedTotal, 5000 - m.stats.ignoredTotal);
+    assert.equal(m.stats.rejected.internal, undefined);
+  });
+
+  test('a second hello (reconnection) keeps the process and its counters', () => {
+    const m = new TraceModel();
+    m.ingestValue(hello('t'), 1);
+    m.ingestValue(snapshot(100, 1, [{ classId: 1, at: 5, acq: 10, cont: 2, waitTotal: 2000, waitMax: 1500 }]), 1);
+    m.ingestValue(hello('t'), 2);
+    m.ingestValue(snapshot(200, 2, [{ classId: 1, at: 5, acq: 10, cont: 2, waitTotal: 2000, waitMax: 1500 }]), 2);
+    assert.equal(m.processes.size, 1);
+    const s = [...m.sites.values()][0];
+    assert.equal(s.contended, 2);
+    assert.equal(s.waitHist.total, 2); // the repeated counters added no samples
+  });
+});
+
+describe('helpers', () => {
+  test('histogram quantiles at ~9% resolution, capped by the max', () => {
+    const h = new DurationHistogram();
+    for (let i = 1; i <= 1000; i++) h.add(i * 1000);
+    const p50 = h.quantile(0.5);
+    const p99 = h.quantile(0.99);
+    assert.ok(Math.abs(p50 - 500_000) / 500_000 < 0.1, String(p50));
+    assert.ok(Math.abs(p99 - 990_000) / 990_000 < 0.1, String(p99));
+    assert.ok(h.quantile(1) <= 1_000_000);
+    assert.equal(new DurationHistogram().quantile(0.5), 0);
+  });
+
+  test('userFrames keeps the program frames', () => {
+    const bt = '   0: locklens::rt::begin_wait\n             at ./src/rt.rs:1:1\n   1: app::f\n             at ./src/main.rs:3:4\n   2: std::sys::backtrace::__rust_begin_short_backtrace\n   3: clone3';
+    assert.deepEqual(userFrames(bt), ['   1: app::f', '             at ./src/main.rs:3:4']);
+  });
+});
