@@ -76,7 +76,10 @@ fn uncontended_ops() -> u64 {
 const CONTENDED_OPS_PER_THREAD: u64 = 500_000;
 const THREADS: usize = 4;
 const RUNS: usize = 15;
-const ROUNDS: usize = 3;
+/// Rounds of all modes, interleaved (`BENCH_ROUNDS`, default 5).
+fn rounds() -> usize {
+    std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5)
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -279,7 +282,7 @@ fn main() {
     }
     let mut rows: Vec<(String, Vec<f64>)> = Vec::new();
     let mut samples: Vec<(String, Vec<Vec<f64>>)> = modes.iter().map(|m| (m.to_string(), Vec::new())).collect();
-    for _round in 0..ROUNDS {
+    for _round in 0..rounds() {
     for (m, acc) in samples.iter_mut() {
         let out = Command::new(std::env::current_exe().unwrap())
             .args(["--mode", m.as_str()])

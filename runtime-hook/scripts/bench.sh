@@ -13,9 +13,9 @@ if compgen -G "$REG/parking_lot-[0-9]*" >/dev/null; then FEATURES=(--features pa
 cargo build --offline --release --example bench "${FEATURES[@]}" "${DEBIAN[@]}" >&2
 BIN="$CARGO_TARGET_DIR/release/examples/bench"
 
-echo "date: $(date -u +%Y-%m-%dT%H:%MZ), nproc: $(nproc), CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), rustc: $(rustc --version | cut -d' ' -f2), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "command: \`bash runtime-hook/scripts/bench.sh\` (BENCH_ROUNDS=${BENCH_ROUNDS:-8})"; echo; echo "date: $(date -u +%Y-%m-%dT%H:%MZ), nproc: $(nproc), CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), rustc: $(rustc --version | cut -d' ' -f2), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-"$BIN" 2>/dev/null
+BENCH_ROUNDS="${BENCH_ROUNDS:-8}" "$BIN" 2>/dev/null
 echo
 
 if command -v valgrind >/dev/null; then
