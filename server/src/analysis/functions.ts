@@ -4,7 +4,7 @@
 import type { CallSite, FileDeclarations, FunctionDecl, FunctionSummary } from './api';
 import { acquireMethod, lockTypeOf, UNTYPED_LOCK_METHODS, type AcquireMethod } from './locktypes';
 import type { Acquisition, Edition, GuardMode, LockType, Range } from './model';
-import { guardShape, isAlive, isDropCall, RegionBuilder } from './regions';
+import { ENTRY_PASS_THROUGH, guardShape, isAlive, isDropCall, RegionBuilder } from './regions';
 import { CrateView, FunctionResolver, peel } from './resolve';
 import { Scopes } from './scopes';
 import { field, methodCall, pathCall, rangeOf, runsInPlace, startOf, visitTypes, type Node } from './syntax';
@@ -293,7 +293,7 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
   function addAcquisition(n: Node, acq: FoundAcquisition): void {
         const closure = closures.filter((c) => c.startIndex <= n.startIndex && n.endIndex <= c.endIndex).pop();
         const fnLabel = closure ? `${qualifiedName}::{closure#${closures.indexOf(closure)}}` : qualifiedName;
-        const shape = guardShape(n, acq.method.wrapped, !!acq.method.awaits);
+        const shape = guardShape(n, acq.method.wrapped, !!acq.method.awaits, acq.type.kind === 'dashmap' && /entry$/.test(acq.methodName) ? ENTRY_PASS_THROUGH : undefined);
         const region = regions.build(shape);
         const range = rangeOf(shape.guardExpr.type === 'try_expression' || !shape.wrapped ? shape.guardExpr : n);
         const id = acquisitionId(decls.file, range);

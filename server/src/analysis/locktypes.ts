@@ -98,11 +98,13 @@ export function resolveType(typeText: string, imports: Record<string, string>, l
       continue;
     }
     const path = fullPath(head, imports);
-    const kind = LOCK_NAMES[last];
+    // `use parking_lot::Mutex as PlMutex`: the imported path's last segment names the type.
+    const realName = path.slice(path.lastIndexOf(':') + 1);
+    const kind = LOCK_NAMES[realName] ?? LOCK_NAMES[last];
     if (kind || lockWrappers.includes(last) || lockWrappers.includes(path)) {
       const flavor = flavorOfPath(path);
       const lk = kind ?? 'mutex';
-      return { name: last, path, lock: lockTypeOf(flavor, lk), inner: args[lk === 'dashmap' ? 1 : 0] };
+      return { name: realName, path, lock: lockTypeOf(flavor, lk), inner: args[lk === 'dashmap' ? 1 : 0] };
     }
     return { name: last, path, inner: args[0] };
   }

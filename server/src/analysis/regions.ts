@@ -31,7 +31,10 @@ export interface GuardShape {
 }
 
 /** Climbs from the lock call through `unwrap`/`expect`/`?`/`.await` to the guard-valued expression. */
-export function guardShape(call: Node, wrapped: boolean, awaits: boolean): GuardShape {
+/** DashMap's `entry(k)` guard moves into the `RefMut` these methods return. */
+export const ENTRY_PASS_THROUGH = new Set(['or_insert', 'or_insert_with', 'or_insert_with_key', 'or_default', 'and_modify', 'insert_entry', 'or_try_insert_with']);
+
+export function guardShape(call: Node, wrapped: boolean, awaits: boolean, passThrough?: ReadonlySet<string>): GuardShape {
   let g = call;
   let unwrap: GuardShape['unwrap'];
   for (;;) {
@@ -62,6 +65,10 @@ export function guardShape(call: Node, wrapped: boolean, awaits: boolean): Guard
         continue;
       }
       if (wrapped && WRAP_PRESERVING.has(name)) {
+        g = gp;
+        continue;
+      }
+      if (!wrapped && passThrough?.has(name)) {
         g = gp;
         continue;
       }
@@ -209,7 +216,8 @@ export class RegionBuilder {
     const exits = this.earlyExits(Math.max(from, decl.visibleFrom), unconditionalEnd ? unconditionalEnd.startIndex : scope.endIndex, scope);
     for (const e of exits) {
       releases.push(e.release);
-      const zone = deadZoneAfter(e.node, scope);
+      // `?` leaves only on the error path: the code after it still runs with the guard.
+      const zone = e.node.type === 'try_expression' ? undefined : deadZoneAfter(e.node, scope);
       if (zone) deadZones.push(zone);
     }
     // rustc drops the binding at its scope's end on every path that gets there with the guard
@@ -250,7 +258,7 @@ export class RegionBuilder {
     const deadZones: Range[] = [];
     for (const e of exits) {
       releases.push(e.release);
-      const zone = deadZoneAfter(e.node, scope.scopeNode);
+      const zone = e.node.type === 'try_expression' ? undefined : deadZoneAfter(e.node, scope.scopeNode);
       if (zone) deadZones.push(zone);
     }
     return { holder: { kind: 'temporary' }, releases: sortReleases(releases), held: heldRanges(startOf(g), releases, deadZones), scrutinee: scope.scrutinee };
@@ -529,11 +537,13 @@ function heldRanges(start: Position, releases: Release[], deadZones: Range[] = [
   return ranges;
 }
 
-/** From just after `site` to the end of the innermost block around it (exclusive of its `}`). */
+/**
+ * From just after `site` to the end of the innermost block around it (exclusive of its `}`):
+ * after a drop, move or exit, the rest of that block runs without the guard.
+ */
 function deadZoneAfter(site: Node, scope: Node): Range | undefined {
   for (let p = site.parent; p; p = p.parent) {
     if (p.type === 'block' || p.id === scope.id) {
-      if (p.id === scope.id) return undefined;
       const end = lastCharOf(p);
       return { start: { line: site.endPosition.row, column: site.endPosition.column }, end };
     }

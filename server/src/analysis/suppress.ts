@@ -15,7 +15,10 @@ export function applySuppressions(findings: Finding[], lines: string[]): Finding
   return findings.filter((f) => {
     const line = f.range.start.line;
     const here = allowedRules(lines[line]);
-    const above = allowedRules(lines[line - 1]);
+    // A comment on the line above counts only when it stands alone there; a trailing
+    // `// locklens: allow(..)` belongs to the code on its own line.
+    const prev = lines[line - 1];
+    const above = prev !== undefined && /^\s*\/\//.test(prev) ? allowedRules(prev) : [];
     return !(here.includes(f.rule) || above.includes(f.rule) || here.includes('all') || above.includes('all'));
   });
 }

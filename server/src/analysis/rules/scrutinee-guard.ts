@@ -4,6 +4,7 @@
 
 import type { Acquisition, Finding, Fix } from '../model';
 import { field, type Node } from '../syntax';
+import { isAlive } from '../regions';
 import { at, finalRelease, indentOfLine, lockLabel, makeFinding, rangeText, type Rule, type RuleContext } from './context';
 
 const CONSTRUCT_WORDS: Record<string, string> = {
@@ -25,6 +26,10 @@ export const scrutineeGuard: Rule = {
       // `match m.try_lock() { Ok(_) => .., Err(_) => .. }`: the lock outcome itself is matched,
       // so holding the guard through the arms is the visible intent, not a surprise.
       if (matchesGuardItself(ctx, a)) continue;
+      // Holding the guard through arms that only copy data out is harmless; speak up when the
+      // construct's body calls out, awaits, or takes another lock while the guard is alive.
+      const work = workUnderGuard(ctx, a);
+      if (!work) continue;
       const release = finalRelease(a);
       const construct = CONSTRUCT_WORDS[s.construct];
       let where: string;
@@ -49,7 +54,7 @@ export const scrutineeGuard: Rule = {
       let message = `${lockLabel(a)} guard created in this ${construct} head stays alive ${where}, and is released at ${at(release.position)} (${release.reason}).`;
       if (s.construct === 'if-let' && ctx.options.edition === '2024') message += ' (Edition 2024 rules apply: it is released at the end of the then-block, before any `else`.)';
       else if (s.edition2024Differs && s.elseRange) message += ' Edition 2024 drops it before the `else` arm.';
-      message += ' Anything in there that takes the same lock deadlocks; bind the value you need first so the guard dies at the `;`.';
+      message += ` Meanwhile it ${work}; anything in there that takes the same lock deadlocks. Bind the value you need first so the guard dies at the \`;\`.`;
       const f = makeFinding('scrutinee-guard', 'warning', ctx.file, a.range, message, {
         acquisitions: [a.id],
         related: s.elseRange ? [{ file: ctx.file, range: s.elseRange, message: `the guard on ${lockLabel(a)} is still held in this \`else\` arm` }] : [],
@@ -70,6 +75,51 @@ const BORROWS = new Set([
   'bytes', 'split', 'lines', 'windows', 'chunks', 'get_mut', 'first_mut', 'get_key_value', 'entry', 'borrow', 'borrow_mut', 'deref',
   'deref_mut', 'as_mut', 'as_deref_mut', 'peek_mut', 'drain', 'range', 'split_whitespace', 'trim', 'filter', 'map',
 ]);
+
+/** Calls that cannot take a lock or block: copying values out of the guarded data. */
+const PURE_CALLS = new Set(['clone', 'cloned', 'copied', 'to_string', 'to_owned', 'to_vec', 'into', 'len', 'is_empty', 'is_some', 'is_none', 'is_ok', 'is_err', 'as_ref', 'as_str', 'as_slice', 'as_deref', 'unwrap', 'unwrap_or', 'unwrap_or_default', 'expect', 'get', 'contains', 'contains_key', 'starts_with', 'ends_with', 'first', 'last', 'min', 'max', 'abs', 'eq', 'ne', 'cmp', 'partial_cmp', 'hash', 'from', 'new', 'default', 'Some', 'Ok', 'Err', 'Box::new', 'push', 'push_str', 'insert', 'extend', 'iter', 'next', 'count', 'sum', 'collect', 'map', 'filter']);
+
+/** What the construct does while the guard is alive, in words, or undefined when nothing risky. */
+function workUnderGuard(ctx: RuleContext, a: Acquisition): string | undefined {
+  const nodes = ctx.fn.nodes.get(a.id);
+  if (!nodes) return 'runs its body';
+  let construct: Node | undefined;
+  let head: Node | undefined;
+  let child = nodes.guardExpr;
+  for (let p = nodes.guardExpr.parent; p; child = p, p = p.parent) {
+    if (p.type === 'match_expression' || p.type === 'for_expression' || p.type === 'let_declaration') {
+      if (field(p, 'value')?.id === child.id) {
+        construct = p;
+        head = child;
+        break;
+      }
+    }
+    if ((p.type === 'if_expression' || p.type === 'while_expression') && field(p, 'condition')?.id === child.id) {
+      construct = p;
+      head = child;
+      break;
+    }
+  }
+  if (!construct || !head) return 'runs its body';
+  const headEnd = head.endIndex;
+  const end = construct.endIndex;
+  // Inside the construct after its head, and while the guard is still alive (2024 drops an
+  // `if let` guard before the `else`).
+  const inBody = (n: Node) => n.startIndex >= headEnd && n.endIndex <= end && isAlive(a, { line: n.startPosition.row, column: n.startPosition.column });
+  for (const other of ctx.fn.acquisitions) {
+    const on = ctx.fn.nodes.get(other.id);
+    if (other !== a && on && inBody(on.call)) return `acquires ${lockLabel(other)} at ${at(other.range.start)}`;
+  }
+  for (const aw of ctx.fn.awaits) if (inBody(aw.node)) return `awaits at ${at(aw.range.start)}`;
+  for (const c of ctx.fn.calls) {
+    if (!c.node || !inBody(c.node) || PURE_CALLS.has(c.name) || PURE_CALLS.has(c.calleeText)) continue;
+    return `calls \`${c.calleeText}\` at ${at(c.range.start)}`;
+  }
+  // Macros such as `println!` do I/O; their arguments are not parsed as calls.
+  const macro = /\b(println|eprintln|print|eprint|write|writeln|info|warn|error|debug|trace|panic)!/.exec(ctx.text.slice(headEnd, end));
+  if (macro) return `runs \`${macro[1]}!\``;
+  return undefined;
+}
 
 function hoistFix(ctx: RuleContext, a: Acquisition): Fix | undefined {
   const nodes = ctx.fn.nodes.get(a.id);
