@@ -1,3 +1,5 @@
+// Pure (type-only imports): usable outside the language server, e.g. by the CLI.
+//
 // The lock-order graph served by `locklens/lockGraph` and summarised in code lenses,
 // built from the engine's per-file results: an edge A -> B means "B is acquired while A
 // is held", either directly in one function or through a chain of calls made while A is
@@ -6,7 +8,11 @@
 import type { FileAnalysis, FunctionSummary, CallSite } from '../analysis/api';
 import type { Acquisition, Finding, GuardMode, Position, Range, RelatedLocation } from '../analysis/model';
 import type { LockGraphEdge, LockGraphNode, LockGraphResult, LockGraphSite } from '../../../common/protocol';
-import { toRange } from './features';
+
+/** Engine range (line, column) to protocol range (line, character). */
+function toRange(r: Range): { start: { line: number; character: number }; end: { line: number; character: number } } {
+  return { start: { line: r.start.line, character: r.start.column }, end: { line: r.end.line, character: r.end.column } };
+}
 
 function before(a: Position, b: Position): boolean {
   return a.line < b.line || (a.line === b.line && a.column < b.column);
