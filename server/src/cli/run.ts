@@ -554,8 +554,15 @@ export async function runCommand(argv: string[], out: Out, options: RunOptions =
     const c = child;
     if (c.stdout) c.stdout.on('data', (d: Buffer) => out.stderr(d.toString('utf8')));
     c.once('error', (e) => settle({ code: null, signal: null, error: e }));
-    // 'close' waits for piped stdout to drain; 'exit' is enough otherwise.
-    c.once(c.stdout ? 'close' : 'exit', (code: number | null, signal: NodeJS.Signals | null) => settle({ code, signal }));
+    c.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      if (!c.stdout) return settle({ code, signal });
+      // Let piped output drain, but not forever: a daemon may have kept the pipe.
+      const t = setTimeout(() => settle({ code, signal }), 2000);
+      c.once('close', () => {
+        clearTimeout(t);
+        settle({ code, signal });
+      });
+    });
     // The program is in its own group: pass on what the terminal sends to ours.
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]) {
       const h = () => killGroup(c, sig);
