@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import type { FileAnalysis } from '../../server/src/analysis/api';
 import type { Finding } from '../../server/src/analysis/model';
 import { diagnosticsFor, eolAt, findingToDiagnostic, hoverMarkdown, isSuppressed, splitLines, suppressionEdit, wordAt } from '../../server/src/lsp/features';
-import { findCycles, hierarchyLevels } from '../../server/src/lsp/lockGraph';
+import { findCycles, hierarchyLevels, LockGraphBuilder } from '../../server/src/lsp/lockGraph';
 import { changedIdentifiers, optionsFromConfig } from '../../server/src/lsp/server';
 import type { FileDeclarations } from '../../server/src/analysis/api';
 
@@ -154,5 +154,46 @@ describe('declaration changes', () => {
     added.functions.push({ ...added.functions[0], qualifiedName: 'Odb::set', name: 'set' });
     assert.deepEqual([...changedIdentifiers(base, added)].sort(), ['Odb', 'set']);
     assert.ok(changedIdentifiers(base, { ...base, modulePath: 'crate::db' }).has('*'));
+  });
+});
+
+describe('LockGraphBuilder', () => {
+  const acq = (id: string, lock: string, fn: string, line: number, heldTo: number, mode: 'mutex' | 'read' = 'mutex') => ({
+    id, file: 'src/lib.rs', lock, lockType: { flavor: 'std' as const, kind: 'mutex' as const, async: false, poisons: true }, mode, method: 'lock',
+    isTry: false, certainty: 'certain' as const, range: range(line, 8, 20), callRange: range(line, 8, 20), receiverText: 'self.m', functionName: fn,
+    holder: { kind: 'binding' as const, name: 'g', range: range(line, 4, 5), mutable: false }, releases: [], held: [{ start: { line, column: 8 }, end: { line: heldTo, column: 1 } }],
+  });
+  const call = (name: string, line: number, held: string[], extra: object = {}) => ({ calleeText: `self.${name}`, name, receiverText: 'self', range: range(line, 8, 16), heldGuards: held, ...extra });
+  const fn = (name: string, line: number, acquisitions: string[], calls: ReturnType<typeof call>[]) => ({
+    qualifiedName: `S::${name}`, selfType: 'S', file: 'src/lib.rs', range: range(line, 0, line + 9), nameRange: range(line, 4, 8), acquisitions, calls,
+  });
+
+  it('follows recursive call chains once, ignores deferred calls, and reports call-chain double locks', () => {
+    const analysis: FileAnalysis = {
+      file: 'src/lib.rs',
+      syntaxErrors: 0,
+      findings: [],
+      acquisitions: [acq('a1', 'S.a', 'S::f', 1, 5), acq('b1', 'S.b', 'S::g', 11, 15), acq('c1', 'S.c', 'S::h', 21, 25)],
+      functions: [
+        fn('f', 0, ['a1'], [call('g', 2, ['a1']), call('h', 3, ['a1'], { deferred: true })]),
+        fn('g', 10, ['b1'], [call('f', 12, ['b1']), call('g', 13, [])]),
+        fn('h', 20, ['c1'], []),
+      ],
+    };
+    const builder = new LockGraphBuilder([analysis]);
+    const f = analysis.functions[0];
+    assert.deepEqual(builder.transitiveLocks(f).map((t) => `${t.lock}${t.via.length ? ` via ${t.via.join('>')}` : ''}`), ['S.a', 'S.b via S::g']);
+    const graph = builder.build(() => 'file:///w/src/lib.rs', ['w']);
+    assert.deepEqual(graph.edges.map((e) => `${e.from}->${e.to}`), ['S.a->S.b', 'S.b->S.a']);
+    assert.deepEqual(graph.cycles, [['S.a', 'S.b']]);
+    const findings = builder.findings();
+    const doubles = findings.filter((x) => x.rule === 'double-lock').map((x) => x.message);
+    // f holds S.a and calls g, which calls f again: S.a is taken twice on one thread.
+    assert.ok(doubles.some((m) => m.includes('`S.a` is locked again (mutex) through `S::g` → `S::f`')), JSON.stringify(doubles));
+    assert.equal(findings.filter((x) => x.rule === 'lock-order-inversion').length, 2);
+    assert.equal(new LockGraphBuilder([analysis], new Map(), new Set(['S.a', 'S.b'])).findings().filter((x) => x.rule === 'double-lock').length, 0, 'reentrant classes');
+    const levels = new Map([['S.b', 0], ['S.a', 1]]);
+    const hierarchy = new LockGraphBuilder([analysis], levels).findings().filter((x) => x.rule === 'lock-hierarchy');
+    assert.deepEqual(hierarchy.map((h) => h.range.start.line), [2], 'S.b (level 0) taken under S.a (level 1) at the call in f');
   });
 });
