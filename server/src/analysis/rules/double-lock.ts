@@ -28,19 +28,23 @@ export function modeConflict(held: GuardMode, next: GuardMode, recursiveRead: bo
   return 'deadlock';
 }
 
-/** Same instance when the receivers are the same expression (after `&`/clone noise). */
+/** Same instance when the receivers are the same expression (after `&`/clone/deref noise). */
 export function sameInstance(a: Acquisition, b: Acquisition): boolean {
-  const norm = (t: string) => t.replace(/\s+/g, '').replace(/^&(mut)?/, '').replace(/\.clone\(\)$/, '').replace(/^\*/, '');
+  const norm = (t: string) =>
+    t
+      .replace(/\s+/g, '')
+      .replace(/\.(clone|as_ref|deref|borrow|get_ref)\(\)/g, '')
+      .replace(/\([&*]*(mut)?([\w.]+)\)/g, '$2')
+      .replace(/^[&*]+(mut)?/, '')
+      .replace(/^\((.*)\)$/, '$1')
+      .replace(/^[&*]+(mut)?/, '');
   const ra = norm(a.receiverText);
   const rb = norm(b.receiverText);
   if (ra === rb) return true;
   // Different names for one local lock class (clones of one Arc) are the same instance too.
-  return !a.lock.includes('.') || !b.lock.includes('.') ? true : baseOf(ra) === baseOf(rb);
-}
-
-function baseOf(receiver: string): string {
-  const dot = receiver.indexOf('.');
-  return dot < 0 ? receiver : receiver.slice(0, dot);
+  if (!a.lock.includes('.') || !b.lock.includes('.')) return true;
+  // `self.a.m` and `self.b.m`, or `a.balance` and `b.balance`: two objects of one class.
+  return false;
 }
 
 export const doubleLock: Rule = {
