@@ -19,6 +19,14 @@ use ::parking_lot as pl;
 pub use ::parking_lot::{OnceState, WaitTimeoutResult};
 
 use crate::rt::{self, HeldToken, LockMeta, WaitKind};
+
+/// Keeps guards `!Send` (as parking_lot's are unless its `send_guard`
+/// feature is on) while leaving them `Sync`: a guard's hold is recorded on
+/// the thread that acquired it and must be released there.
+#[derive(Clone, Copy, Default)]
+struct NotSend(std::marker::PhantomData<*const ()>);
+// SAFETY: a zero-sized marker with no data.
+unsafe impl Sync for NotSend {}
 use crate::track;
 use crate::wire::{Kind, Mode};
 
@@ -64,7 +72,7 @@ macro_rules! guard_common {
         impl<'a, T: ?Sized> $guard<'a, T> {
             #[inline]
             fn new(lock: &'a $lock<T>, inner: $inner, held: HeldToken) -> Self {
-                $guard { lock, inner: ManuallyDrop::new(inner), held }
+                $guard { lock, inner: ManuallyDrop::new(inner), held, _not_send: NotSend::default() }
             }
             /// Splits the guard without running its Drop.
             #[inline]
@@ -154,6 +162,7 @@ pub struct MutexGuard<'a, T: ?Sized + 'a> {
     lock: &'a Mutex<T>,
     inner: ManuallyDrop<pl::MutexGuard<'a, T>>,
     held: HeldToken,
+    _not_send: NotSend,
 }
 
 lock_common!(Mutex, Kind::PlMutex, pl::Mutex<T>);
@@ -323,6 +332,7 @@ pub struct RwLockReadGuard<'a, T: ?Sized + 'a> {
     lock: &'a RwLock<T>,
     inner: ManuallyDrop<pl::RwLockReadGuard<'a, T>>,
     held: HeldToken,
+    _not_send: NotSend,
 }
 
 /// Exclusive guard of an [`RwLock`].
@@ -331,6 +341,7 @@ pub struct RwLockWriteGuard<'a, T: ?Sized + 'a> {
     lock: &'a RwLock<T>,
     inner: ManuallyDrop<pl::RwLockWriteGuard<'a, T>>,
     held: HeldToken,
+    _not_send: NotSend,
 }
 
 /// Upgradable shared guard of an [`RwLock`].
@@ -339,6 +350,7 @@ pub struct RwLockUpgradableReadGuard<'a, T: ?Sized + 'a> {
     lock: &'a RwLock<T>,
     inner: ManuallyDrop<pl::RwLockUpgradableReadGuard<'a, T>>,
     held: HeldToken,
+    _not_send: NotSend,
 }
 
 lock_common!(RwLock, Kind::PlRwLock, pl::RwLock<T>);
@@ -525,6 +537,7 @@ pub struct ReentrantMutexGuard<'a, T: ?Sized + 'a> {
     lock: &'a ReentrantMutex<T>,
     inner: ManuallyDrop<pl::ReentrantMutexGuard<'a, T>>,
     held: HeldToken,
+    _not_send: NotSend,
 }
 
 lock_common!(ReentrantMutex, Kind::PlReentrantMutex, pl::ReentrantMutex<T>);

@@ -842,7 +842,7 @@ fn released_slow(ts: &ThreadState, ident: u64, len: usize, token: HeldToken) {
 }
 
 /// Reports lock-order edges from every held lock to the one being acquired.
-#[inline(never)]
+#[inline(always)]
 fn check_edges(rt: &Runtime, ts: &ThreadState, len: usize, ident: u64, mode: Mode, site: &'static Location<'static>) {
     let to_class = ident >> INSTANCE_BITS;
     for i in 0..len.min(MAX_HELD) {

@@ -248,3 +248,12 @@ fn condvar_with_tracked_guards() {
     t.join().unwrap();
 }
 
+
+#[test]
+fn guards_are_sync_but_not_send() {
+    fn is_sync<T: Sync>() {}
+    is_sync::<locklens::parking_lot::MutexGuard<'static, u8>>();
+    is_sync::<locklens::parking_lot::RwLockReadGuard<'static, u8>>();
+    is_sync::<locklens::parking_lot::ReentrantMutexGuard<'static, u8>>();
+    // `fn is_send<T: Send>() {} is_send::<MutexGuard<u8>>()` does not compile
+}
