@@ -112,3 +112,51 @@ describe('DocumentStore tree cache', () => {
     assert.equal(engine.live, 0);
   });
 });
+
+describe('incremental parsing with the real tree-sitter engine', () => {
+  it('matches a fresh parse after many random multi-change edits (UTF-16, emoji, CRLF)', async () => {
+    const { createEngine } = await import('../../server/src/analysis');
+    const { locateWasm } = await import('../../server/src/workspace');
+    const engine = await createEngine(locateWasm());
+    const store = new DocumentStore(() => engine);
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const source = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'examples', 'demo-crate', 'src', 'cache.rs'), 'utf8');
+    const entry = store.open('file:///fuzz.rs', 'rust', 1, source);
+    store.parsed(entry);
+    let seed = 42;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pieces = ['x', ' ', '\n', '\r\n', '🔒', 'é', '{', '}', 'let g = m.lock().unwrap();', '"s"', '//c\n', ''];
+    const sexp = (p: unknown) => (p as { tree: { rootNode: { toString(): string } } }).tree.rootNode.toString();
+    for (let version = 2; version < 150; version++) {
+      const changes = [];
+      let text = entry.document.getText();
+      for (let k = 0, n = 1 + rnd(3); k < n; k++) {
+        const doc = TextDocument.create('file:///tmp.rs', 'rust', 0, text);
+        let a = rnd(text.length + 1);
+        let b = Math.min(text.length, a + rnd(6));
+        // Never split a surrogate pair: editors do not.
+        if (a > 0 && a < text.length && /[\uDC00-\uDFFF]/.test(text[a])) a--;
+        if (b > 0 && b < text.length && /[\uDC00-\uDFFF]/.test(text[b])) b++;
+        const insert = pieces[rnd(pieces.length)];
+        changes.push({ range: { start: doc.positionAt(a), end: doc.positionAt(b) }, text: insert });
+        text = text.slice(0, a) + insert + text.slice(b);
+      }
+      store.change('file:///fuzz.rs', version, changes);
+      assert.equal(entry.document.getText(), text);
+      const incremental = store.parsed(entry)!;
+      const fresh = engine.parse(text);
+      try {
+        assert.equal(sexp(incremental), sexp(fresh), `tree differs after edit ${version}`);
+      } finally {
+        fresh.dispose();
+      }
+    }
+    assert.ok(entry.stats.incremental >= 140, JSON.stringify(entry.stats));
+    store.dispose();
+    engine.dispose();
+  });
+});
