@@ -7,6 +7,14 @@
 //! parking_lot locks. Timed attempts appear in the wait-for graph as timed
 //! waits: a cycle through one is reported (it is a bug) but never aborts.
 //! Guard `map`/`unlocked` and the `arc_lock` guards are not wrapped.
+//!
+//! Guards are `!Send`, as parking_lot's are by default, because a hold is
+//! recorded on the acquiring thread:
+//!
+//! ```compile_fail
+//! fn is_send<T: Send>() {}
+//! is_send::<locklens::parking_lot::MutexGuard<'static, u8>>();
+//! ```
 
 use std::fmt;
 use std::mem::ManuallyDrop;

@@ -4,6 +4,13 @@
 //! fairness and blocking behaviour are std's), plus LockLens tracking when
 //! the hook is on. Everything else of `std::sync` is re-exported so a
 //! migration is a single `use` line.
+//!
+//! Like std's, the guards are `!Send`:
+//!
+//! ```compile_fail
+//! fn is_send<T: Send>() {}
+//! is_send::<locklens::sync::MutexGuard<'static, u8>>();
+//! ```
 
 use std::fmt;
 use std::mem::ManuallyDrop;
