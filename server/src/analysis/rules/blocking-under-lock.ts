@@ -3,7 +3,7 @@
 // that needs the lock waits for the I/O too.
 
 import type { Acquisition, Finding } from '../model';
-import { comparePos } from '../syntax';
+import { comparePos, type Node } from '../syntax';
 import type { CallFact } from '../functions';
 import { at, describeRelease, lockLabel, makeFinding, type Rule, type RuleContext } from './context';
 
@@ -63,6 +63,9 @@ export const blockingUnderLock: Rule = {
     const byId = new Map(ctx.fn.acquisitions.map((a) => [a.id, a]));
     for (const c of ctx.fn.calls) {
       if (c.heldGuards.length === 0) continue;
+      // `rx.recv().await`, `sleep(d).await`: an async call suspends the task, it does not block the
+      // thread (holding a blocking guard across it is guard-across-await's finding).
+      if (isAwaited(c.node)) continue;
       let what = blockingKind(c, ctx.options.blockingFunctions);
       // Condvar::wait(guard_of_B) while holding A: waits indefinitely with A taken.
       let waitedLock: string | undefined;
@@ -99,3 +102,9 @@ export const blockingUnderLock: Rule = {
     return out;
   },
 };
+
+function isAwaited(call: Node): boolean {
+  let p = call.parent;
+  while (p && (p.type === 'parenthesized_expression' || p.type === 'try_expression')) p = p.parent;
+  return p?.type === 'await_expression';
+}
