@@ -20,6 +20,7 @@ import { EventEmitter } from 'events';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
+import * as path from 'path';
 import { TraceModel, type TraceLimits } from '../analysis/trace/model';
 import { buildReport, liveLine, reportText, type RunReport } from '../analysis/trace/report';
 import { parseTraceHeader, replayTraceLine, traceHeaderLine, traceRecordLine, type TraceHeader } from '../analysis/trace/tracefile';
@@ -455,6 +456,60 @@ function positiveNumber(args: ReturnType<typeof parseArgs>, name: string, intege
   return n;
 }
 
+/**
+ * Where rustc's relative paths may start: the working directory and, for `cargo ... --manifest-path
+ * X`, X's folder (rustc reports paths relative to the package, or to the workspace root).
+ */
+export function siteRoots(command: string[], cwd = process.cwd()): string[] {
+  const roots = [cwd];
+  for (let i = 0; i < command.length; i++) {
+    const a = command[i];
+    const v = a === '--manifest-path' ? command[i + 1] : a.startsWith('--manifest-path=') ? a.slice('--manifest-path='.length) : undefined;
+    if (v) roots.push(path.dirname(path.resolve(cwd, v)));
+  }
+  return roots;
+}
+
+/** Adds `path` (absolute, existing file) to every site of the report whose file can be found under `roots`. */
+export function resolveSites(report: RunReport, roots: string[]): void {
+  const cache = new Map<string, string | null>();
+  const find = (file: string): string | null => {
+    let hit = cache.get(file);
+    if (hit !== undefined) return hit;
+    hit = null;
+    if (cache.size < 10_000 && file.length < 4096 && !file.includes('\0')) {
+      const candidates = path.isAbsolute(file) ? [file] : roots.map((r) => path.resolve(r, file));
+      for (const c of candidates) {
+        try {
+          if (fs.statSync(c).isFile()) {
+            hit = c;
+            break;
+          }
+        } catch {
+          // not there
+        }
+      }
+    }
+    cache.set(file, hit);
+    return hit;
+  };
+  const walk = (v: unknown, depth: number): void => {
+    if (depth > 12 || typeof v !== 'object' || v === null) return;
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x, depth + 1);
+      return;
+    }
+    const o = v as Record<string, unknown>;
+    if (typeof o.file === 'string' && typeof o.line === 'number' && typeof o.col === 'number') {
+      const p = find(o.file);
+      if (p) o.path = p;
+      return;
+    }
+    for (const [k, x] of Object.entries(o)) if (k !== 'stream') walk(x, depth + 1);
+  };
+  walk(report, 0);
+}
+
 export interface RunOptions {
   /** Extra environment for the program (tests). */
   env?: NodeJS.ProcessEnv;
@@ -609,6 +664,7 @@ export async function runCommand(argv: string[], out: Out, options: RunOptions =
       runExitCode: code,
       connections: { accepted: listener.stats.accepted, refused: listener.stats.refused, closed: listener.stats.closed },
     });
+    resolveSites(report, siteRoots(command));
     if (format === 'json') out.stdout(JSON.stringify(report) + '\n');
     else out.stderr(reportText(report));
     if (recorder) out.stderr(`locklens: trace recorded to ${recorder.path} (${recorder.written} messages${recorder.skipped ? `, ${recorder.skipped} skipped: file size limit` : ''})\n`);

@@ -10,6 +10,8 @@ export interface ReportSite {
   file: string;
   line: number;
   col: number;
+  /** Absolute path of `file` when `locklens run` found it (rustc's paths are relative to the package). */
+  path?: string;
 }
 export interface ReportThread {
   id: number;

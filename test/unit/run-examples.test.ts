@@ -1,0 +1,148 @@
+// The runtime-hook examples under `locklens run`, as processes, through `cargo run`:
+//   midas_abba     ABBA deadlock of two threads     -> exit 3, the cycle with both threads, locks, sites
+//   flyio_catalog  read guard then write, same thread -> exit 3, a cycle of one
+//   contention     four workers                     -> exit 0, contention counters and distributions
+// The examples are built once first (CARGO_TARGET_DIR=runtime-hook/target). Like
+// runtime-hook/scripts/test.sh, cargo resolves the crate's optional dependencies from Debian's
+// packaged crates (/usr/share/cargo/registry, --config flags on these commands only); without
+// cargo or those crates the tests are skipped with the reason. Waits are on process exit only.
+
+import { strict as assert } from 'node:assert';
+import { execFile, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { before, describe, test } from 'node:test';
+import type { RunReport } from '../../server/src/analysis/trace/report';
+import { ROOT } from '../support/trace-harness';
+
+const CLI = path.join(ROOT, 'bin', 'locklens.js');
+const HOOK = path.join(ROOT, 'runtime-hook');
+const MANIFEST = path.join('runtime-hook', 'Cargo.toml');
+const REG = process.env.LOCKLENS_DEBIAN_REGISTRY ?? '/usr/share/cargo/registry';
+const DEBIAN = ['--config', 'source.crates-io.replace-with="debian"', '--config', `source.debian.directory="${REG}"`];
+const ENV = { ...process.env, CARGO_TARGET_DIR: path.join(HOOK, 'target'), CARGO_TERM_COLOR: 'never', RUST_BACKTRACE: '', LOCKLENS_EXAMPLE_TIMEOUT_MS: '120000' };
+
+function skipReason(): string | undefined {
+  const v = spawnSync('cargo', ['--version'], { encoding: 'utf8' });
+  if (v.error || v.status !== 0) return 'cargo not found (install rustc/cargo to run the runtime-hook examples under locklens run)';
+  const have = (c: string) => fs.existsSync(REG) && fs.readdirSync(REG).some((d) => d.startsWith(`${c}-`) && /^\d/.test(d.slice(c.length + 1)));
+  if (!(have('parking_lot') && have('tokio') && have('lock_api'))) return `Debian crates not found in ${REG} (cargo resolves the hook's optional dependencies even offline): apt-get install librust-parking-lot-dev librust-tokio-dev`;
+  return undefined;
+}
+
+const SKIP = skipReason();
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], timeoutMs = 240_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, 'run', ...args], { cwd: ROOT, env: ENV, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code: unknown = err ? (err as { code?: unknown }).code : 0;
+      resolve({ code: typeof code === 'number' ? code : null, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+const cargoRun = (example: string) => ['--', 'cargo', 'run', '--offline', '--quiet', '--manifest-path', MANIFEST, ...DEBIAN, '--example', example];
+
+function report(r: Run): RunReport {
+  try {
+    return JSON.parse(r.stdout) as RunReport;
+  } catch (e) {
+    throw new Error(`stdout is not one JSON object (${(e as Error).message}); exit ${r.code}\nstdout:\n${r.stdout.slice(0, 800)}\nstderr:\n${r.stderr.slice(-3000)}`);
+  }
+}
+
+/** The source line a reported site points at (rustc's path is relative to the package). */
+function sourceLine(site: { file: string; line: number; path?: string }): string {
+  assert.ok(site.path, `site ${site.file}:${site.line} was not resolved to a file`);
+  assert.equal(site.path, path.join(HOOK, site.file));
+  return fs.readFileSync(site.path!, 'utf8').split('\n')[site.line - 1];
+}
+
+describe('runtime-hook examples under locklens run', { skip: SKIP, concurrency: 1 }, () => {
+  before(() => {
+    const b = spawnSync('cargo', ['build', '--examples', '--offline', '--quiet', '--manifest-path', MANIFEST, ...DEBIAN], { cwd: ROOT, env: ENV, encoding: 'utf8', timeout: 900_000 });
+    assert.equal(b.status, 0, `cargo build --examples failed:\n${b.stderr}`);
+  });
+
+  test('midas_abba: exit 3, the cycle with both threads, both locks and both sites', async () => {
+    const r = await run(['--format', 'json', ...cargoRun('midas_abba')]);
+    assert.equal(r.code, 3, r.stderr);
+    const rep = report(r);
+    assert.equal(rep.outcome, 'deadlock');
+    assert.equal(rep.deadlocks.length, 1, JSON.stringify(rep.deadlocks));
+    const cycle = rep.deadlocks[0].cycle;
+    assert.equal(cycle.length, 2);
+    const by = (t: string) => cycle.find((n) => n.thread.name === t)!;
+    const odbedit = by('odbedit');
+    const watchdog = by('cm_watchdog');
+    assert.ok(odbedit && watchdog, JSON.stringify(cycle.map((n) => n.thread)));
+    // odbedit holds ODB (db_set_value) and waits for SYSMSG (cm_msg); cm_watchdog the reverse
+    assert.deepEqual([odbedit.holds.map((h) => h.lock.name), odbedit.waitsFor.lock.name], [['ODB'], 'SYSMSG']);
+    assert.deepEqual([watchdog.holds.map((h) => h.lock.name), watchdog.waitsFor.lock.name], [['SYSMSG'], 'ODB']);
+    assert.deepEqual(odbedit.heldBy, [watchdog.thread.id]);
+    assert.deepEqual(watchdog.heldBy, [odbedit.thread.id]);
+    for (const s of [odbedit.holds[0].site, odbedit.waitsFor.site, watchdog.holds[0].site, watchdog.waitsFor.site]) assert.equal(s.file, 'examples/midas_abba.rs');
+    assert.match(sourceLine(odbedit.holds[0].site), /self\.odb\.lock\(\)/);
+    assert.match(sourceLine(odbedit.waitsFor.site), /self\.sysmsg\.lock\(\)/);
+    assert.match(sourceLine(watchdog.holds[0].site), /self\.sysmsg\.lock\(\)/);
+    assert.match(sourceLine(watchdog.waitsFor.site), /self\.odb\.lock\(\)/);
+    assert.doesNotMatch(r.stderr, /exiting \(watchdog\)|unreachable/);
+    assert.match(r.stderr, /locklens: DEADLOCK/);
+  });
+
+  test('flyio_catalog: exit 3, one thread waiting for write on a lock it holds for read', async () => {
+    const r = await run(['--format', 'json', ...cargoRun('flyio_catalog')]);
+    assert.equal(r.code, 3, r.stderr);
+    const rep = report(r);
+    assert.equal(rep.deadlocks.length, 1);
+    const [n] = rep.deadlocks[0].cycle;
+    assert.equal(rep.deadlocks[0].cycle.length, 1);
+    assert.equal(n.thread.name, 'main');
+    assert.deepEqual(n.heldBy, [n.thread.id]);
+    assert.equal(n.holds.length, 1);
+    assert.equal(n.holds[0].lock.name, 'catalog.load');
+    assert.equal(n.holds[0].mode, 'read');
+    assert.equal(n.waitsFor.mode, 'write');
+    assert.equal(n.holds[0].lock.id, n.waitsFor.lock.id);
+    assert.match(sourceLine(n.holds[0].site), /if let Some\(Load::Local\(load\)\) = self\.load\.read\(\)/);
+    assert.match(sourceLine(n.waitsFor.site), /self\.load\.write\(\)/);
+    // the program's output went through (to stderr in JSON mode), up to the deadlock
+    assert.match(r.stderr, /warm-app -> 7/);
+    assert.doesNotMatch(r.stderr, /cold-app -> /);
+  });
+
+  test('contention: exit 0 with contention counters and wait distributions', async () => {
+    const r = await run(['--format', 'json', ...cargoRun('contention')]);
+    assert.equal(r.code, 0, r.stderr);
+    const rep = report(r);
+    assert.equal(rep.outcome, 'exited');
+    assert.equal(rep.deadlocks.length, 0);
+    assert.equal(rep.orderInversions.length, 0);
+    const names = rep.locks.map((l) => l.lock.name);
+    for (const n of ['sessions', 'stats', 'counter']) assert.ok(names.includes(n), names.join(','));
+    const stats = rep.locks.find((l) => l.lock.name === 'stats')!;
+    assert.ok(stats.acquisitions >= 75_000, String(stats.acquisitions));
+    const contended = rep.locks.filter((l) => l.contended > 0);
+    assert.ok(contended.length > 0, 'no contention seen');
+    for (const l of contended) {
+      assert.ok(l.waitMsTotal > 0);
+      for (const s of l.sites.filter((x) => x.contended > 0)) assert.ok(s.wait.p50Ms <= s.wait.p99Ms && s.wait.p99Ms <= s.wait.maxMs, JSON.stringify(s.wait));
+    }
+    assert.equal(rep.locks[0].contended > 0 || rep.locks[0].waitEvents > 0, true, 'most contended first');
+    assert.match(r.stderr, /hits=\d+ misses=\d+ counter=75000/);
+  });
+
+  test('text mode on midas_abba: live lines and the report on stderr', async () => {
+    const r = await run(cargoRun('midas_abba'));
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /locklens run report: DEADLOCK/);
+    assert.match(r.stderr, /holds {4}"ODB" \(std\.mutex\) mutex, acquired at examples\/midas_abba\.rs:\d+:\d+/);
+    assert.match(r.stderr, /waits on "SYSMSG" \(std\.mutex\) mutex at examples\/midas_abba\.rs:\d+:\d+/);
+  });
+});
