@@ -91,33 +91,10 @@ export function buildLockGraph(input: LockGraphInput): LockGraph {
   );
 
   // What each function acquires, directly or through its callees (first few chains per lock).
-  const reachMemo = new Map<string, Map<string, Reach[]>>();
-  const inProgress = new Set<string>();
-  const reach = (fn: FunctionNode, depth: number): Map<string, Reach[]> => {
-    const memo = reachMemo.get(fn.id);
-    if (memo) return memo;
-    const out = new Map<string, Reach[]>();
-    if (inProgress.has(fn.id) || depth > MAX_CHAIN) return out; // recursion: the cycle adds nothing new
-    inProgress.add(fn.id);
-    for (const id of fn.summary.acquisitions) {
-      const a = acqs.get(id);
-      if (a) addReach(out, a.lock, { acq: a, chain: [] });
-    }
-    for (const call of fn.summary.calls) {
-      if (call.deferred) continue;
-      for (const { callee, may } of resolver.resolve(fn, call)) {
-        if (callee.id === fn.id) continue;
-        const sub = reach(callee, depth + 1);
-        const step: CallStep = { file: fn.summary.file, range: call.range, caller: fn.summary.qualifiedName, callee: callee.summary.qualifiedName, calleeText: call.calleeText, may };
-        for (const [lock, list] of sub) for (const r of list) if (r.chain.length < MAX_CHAIN) addReach(out, lock, { acq: r.acq, chain: [step, ...r.chain] });
-      }
-    }
-    inProgress.delete(fn.id);
-    // Results computed while a caller was in progress may be partial; only memoise complete ones.
-    if (inProgress.size === 0 || depth === 0) reachMemo.set(fn.id, out);
-    else reachMemo.set(fn.id, out);
-    return out;
-  };
+  // Computed over the call graph's strongly connected components in reverse topological order,
+  // iterating to a fixpoint inside each component, so recursion is exact and linear overall.
+  const reachOf = computeReach(fns, acqs, resolver);
+  const reach = (fn: FunctionNode): Map<string, Reach[]> => reachOf.get(fn.id) ?? new Map();
 
   const edges = new Map<string, LockEdge>();
   const findings: Finding[] = [];
@@ -157,7 +134,7 @@ export function buildLockGraph(input: LockGraphInput): LockGraph {
               if (!inner) continue;
               for (const r of resolver.resolve(fn, inner)) {
                 const innerStep: CallStep = { file: fn.summary.file, range: inner.range, caller: fn.summary.qualifiedName, callee: r.callee.summary.qualifiedName, calleeText: inner.calleeText, may: r.may };
-                for (const list of reach(r.callee, 1).values()) for (const x of list) inners.push({ acq: x.acq, chain: [innerStep, ...x.chain] });
+                for (const list of reach(r.callee).values()) for (const x of list) inners.push({ acq: x.acq, chain: [innerStep, ...x.chain] });
               }
             }
             for (const outer of held) {
@@ -180,7 +157,7 @@ export function buildLockGraph(input: LockGraphInput): LockGraph {
       const held = call.heldGuards.map((id) => acqs.get(id)).filter((a): a is Acquisition => !!a);
       for (const { callee, may } of resolver.resolve(fn, call)) {
         const step: CallStep = { file: fn.summary.file, range: call.range, caller: fn.summary.qualifiedName, callee: callee.summary.qualifiedName, calleeText: call.calleeText, may };
-        for (const [lock, list] of reach(callee, 1)) {
+        for (const [lock, list] of reach(callee)) {
           for (const r of list) {
             if (r.acq.isTry) continue;
             for (const outer of held) {
@@ -217,9 +194,64 @@ export function buildLockGraph(input: LockGraphInput): LockGraph {
     name: fn.summary.qualifiedName,
     file: fn.summary.file,
     range: fn.summary.nameRange,
-    locks: [...reach(fn, 0)].flatMap(([lock, list]) => list.slice(0, 1).map((r) => ({ lock, mode: r.acq.mode, via: r.chain.map((s) => s.callee) }))),
+    locks: [...reach(fn)].flatMap(([lock, list]) => list.slice(0, 1).map((r) => ({ lock, mode: r.acq.mode, via: r.chain.map((s) => s.callee) }))),
   }));
   return { nodes: [...nodes.values()], edges: edgeList, cycles, findings: applySeverities(dedupe(findings), input.severities), functions };
+}
+
+function computeReach(fns: FunctionNode[], acqs: Map<string, Acquisition>, resolver: CallResolver): Map<string, Map<string, Reach[]>> {
+  // Resolved, non-deferred call edges of every function.
+  const out = new Map<string, Array<{ callee: FunctionNode; step: CallStep }>>();
+  for (const fn of fns) {
+    const list: Array<{ callee: FunctionNode; step: CallStep }> = [];
+    for (const call of fn.summary.calls) {
+      if (call.deferred) continue;
+      for (const { callee, may } of resolver.resolve(fn, call)) {
+        if (callee.id === fn.id) continue;
+        list.push({ callee, step: { file: fn.summary.file, range: call.range, caller: fn.summary.qualifiedName, callee: callee.summary.qualifiedName, calleeText: call.calleeText, may } });
+      }
+    }
+    out.set(fn.id, list);
+  }
+  const reach = new Map<string, Map<string, Reach[]>>();
+  for (const fn of fns) {
+    const m = new Map<string, Reach[]>();
+    for (const id of fn.summary.acquisitions) {
+      const a = acqs.get(id);
+      if (a) addReach(m, a.lock, { acq: a, chain: [] });
+    }
+    reach.set(fn.id, m);
+  }
+  const merge = (into: Map<string, Reach[]>, from: Map<string, Reach[]>, step: CallStep): boolean => {
+    let changed = false;
+    for (const [lock, list] of from) {
+      for (const r of list) {
+        if (r.chain.length >= MAX_CHAIN) continue;
+        const before = into.get(lock)?.length ?? 0;
+        addReach(into, lock, { acq: r.acq, chain: [step, ...r.chain] });
+        if ((into.get(lock)?.length ?? 0) !== before) changed = true;
+      }
+    }
+    return changed;
+  };
+  // Tarjan emits components callees-first: each one only needs finished successors.
+  const sccs = tarjan(fns.map((f) => f.id), (id) => (out.get(id) ?? []).map((e) => e.callee.id));
+  for (const comp of sccs) {
+    const inComp = new Set(comp);
+    for (const id of comp) {
+      const mine = reach.get(id)!;
+      for (const { callee, step } of out.get(id) ?? []) if (!inComp.has(callee.id)) merge(mine, reach.get(callee.id)!, step);
+    }
+    if (comp.length === 1 && !(out.get(comp[0]) ?? []).some((e) => e.callee.id === comp[0])) continue;
+    for (let changed = true, rounds = 0; changed && rounds < 64; rounds++) {
+      changed = false;
+      for (const id of comp) {
+        const mine = reach.get(id)!;
+        for (const { callee, step } of out.get(id) ?? []) if (inComp.has(callee.id) && merge(mine, reach.get(callee.id)!, step)) changed = true;
+      }
+    }
+  }
+  return reach;
 }
 
 function toNode(crate: string, s: FunctionSummary): FunctionNode {
@@ -429,7 +461,9 @@ function cycleFindings(cycles: LockCycle[], _input: LockGraphInput): Finding[] {
       out.push({
         rule: 'lock-order-inversion',
         severity: c.blocking ? 'error' : 'warning',
-        file: ev.outer.file,
+        // The first call of the chain can sit in another function (a closure handed to the
+        // lock holder), so the location comes from the call itself.
+        file: ev.calls.length > 0 ? ev.calls[0].file : ev.inner.file,
         range: ev.calls.length > 0 ? ev.calls[0].range : ev.inner.range,
         message,
         related: related.slice(1),
