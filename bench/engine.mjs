@@ -16,6 +16,7 @@
 //     --cli FILE             launcher to benchmark instead of bin/locklens.js (same arguments)
 //     --max-load X           before each round, wait (up to --max-wait s, default 300) until the
 //                            1-minute load average is below X (for shared machines)
+//     --max-busy P           ... and/or until whole-machine CPU use over 2 s is below P %
 //
 // Every measured thing runs as its own fresh process (cold: new Node/V8, new wasm instance,
 // fresh CARGO_TARGET_DIR). One untimed warm-up of the Node commands runs first so that every
@@ -55,6 +56,7 @@ function parseArgs(argv) {
     out: null,
     cli: null,
     maxLoad: null,
+    maxBusy: null,
     maxWait: 300,
   };
   const num = (v, name) => {
@@ -78,6 +80,7 @@ function parseArgs(argv) {
       case '--out': o.out = path.resolve(v()); break;
       case '--cli': o.cli = path.resolve(v()); break;
       case '--max-load': o.maxLoad = Number(v()); break;
+      case '--max-busy': o.maxBusy = Number(v()); break;
       case '--max-wait': o.maxWait = num(v(), a); break;
       case '-h': case '--help': usage(); break;
       default: usage(`unknown argument ${a}`);
@@ -90,7 +93,7 @@ function usage(msg) {
   const text = readFileSync(fileURLToPath(import.meta.url), 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('//'))
-    .slice(0, 21)
+    .slice(0, 22)
     .map((l) => l.replace(/^\/\/ ?/, ''))
     .join('\n');
   if (msg) process.stderr.write(`bench/engine.mjs: ${msg}\n\n`);
@@ -378,17 +381,48 @@ function runClippy(o) {
 
 // ---------------------------------------------------------------------------------------------
 
-/** With --max-load: block until the 1-minute load average drops below it (or --max-wait passes). */
+const sleepMs = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** Whole-machine CPU busy % over `ms` (from /proc/stat; this script is idle meanwhile), or null. */
+function cpuBusyPercent(ms = 2000) {
+  const read = () => {
+    try {
+      const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+      const idle = f[3] + (f[4] || 0);
+      return { idle, total: f.reduce((a, b) => a + b, 0) };
+    } catch {
+      return null;
+    }
+  };
+  const a = read();
+  sleepMs(ms);
+  const b = read();
+  if (!a || !b || b.total === a.total) return null;
+  return 100 * (1 - (b.idle - a.idle) / (b.total - a.total));
+}
+
+/**
+ * On a shared machine: before a round, wait (up to --max-wait s) until the machine is quiet —
+ * the 1-minute load average below --max-load and/or CPU busy over 2 s below --max-busy %.
+ * Returns what was seen when the round started (stored with each sample).
+ */
 function waitForQuiet(o, log) {
-  if (o.maxLoad == null) return;
+  if (o.maxLoad == null && o.maxBusy == null) return null;
   const deadline = Date.now() + o.maxWait * 1000;
   let said = false;
-  while (os.loadavg()[0] >= o.maxLoad && Date.now() < deadline) {
-    if (!said) log(`load average ${os.loadavg()[0].toFixed(2)} ≥ ${o.maxLoad}; waiting (up to ${o.maxWait} s)…`);
+  let busy = null;
+  for (;;) {
+    busy = o.maxBusy != null ? cpuBusyPercent() : null;
+    const load = os.loadavg()[0];
+    const quiet = (o.maxLoad == null || load < o.maxLoad) && (o.maxBusy == null || busy == null || busy < o.maxBusy);
+    if (quiet || Date.now() >= deadline) {
+      if (said) log(`${quiet ? 'quiet' : 'still busy, giving up waiting'}: load ${load.toFixed(2)}, CPU busy ${busy == null ? '?' : busy.toFixed(0)}%`);
+      return { load: round(load, 2), busyPercent: busy == null ? null : round(busy, 0), waitedOut: !quiet };
+    }
+    if (!said) log(`machine busy (load ${load.toFixed(2)}, CPU busy ${busy == null ? '?' : busy.toFixed(0)}%); waiting up to ${o.maxWait} s…`);
     said = true;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
+    if (o.maxBusy == null) sleepMs(2000);
   }
-  if (said) log(`load average now ${os.loadavg()[0].toFixed(2)}; continuing`);
 }
 
 function summarise(samples) {
@@ -484,7 +518,7 @@ async function main() {
     benchmark: 'static-engine-cold-check',
     machine,
     crate: crateInfo,
-    options: { runs: o.runs, workers: o.workers, clippyRuns: o.clippyRuns, clippyFeatures: o.clippyFeatures, registry: o.registry, maxLoad: o.maxLoad, maxWait: o.maxWait },
+    options: { runs: o.runs, workers: o.workers, clippyRuns: o.clippyRuns, clippyFeatures: o.clippyFeatures, registry: o.registry, maxLoad: o.maxLoad, maxBusy: o.maxBusy, maxWait: o.maxWait },
     commands: {
       locklens: `node ${path.relative(REPO, cliBin)} check ${o.crate} --format json --fail-on none`,
       parseSingle: `node bench/parse-baseline.mjs ${o.crate} --workers 0`,
@@ -496,6 +530,8 @@ async function main() {
     parseParallel: { samples: [], summary: null },
     clippy: { samples: [], summary: null, error: null, resolution: null },
     ratios: {},
+    quietAtRound: [],
+    quietAtClippy: [],
   };
   if (!cli.ok) {
     process.stderr.write(`\n*** ${cli.reason}\n*** Continuing with the baselines only; the locklens row will be "not measured".\n\n`);
@@ -517,7 +553,8 @@ async function main() {
 
   // Interleave the node measurements so that drift on a shared machine hits all of them alike.
   for (let i = 0; i < o.runs; i++) {
-    waitForQuiet(o, log);
+    const quiet = waitForQuiet(o, log);
+    res.quietAtRound.push(quiet);
     if (!res.locklens.error) {
       try {
         res.locklens.samples.push(runCheck(o.crate));
@@ -540,7 +577,7 @@ async function main() {
         'Pass --clippy-features with the largest subset that resolves.';
     } else {
       for (let i = 0; i < o.clippyRuns; i++) {
-        waitForQuiet(o, log);
+        res.quietAtClippy.push(waitForQuiet(o, log));
         log(`clippy run ${i + 1}/${o.clippyRuns} (cold target dir)…`);
         try {
           const s = runClippy(o);

@@ -28,6 +28,18 @@ const row = (label, sum, cmd, note) =>
   sum
     ? `| ${label} | ${sum.runs} | **${s(sum.medianS)}** | ${s(sum.minS)}–${s(sum.maxS)} | ${s(sum.medianCpuS)} | ${sum.peakRssMb ?? '?'} | ${cmd} |`
     : `| ${label} | – | **${note}** | – | – | – | ${cmd} |`;
+function quietNote(d) {
+  const o = d.options;
+  if (o.maxLoad == null && o.maxBusy == null) return '';
+  const conds = [];
+  if (o.maxLoad != null) conds.push(`the 1-minute load average was below ${o.maxLoad}`);
+  if (o.maxBusy != null) conds.push(`whole-machine CPU use over 2 s was below ${o.maxBusy} %`);
+  const all = [...(d.quietAtRound || []), ...(d.quietAtClippy || [])].filter(Boolean);
+  const out = all.filter((q) => q.waitedOut).length;
+  return `; each round (and each clippy run) started only once ${conds.join(' and ')}, waiting at most ${o.maxWait} s` +
+    (out ? ` — ${out} of ${all.length} gave up waiting and ran on a busy machine` : ` — all ${all.length} started on a quiet machine`);
+}
+
 const lines = [];
 lines.push('## Static engine: cold check of tokio 1.24.2');
 lines.push('');
@@ -49,7 +61,7 @@ lines.push(
 lines.push(
   `- **Runs:** each row is a fresh process per run (cold Node/V8 + wasm, or cold \`CARGO_TARGET_DIR\`); median of ${d.options.runs} interleaved runs ` +
     `after one untimed warm-up (warm OS page cache); clippy ${d.options.clippyRuns}×` +
-    (d.options.maxLoad != null ? `; each round started only once the 1-minute load average was below ${d.options.maxLoad} (or after ${d.options.maxWait} s)` : '') +
+    quietNote(d) +
     `. CPU time is user+sys of the process tree from \`/usr/bin/time -v\`. Peak memory is max RSS from \`/usr/bin/time -v\` ` +
     '(for cargo: the largest single process, i.e. one rustc).',
 );
