@@ -421,7 +421,7 @@ export function loadTrace(path: string, opts: { maxLineBytes?: number; limits?: 
     input.on('error', (e) => fail(new Error(`${path}: ${e.message}`)));
     input.on('end', () => {
       if (done) return;
-      splitter.push(Buffer.from('\n'), onLine);
+      if (splitter.pending > 0) splitter.push(Buffer.from('\n'), onLine);
       if (done) return;
       done = true;
       if (header === undefined) return reject(new Error(`${path}: empty file, not a LockLens trace`));
