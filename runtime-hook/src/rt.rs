@@ -213,9 +213,19 @@ fn launch(cfg: Config) {
         return;
     }
     let rt: &'static Runtime = RT.get().expect("just set");
-    let spawned = std::thread::Builder::new()
-        .name("locklens-io".into())
-        .spawn(move || crate::transport::run(rt, rx));
+    let spawned = std::thread::Builder::new().name("locklens-io".into()).spawn(move || {
+        // A bug in the hook must not take the program down: switch off.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::transport::run(rt, rx)));
+        if r.is_err() {
+            switch_off();
+            eprintln!("locklens: background thread failed; hook switched off");
+            rt.update_status(|s| {
+                s.enabled = false;
+                s.connected = false;
+                s.gave_up = true;
+            });
+        }
+    });
     match spawned {
         Ok(_) => STATE.store(ON, Relaxed),
         Err(e) => {

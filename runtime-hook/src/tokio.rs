@@ -88,6 +88,21 @@ where
     (g, rt::async_acquired(meta, mode, site, waited))
 }
 
+/// Blocking acquisition from synchronous code (`blocking_lock` & co.).
+fn acquire_blocking<G>(meta: &LockMeta, mode: Mode, site: Site, try_: impl FnOnce() -> Option<G>, block: impl FnOnce() -> G) -> (G, HeldToken) {
+    if !rt::enabled() {
+        return (block(), 0);
+    }
+    if let Some(g) = try_() {
+        return (g, rt::async_acquired(meta, mode, site, None));
+    }
+    let w = rt::async_begin_wait(meta, mode, site);
+    let g = block();
+    let waited = w.as_ref().map(|w| w.waited_ns());
+    drop(w);
+    (g, rt::async_acquired(meta, mode, site, waited))
+}
+
 fn try_acquire<G>(meta: &LockMeta, mode: Mode, site: Site, r: Result<G, TryLockError>) -> Result<(G, HeldToken), TryLockError> {
     if !rt::enabled() {
         return r.map(|g| (g, 0));
@@ -150,6 +165,16 @@ impl<T: ?Sized> Mutex<T> {
                 acquire(&self.meta, Mode::Mutex, site, || self.inner.try_lock().ok(), || self.inner.lock()).await;
             MutexGuard { lock: self, inner: ManuallyDrop::new(g), held, site }
         }
+    }
+
+    /// Locks from synchronous code (panics inside an async runtime, as
+    /// tokio's does).
+    #[track_caller]
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        let site = Location::caller();
+        let (g, held) =
+            acquire_blocking(&self.meta, Mode::Mutex, site, || self.inner.try_lock().ok(), || self.inner.blocking_lock());
+        MutexGuard { lock: self, inner: ManuallyDrop::new(g), held, site }
     }
 
     /// Attempts to lock without waiting.
@@ -260,6 +285,24 @@ impl<T: ?Sized> RwLock<T> {
             let (g, held) = acquire(&self.meta, Mode::Write, site, || self.inner.try_write().ok(), || self.inner.write()).await;
             RwLockWriteGuard { lock: self, inner: ManuallyDrop::new(g), held, site }
         }
+    }
+
+    /// Shared access from synchronous code.
+    #[track_caller]
+    pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
+        let site = Location::caller();
+        let (g, held) =
+            acquire_blocking(&self.meta, Mode::Read, site, || self.inner.try_read().ok(), || self.inner.blocking_read());
+        RwLockReadGuard { lock: self, inner: ManuallyDrop::new(g), held, site }
+    }
+
+    /// Exclusive access from synchronous code.
+    #[track_caller]
+    pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
+        let site = Location::caller();
+        let (g, held) =
+            acquire_blocking(&self.meta, Mode::Write, site, || self.inner.try_write().ok(), || self.inner.blocking_write());
+        RwLockWriteGuard { lock: self, inner: ManuallyDrop::new(g), held, site }
     }
 
     /// Attempts shared access without waiting.

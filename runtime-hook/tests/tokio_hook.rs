@@ -131,3 +131,21 @@ fn async_rwlock_api() {
     *l.get_mut() += 1;
     assert_eq!(l.into_inner(), 3);
 }
+
+#[test]
+fn blocking_variants_from_sync_code() {
+    let c = hook();
+    let m = Arc::new(Mutex::named("tokio.blocking", 0));
+    let g = m.blocking_lock();
+    let m2 = m.clone();
+    let t = thread::Builder::new().name("sync-caller".into()).spawn(move || *m2.blocking_lock() += 1).unwrap();
+    let w = c.wait_for("blocking wait", |j| j.ty() == "wait" && lock_name(j.get("lock")) == Some("tokio.blocking"));
+    assert_eq!(w.at("thread.name").str(), Some("sync-caller"));
+    drop(g);
+    t.join().unwrap();
+    assert_eq!(*m.blocking_lock(), 1);
+    let l = RwLock::named("tokio.blocking.rw", 1);
+    assert_eq!(*l.blocking_read() + 1, 2);
+    *l.blocking_write() += 1;
+    assert_eq!(*l.blocking_read(), 2);
+}
