@@ -299,7 +299,7 @@ macro_rules! rw_acquire {
         let site = Location::caller();
         // Out of line: keeps the off path small enough to inline.
         #[inline(never)]
-        fn tracked<'a, T: ?Sized, G>(
+        fn tracked<G>(
             meta: &LockMeta,
             site: &'static Location<'static>,
             try_: impl FnOnce() -> TryLockResult<G>,
@@ -318,7 +318,7 @@ macro_rules! rw_acquire {
                 block,
             )
         }
-        let (r, held) = tracked::<T, _>(&$self.meta, site, || $self.inner.$try(), || $self.inner.$block());
+        let (r, held) = tracked(&$self.meta, site, || $self.inner.$try(), || $self.inner.$block());
         map_lock(r, |g| $self.$wrap(g, held))
     }};
 }
