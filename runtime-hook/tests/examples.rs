@@ -2,6 +2,8 @@
 //! the hook with a collector in this test, `LOCKLENS_ON_DEADLOCK=abort`.
 //! `cargo test` builds the examples before running integration tests.
 
+#![cfg(unix)]
+
 mod common;
 
 use common::{lock_name, Collector, Json};
