@@ -324,44 +324,50 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
   // Closures that run later (spawned threads and tasks, stored callbacks) do not run under the
   // guards around them, and what they lock is not locked by this function's caller.
   const deferred = closures.filter((c) => !runsInPlace(c));
-  const deferredAround = (n: Node) => deferred.filter((c) => c.startIndex <= n.startIndex && n.endIndex <= c.endIndex).pop();
+  const deferredAround = (n: Node) => {
+    let found: Node | undefined;
+    for (const c of deferred) if (c.startIndex <= n.startIndex && n.endIndex <= c.endIndex) found = c;
+    return found;
+  };
+  const acqDeferred = new Map<string, Node | undefined>();
   for (const a of facts.acquisitions) {
-    const nodes = facts.nodes.get(a.id);
-    if (nodes && deferredAround(nodes.call)) facts.deferred.add(a.id);
+    const around = deferredAround(facts.nodes.get(a.id)!.call);
+    acqDeferred.set(a.id, around);
+    if (around) facts.deferred.add(a.id);
   }
+  const params = decl?.params.filter((p) => p.name !== 'self') ?? [];
   for (const c of facts.calls) {
     const at = startOf(c.node);
     const runsLater = deferredAround(c.node);
     // A guard handed to the call itself (`consume(guard)`) belongs to the callee from then on.
     const handedOver = (a: Acquisition) => a.releases.some((r) => (r.kind === 'moved' || r.kind === 'explicit-drop') && r.position.line === at.line && r.position.column === at.column);
-    c.heldGuards = facts.acquisitions
-      .filter((a) => isAlive(a, at) && !handedOver(a) && deferredAround(facts.nodes.get(a.id)!.call) === runsLater)
-      .map((a) => a.id);
-    c.inClosure = !!closures.find((cl) => cl.startIndex <= c.node.startIndex && c.node.endIndex <= cl.endIndex);
+    c.heldGuards = facts.acquisitions.length === 0 ? [] : facts.acquisitions.filter((a) => acqDeferred.get(a.id) === runsLater && isAlive(a, at) && !handedOver(a)).map((a) => a.id);
+    if (closures.length > 0) c.inClosure = closures.some((cl) => cl.startIndex <= c.node.startIndex && c.node.endIndex <= cl.endIndex);
     if (runsLater) c.deferred = true;
     // `f(..)` where `f` is one of this function's parameters: a callback run under these guards.
-    const fnExpr = field(c.node, 'function');
-    if (fnExpr && fnExpr.type === 'identifier') {
-      const d = scopes.resolve(fnExpr.text, fnExpr);
-      const params = decl?.params.filter((p) => p.name !== 'self') ?? [];
-      const index = d && d.kind === 'param' ? params.findIndex((p) => p.name === d.name) : -1;
-      if (index >= 0) c.paramIndex = index;
+    if (!c.receiverText && !c.pathQualifier && params.some((p) => p.name === c.name)) {
+      const fnExpr = field(c.node, 'function');
+      const d = fnExpr && fnExpr.type === 'identifier' ? scopes.resolve(fnExpr.text, fnExpr) : undefined;
+      if (d && d.kind === 'param') c.paramIndex = params.findIndex((p) => p.name === d.name);
     }
   }
   // Closures passed as arguments: what they lock, so a callee that runs them under its own
   // guards (`with_state(|s| ..)`) gets the order edges.
-  facts.calls.forEach((c) => {
-    const args = field(c.node, 'arguments');
-    if (!args) return;
-    const argNodes = args.namedChildren.filter((x): x is Node => !!x && x.type !== 'line_comment' && x.type !== 'block_comment');
-    argNodes.forEach((arg, index) => {
-      if (arg.type !== 'closure_expression') return;
-      const inside = (n: Node) => arg.startIndex <= n.startIndex && n.endIndex <= arg.endIndex;
+  if (closures.length > 0) {
+    const callByNode = new Map(facts.calls.map((c, i) => [c.node.id, i]));
+    for (const closure of closures) {
+      const args = closure.parent;
+      if (!args || args.type !== 'arguments' || !args.parent) continue;
+      const ci = callByNode.get(args.parent.id);
+      if (ci === undefined) continue;
+      const c = facts.calls[ci];
+      const index = args.namedChildren.filter((x): x is Node => !!x && x.type !== 'line_comment' && x.type !== 'block_comment').findIndex((x) => x.id === closure.id);
+      const inside = (n: Node) => closure.startIndex <= n.startIndex && n.endIndex <= closure.endIndex;
       const acquisitions = facts.acquisitions.filter((a) => inside(facts.nodes.get(a.id)!.call)).map((a) => a.id);
-      const calls = facts.calls.map((x, i) => (x !== c && inside(x.node) ? i : -1)).filter((i) => i >= 0);
+      const calls = facts.calls.map((x, i) => (i !== ci && inside(x.node) ? i : -1)).filter((i) => i >= 0);
       if (acquisitions.length > 0 || calls.length > 0) (c.closureArgs ??= []).push({ index, acquisitions, calls });
-    });
-  });
+    }
+  }
   return facts;
 }
 
