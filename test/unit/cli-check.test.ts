@@ -253,6 +253,16 @@ describe('workspaces and manifests', { concurrency: 4 }, () => {
     assert.doesNotMatch(r.stderr, /error/);
   });
 
+  test('Cargo.toml dependencies pick the poison-unwrap fix: log::warn! when the crate depends on log', async () => {
+    const r = await locklens(['check', path.join(CLI_FIXTURES, 'with-log'), '--format', 'json']);
+    const f = (JSON.parse(r.stdout).findings as Array<JsonFinding & { fixes: Array<{ title: string; preferred: boolean; edits: Array<{ newText: string; line: number; column: number }> }> }>).find((x) => x.rule === 'poison-unwrap')!;
+    assert.ok(f, r.stdout);
+    assert.equal(f.fixes[0].preferred, true);
+    assert.match(f.fixes[0].title, /log::warn!/);
+    assert.match(f.fixes[0].edits[0].newText, /^\.unwrap_or_else\(\|poisoned\| \{\n\s+log::warn!\("lock `len::m` was poisoned, recovering"\);\n\s+poisoned\.into_inner\(\)\n\s+\}\)$/);
+    assert.deepEqual([f.fixes[0].edits[0].line, f.fixes[0].edits[0].column], [4, 21]);
+  });
+
   test('--edition overrides Cargo.toml', async () => {
     const r = await locklens(['check', path.join(WS, 'crates', 'beta'), '--edition', '2024', '--format', 'json', '--fail-on', 'none']);
     assert.equal(r.code, 0);
