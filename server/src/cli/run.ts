@@ -558,9 +558,15 @@ export async function runCommand(argv: string[], out: Out, options: RunOptions =
     }
   };
 
+  // Live lines, with a budget per kind so that a storm does not bury the program's own output.
+  const budget: Record<string, number> = { contention: 20, stall: 50, inversion: 50, 'order-cycle': 20, deadlock: 20 };
   model.onEvent((e) => {
     const line = liveLine(model, e);
-    if (line) out.stderr(line + '\n');
+    if (line && budget[e.kind] !== undefined) {
+      const left = budget[e.kind]--;
+      if (left > 0) out.stderr(line + '\n');
+      else if (left === 0) out.stderr(`locklens: (further ${e.kind} lines are left for the final report)\n`);
+    }
     if (e.kind === 'deadlock' && outcome === 'exited' && !e.msg.cycle.some((n) => n.timed)) {
       outcome = 'deadlock';
       pendingDeadlockPid = model.processes.get(e.process)?.pid;

@@ -95,7 +95,13 @@ export interface ReportLockClass {
   deadlocks: number;
   sites: Array<{ site: ReportSite; mode: string; acquisitions: number; contended: number; tryFailed: number; wait: ReportDistribution; hold: ReportDistribution }>;
   /** Holders and waiters as last observed, per lock instance of the class that had any. */
-  instances: Array<{ id: number; holders: ReportHolder[]; holdersAsOfMs: number | null; waiters: Array<{ thread: ReportThread; mode: string; site: ReportSite; sinceMs: number; state: string; timed: boolean }>; last: { thread: ReportThread; mode: string; site: ReportSite } | null }>;
+  instances: Array<{
+    id: number;
+    holders: Array<ReportHolder & { forMs: number }>;
+    holdersAsOfMs: number | null;
+    waiters: Array<{ thread: ReportThread; mode: string; site: ReportSite; sinceMs: number; forMs: number; state: string; timed: boolean }>;
+    last: { thread: ReportThread; mode: string; site: ReportSite } | null;
+  }>;
 }
 export interface RunReport {
   version: 1;
@@ -108,6 +114,8 @@ export interface RunReport {
   deadlocks: ReportDeadlock[];
   orderInversions: ReportInversion[];
   orderCycles: Array<{ pid: number; tMs: number; edges: ReportEdge[] }>;
+  /** Every lock-order edge seen (first sighting of each class pair), in arrival order. */
+  edges: ReportEdge[];
   stalls: ReportStall[];
   locks: ReportLockClass[];
   stream: TraceStats & { connections: { accepted: number; refused: number; closed: Record<string, number> } };
@@ -199,18 +207,20 @@ export function buildReport(m: TraceModel, input: ReportInput): RunReport {
     last: b.last(process, msg.last),
   }));
   const locks: ReportLockClass[] = [];
+  const sitesBy = new Map<string, ReturnType<TraceModel['sitesOfClass']>>();
+  for (const st of m.sites.values()) (sitesBy.get(st.classKey) ?? sitesBy.set(st.classKey, []).get(st.classKey)!).push(st);
+  const locksBy = new Map<string, ReturnType<TraceModel['locksOfClass']>>();
+  for (const l of m.locks.values()) if (l.holders.length > 0 || l.waiters.length > 0 || l.last !== null) (locksBy.get(l.classKey) ?? locksBy.set(l.classKey, []).get(l.classKey)!).push(l);
   for (const c of m.classes.values()) {
-    const sites = m.sitesOfClass(c.key);
-    const instances = m
-      .locksOfClass(c.key)
-      .filter((l) => l.holders.length > 0 || l.waiters.length > 0 || l.last !== null)
-      .map((l) => ({
-        id: l.id,
-        holders: l.holders.map((h) => b.holder(c.process, h)),
-        holdersAsOfMs: l.holdersAsOfMs,
-        waiters: l.waiters.map((w) => ({ thread: b.thread(c.process, w.thread), mode: w.mode, site: site(w.site), sinceMs: w.sinceMs, state: w.state, timed: w.timed })),
-        last: b.last(c.process, l.last),
-      }));
+    const sites = sitesBy.get(c.key) ?? [];
+    const now = m.processes.get(c.process)?.lastMs ?? 0;
+    const instances = (locksBy.get(c.key) ?? []).slice(0, 100).map((l) => ({
+      id: l.id,
+      holders: l.holders.map((h) => ({ ...b.holder(c.process, h), forMs: Math.max(0, now - h.since_ms) })),
+      holdersAsOfMs: l.holdersAsOfMs,
+      waiters: l.waiters.map((w) => ({ thread: b.thread(c.process, w.thread), mode: w.mode, site: site(w.site), sinceMs: w.sinceMs, forMs: Math.max(0, now - w.sinceMs), state: w.state, timed: w.timed })),
+      last: b.last(c.process, l.last),
+    }));
     const sum = (f: (s: (typeof sites)[number]) => number) => sites.reduce((a, s) => a + f(s), 0);
     const dist = (d: ReturnType<typeof distribution>): ReportDistribution => ({ samples: d.samples, p50Ms: ms(d.p50Ns), p99Ms: ms(d.p99Ns), maxMs: ms(d.maxNs), meanMs: ms(d.meanNs) });
     locks.push({
@@ -248,6 +258,7 @@ export function buildReport(m: TraceModel, input: ReportInput): RunReport {
     deadlocks,
     orderInversions,
     orderCycles,
+    edges: [...m.edges.values()].map((e) => b.edge(e.process, e)),
     stalls,
     locks: input.topLocks === undefined ? locks : locks.slice(0, input.topLocks),
     stream: { ...m.stats, connections: input.connections ?? { accepted: 0, refused: 0, closed: {} } },
