@@ -287,27 +287,27 @@ describe('engine options', () => {
   });
 });
 
-describe('engine bugs found by these tests (outside the rule files)', () => {
-  test('renamed lock imports keep their library (`use parking_lot::Mutex as PlMutex`)', { todo: 'engine bug: locktypes.resolveType looks the alias name up in LOCK_NAMES, so `PlMutex` resolves to flavor unknown (message says "mutex", not "parking_lot mutex")' }, async () => {
+describe('engine bugs found by these tests (outside the rule files); fixed ones stay as regression tests', () => {
+  test('renamed lock imports keep their library (`use parking_lot::Mutex as PlMutex`)', async () => {
     const src = 'use parking_lot::Mutex as PlMutex;\nasync fn tick() {}\npub async fn f(m: &PlMutex<u32>) {\n    let g = m.lock();\n    tick().await;\n    let _ = *g;\n}\n';
     const r = await analyze(src);
     assert.equal(r.acquisitions[0]?.lockType.flavor, 'parking_lot');
     assert.match(findingAt(r.findings, 'guard-across-await', 4).message, /parking_lot mutex/);
   });
 
-  test('drop(g) after an early exit ends the region (no guard-across-await at the later await)', { todo: 'engine bug: regions.ts keeps the guard alive to the end of the block when an early exit (`return`/`?`/`break`) precedes `drop(g)`: held = [..13:22], [13:24..16:1] instead of ending at the drop' }, async () => {
+  test('drop(g) after an early exit ends the region (no guard-across-await at the later await)', async () => {
     const src = 'use std::sync::Mutex;\nasync fn tick() {}\npub async fn f(m: &Mutex<u32>) {\n    let g = m.lock().unwrap();\n    if *g > 3 { return; }\n    drop(g);\n    tick().await;\n}\n';
     const r = await analyze(src);
     assert.deepEqual(only(r.findings, 'guard-across-await').map((f) => f.range.start.line + 1), []);
   });
 
-  test('drop(g) after `?` ends the region (no blocking-under-lock after it)', { todo: 'engine bug: same as above for `?`: the guard is reported held at a later thread::sleep' }, async () => {
+  test('drop(g) after `?` ends the region (no blocking-under-lock after it)', async () => {
     const src = 'use std::sync::Mutex;\npub fn f(m: &Mutex<Option<u32>>) -> Option<u32> {\n    let g = m.lock().unwrap();\n    let v = (*g)?;\n    drop(g);\n    std::thread::sleep(std::time::Duration::from_millis(1));\n    Some(v)\n}\n';
     const r = await analyze(src);
     assert.deepEqual(only(r.findings, 'blocking-under-lock').map((f) => f.range.start.line + 1), []);
   });
 
-  test('DashMap `entry(k).or_insert(..)` keeps the shard write lock in the RefMut it returns', { todo: 'engine bug: the entry acquisition is released at the end of the statement although `or_insert` hands its lock to the bound RefMut, so a later `get` on the same map is not reported' }, async () => {
+  test('DashMap `entry(k).or_insert(..)` keeps the shard write lock in the RefMut it returns', async () => {
     const src = 'use dashmap::DashMap;\npub fn f(map: &DashMap<u32, u32>) {\n    let e = map.entry(1).or_insert(0);\n    let v = map.get(&2);\n    drop(e);\n}\n';
     const r = await analyze(src);
     assert.deepEqual(only(r.findings, 'mutation-during-iteration').map((f) => f.range.start.line + 1), [4]);
@@ -320,7 +320,7 @@ describe('engine bugs found by these tests (outside the rule files)', () => {
     assert.deepEqual(only(r.findings, 'poison-unwrap').map((f) => f.range.start.line + 1), [3, 4, 7]);
   });
 
-  test('a trailing `// locklens: allow(..)` applies to its own line only', { todo: 'engine bug: suppress.ts also applies a trailing allow comment to the next line (it only looks at "the line above", not whether the comment is alone on it)' }, async () => {
+  test('a trailing `// locklens: allow(..)` applies to its own line only', async () => {
     const src = '#![allow(let_underscore_lock)]\nuse std::sync::Mutex;\npub fn f(m: &Mutex<u32>) {\n    let _ = m.lock(); // locklens: allow(let-underscore-lock)\n    let _ = m.lock();\n}\n';
     const r = await analyze(src);
     assert.deepEqual(only(r.findings, 'let-underscore-lock').map((f) => f.range.start.line + 1), [5]);
