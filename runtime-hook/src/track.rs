@@ -28,7 +28,7 @@ pub(crate) fn acquire<G>(
 }
 
 /// [`acquire`] when the caller already knows the hook is on.
-#[inline]
+#[inline(always)]
 pub(crate) fn acquire_on<G>(
     meta: &LockMeta,
     mode: Mode,
