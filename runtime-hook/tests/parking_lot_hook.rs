@@ -153,6 +153,7 @@ fn recursive_read_behind_a_waiting_writer_deadlocks_but_read_recursive_does_not(
     let ok2 = ok.clone();
     let writer = thread::spawn(move || *ok2.write() += 1);
     c.wait_for("writer queued", |j| j.ty() == "wait" && lock_name(j.get("lock")) == Some("pl.recursive.ok"));
+    until_writer_blocks_readers(&ok);
     let r2 = ok.read_recursive();
     assert_eq!(*r1 + *r2, 0);
     drop((r1, r2));
@@ -169,6 +170,7 @@ fn recursive_read_behind_a_waiting_writer_deadlocks_but_read_recursive_does_not(
             let bad3 = bad2.clone();
             thread::Builder::new().name("queued-writer".into()).spawn(move || *bad3.write() += 1).unwrap();
             queued_rx.recv().unwrap();
+            until_writer_blocks_readers(&bad2);
             let _r2 = bad2.read(); // blocks behind the writer, which waits for _r1
         })
         .unwrap();
@@ -179,6 +181,17 @@ fn recursive_read_behind_a_waiting_writer_deadlocks_but_read_recursive_does_not(
     assert!(names.contains(&"reader-twice"), "{d:?}");
     assert!(!c.all().iter().any(|j| j.ty() == "deadlock"
         && j.get("cycle").arr().iter().any(|n| lock_name(n.get("waits_for")) == Some("pl.recursive.ok"))));
+}
+
+/// The writer's `wait` event is sent just before it blocks; parking_lot
+/// turns new readers away only once the writer has announced itself in the
+/// lock word. Wait for that state (observable through `try_read`).
+fn until_writer_blocks_readers<T>(l: &RwLock<T>) {
+    let deadline = Instant::now() + common::TIMEOUT;
+    while l.try_read().is_some() {
+        assert!(Instant::now() < deadline, "writer never queued");
+        thread::yield_now();
+    }
 }
 
 #[test]
