@@ -193,6 +193,15 @@ describe('fix shapes (crate-dependent fixes: text only, rustc cannot see the cra
     assert.equal(usedAfter.fixes.length, 0, 'the guard is used after the await: dropping it would not compile');
   });
 
+  test('guard-across-await: no drop fix when the guard or a borrow of it is used in or after the awaiting statement', async () => {
+    const text = readRuleFixture('guard_across_await.rs');
+    const r = await analyze(text);
+    const fixes = (needle: string, after: string) => findingAt(r.findings, 'guard-across-await', lineOf(text, needle, after)).fixes.length;
+    assert.equal(fixes('let mut g', 'fn used_in_awaiting_statement'), 0);
+    assert.equal(fixes('let g', 'fn borrow_used_after'), 0);
+    assert.equal(fixes('let g', 'fn used_before_loop'), 1);
+  });
+
   test('guard-tightening: `drop(g);` right after the statement with the last use', async () => {
     const text = readRuleFixture('guard_tightening.rs');
     const r = await analyze(text);

@@ -6,6 +6,7 @@
 import type { Finding, Fix } from '../model';
 import { comparePos, field, lastCharOf, startOf, type Node } from '../syntax';
 import { isAlive } from '../regions';
+import { lastUseOf } from './guard-tightening';
 import { at, describeRelease, indentOfLine, lockLabel, makeFinding, type Rule, type RuleContext } from './context';
 
 export const guardAcrossAwait: Rule = {
@@ -57,13 +58,14 @@ function dropBeforeAwaitFix(ctx: RuleContext, acqId: string, awaitNode: Node): F
   // Moved or dropped somewhere already: a second `drop` would not compile.
   const acq = ctx.fn.acquisitions.find((a) => a.id === acqId);
   if (acq?.releases.some((r) => r.kind === 'explicit-drop' || r.kind === 'moved')) return undefined;
-  const uses = ctx.fn.scopes.usesOf(decl, decl.scope);
-  const awaitPos = startOf(awaitNode);
-  if (uses.some((u) => comparePos(startOf(u), awaitPos) > 0)) return undefined;
   // Insert before the statement of the guard's block that contains the await.
   let stmt: Node | null = awaitNode;
   while (stmt && stmt.parent && stmt.parent.id !== decl.scope.id) stmt = stmt.parent;
   if (!stmt || !stmt.parent || stmt.parent.id !== decl.scope.id) return undefined;
+  // The guard (or a borrow of it) must not be used in or after that statement: `if c { g.push(1);
+  // x.await }` and `let r = &g[0]; x.await; r` would not compile with the drop in front.
+  const last = lastUseOf(decl, ctx.fn.scopes);
+  if (last && comparePos(startOf(last), startOf(stmt)) >= 0) return undefined;
   if (!field(decl.declaredBy, 'pattern')) return undefined;
   const line = stmt.startPosition.row;
   const indent = indentOfLine(ctx.text, line);
