@@ -3,6 +3,7 @@
 // that needs the lock waits for the I/O too.
 
 import type { Acquisition, Finding } from '../model';
+import { isAlive } from '../regions';
 import { comparePos, type Node } from '../syntax';
 import type { CallFact } from '../functions';
 import { at, describeRelease, lockLabel, makeFinding, type Rule, type RuleContext } from './context';
@@ -46,7 +47,7 @@ export function blockingKind(c: CallFact, extra: string[] = []): string | undefi
   }
   const m = BLOCKING_METHODS[c.name];
   if (!m) return undefined;
-  const argCount = c.node.childForFieldName('arguments')?.namedChildCount ?? 0;
+  const argCount = c.node?.childForFieldName('arguments')?.namedChildCount ?? 0;
   if (!m.args.includes(argCount)) return undefined;
   // `.wait()` on a child process; a Condvar's wait takes a guard argument and is handled below.
   if (c.name === 'status' || c.name === 'output') {
@@ -62,7 +63,8 @@ export const blockingUnderLock: Rule = {
     const out: Finding[] = [];
     const byId = new Map(ctx.fn.acquisitions.map((a) => [a.id, a]));
     for (const c of ctx.fn.calls) {
-      if (c.heldGuards.length === 0) continue;
+      // Calls made under a guard carry their tree node (see functions.ts).
+      if (c.heldGuards.length === 0 || !c.node) continue;
       // `rx.recv().await`, `sleep(d).await`: an async call suspends the task, it does not block the
       // thread (holding a blocking guard across it is guard-across-await's finding).
       if (isAwaited(c.node)) continue;
@@ -92,6 +94,29 @@ export const blockingUnderLock: Rule = {
           ctx.file,
           c.range,
           `\`${c.calleeText}(..)\` is ${what} while ${names} ${held.length > 1 ? 'are' : 'is'} held (acquired at ${at(first.range.start)}, ${describeRelease(first)}): every thread that needs ${held.length > 1 ? 'these locks' : 'this lock'} waits for it too. Copy what you need out of the guard and release it before blocking.`,
+          {
+            acquisitions: held.map((a) => a.id),
+            related: held.map((a) => ({ file: ctx.file, range: a.range, message: `${lockLabel(a)} acquired here` })),
+          },
+        ),
+      );
+    }
+    // `cv.wait(g)` is also recorded as the acquisition that gives `g`'s lock back; other locks
+    // alive there are held for the whole wait (whether or not the call itself was listed above).
+    for (const w of ctx.fn.acquisitions) {
+      if (!/^wait(_while|_timeout|_timeout_while|_for|_until|_while_for|_while_until)?$/.test(w.method)) continue;
+      if (out.some((f) => comparePos(f.range.start, w.range.start) >= 0 && comparePos(f.range.start, w.range.end) <= 0)) continue;
+      const held = ctx.fn.acquisitions.filter((a) => a !== w && a.lock !== w.lock && !a.lockType.async && isAlive(a, w.range.start));
+      if (held.length === 0) continue;
+      const first = held[0];
+      const names = held.map(lockLabel).join(', ');
+      out.push(
+        makeFinding(
+          'blocking-under-lock',
+          'warning',
+          ctx.file,
+          w.range,
+          `\`${w.receiverText}.${w.method}(..)\` is waiting on a condition variable of \`${w.lock}\` while ${names} ${held.length > 1 ? 'are' : 'is'} held (acquired at ${at(first.range.start)}, ${describeRelease(first)}): every thread that needs ${held.length > 1 ? 'these locks' : 'this lock'} waits for it too. Copy what you need out of the guard and release it before blocking.`,
           {
             acquisitions: held.map((a) => a.id),
             related: held.map((a) => ({ file: ctx.file, range: a.range, message: `${lockLabel(a)} acquired here` })),
