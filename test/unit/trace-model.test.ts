@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { DurationHistogram } from '../../server/src/analysis/trace/hist';
 import { TraceModel, type TraceEvent } from '../../server/src/analysis/trace/model';
-import { buildReport, reportText, userFrames } from '../../server/src/analysis/trace/report';
+import { buildReport, liveLine, reportText, userFrames } from '../../server/src/analysis/trace/report';
 import { parseTraceHeader, replayTraceLine } from '../../server/src/analysis/trace/tracefile';
 import { edge, hello, snapshot, stall, TRACE_FIXTURES, wait } from '../support/trace-harness';
 
@@ -121,6 +121,29 @@ describe('synthetic streams', () => {
     assert.deepEqual(inv.locks.map((l) => l.name), ['L1', 'L2']);
     assert.equal(events.filter((e) => e.kind === 'inversion').length, 1);
     assert.match(reportText(report(m)), /L1 <-> L2/);
+  });
+
+  test('the hook\'s order_cycle: kept; a two-class one is shown once, with the inversion', () => {
+    const m = new TraceModel();
+    const lines: string[] = [];
+    m.onEvent((e) => {
+      const l = liveLine(m, e);
+      if (l) lines.push(l);
+    });
+    const e12 = edge(5, 1, 1, 10, 2, 11);
+    const e21 = edge(9, 2, 2, 20, 1, 21);
+    const e23 = edge(10, 2, 2, 20, 3, 22);
+    const e31 = edge(11, 3, 3, 30, 1, 31);
+    const body = (e: ReturnType<typeof edge>) => ({ t_ms: e.t_ms, thread: e.thread, from: e.from, to: e.to });
+    feed(m, hello('t'), e12, e21, { v: 1, type: 'order_cycle', t_ms: 9, edges: [body(e12), body(e21)] }, e23, e31, { v: 1, type: 'order_cycle', t_ms: 11, edges: [body(e12), body(e23), body(e31)] });
+    assert.equal(m.stats.rejectedTotal, 0);
+    assert.equal(m.orderCycles.length, 2);
+    assert.equal(m.inversions.length, 1);
+    assert.equal(lines.filter((l) => /inversion|cycle/.test(l)).length, 2, lines.join('\n'));
+    const text = reportText(report(m));
+    assert.equal(text.match(/L1 <-> L2/g)?.length, 1);
+    assert.doesNotMatch(text, /Lock-order cycle of 2/);
+    assert.match(text, /Lock-order cycle of 3/);
   });
 
   test('a wait ends when its thread acquires (edge) or when no stall came in time', () => {
