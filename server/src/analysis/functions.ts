@@ -24,7 +24,30 @@ const ACQUIRE_NAMES = new Set([
 const GUARD_PLUMBING = new Set(['unwrap', 'expect', 'unwrap_or_else', 'map_err', 'ok', 'clone', 'into_inner', 'deref', 'deref_mut', 'as_ref', 'as_mut', 'borrow', 'borrow_mut']);
 
 const FUNCTION_TYPES = new Set(['function_item']);
-const BODY_TYPES = new Set(['function_item', 'closure_expression', 'async_block', 'await_expression', 'call_expression']);
+const STRUCTURE_TYPES = new Set(['function_item', 'closure_expression', 'async_block', 'await_expression']);
+const LOCKISH_NAME = /^(lock|read|write|try_(lock|read|write|upgradable_read|read_recursive)\w*|blocking_(lock|read|write)|upgradable_read|read_recursive|(lock|read|write|upgradable_read)_(arc|owned)|wait|wait_while|wait_timeout\w*)$/;
+const DASHMAP_NAME = /^(get|get_mut|try_get\w*|entry|try_entry|iter|iter_mut)$/;
+
+/** The call expression whose callee name starts at `offset` (a method name or a path's last segment). */
+function callNodeAt(within: Node, offset: number): Node | undefined {
+  const leaf = within.descendantForIndex(offset);
+  for (let n: Node | null = leaf, i = 0; n && i < 6; n = n.parent, i++) {
+    if (n.type === 'call_expression') {
+      const name = calleeNameNode(n);
+      return name && name.startIndex === offset ? n : undefined;
+    }
+  }
+  return undefined;
+}
+
+function calleeNameNode(call: Node): Node | null {
+  let fn = field(call, 'function');
+  if (fn && fn.type === 'generic_function') fn = field(fn, 'function');
+  if (!fn) return null;
+  if (fn.type === 'field_expression') return field(fn, 'field');
+  if (fn.type === 'scoped_identifier') return field(fn, 'name');
+  return fn.type === 'identifier' ? fn : null;
+}
 
 /** Cheap text test: can this function body acquire a lock at all? Most functions cannot. */
 const MAY_ACQUIRE = /\.\s*(?:(?:lock|read|write|blocking_(?:lock|read|write)|upgradable_read|read_recursive|(?:lock|read|write|upgradable_read)_(?:arc|owned))\s*\(\s*\)|(?:try_(?:lock|read|write|upgradable_read|read_recursive)\w*|wait|wait_while|wait_timeout\w*)\s*\()/;
@@ -80,27 +103,38 @@ export function codeOnly(text: string): string {
   return out.join('');
 }
 
-const METHOD_CALL_RE = /((?:\bself\b|\b[A-Za-z_]\w*)(?:\s*\.\s*[A-Za-z_]\w*)*)\s*\.\s*([a-z_]\w*)\s*(?:::\s*<[^<>()]*>\s*)?\(/g;
+const METHOD_NAME_RE = /\.\s*([a-z_]\w*)\s*(?:::\s*<[^<>()]*>\s*)?\(/g;
 const PATH_CALL_RE = /(?<![\w.:!])((?:[A-Za-z_]\w*\s*(?:<[^<>()]*>)?\s*::\s*)*)([a-z_]\w*)\s*(?:::\s*<[^<>()]*>\s*)?\(/g;
+const RECEIVER_CHAIN_RE = /((?:\bself\b|\b[A-Za-z_]\w*)(?:\s*\.\s*[A-Za-z_]\w*)*)\s*$/;
 
-/** Calls found lexically in a lock-free body: enough for call-graph reachability. */
-function scanCalls(bodyText: string, base: number, file: FileText, resolver: FunctionResolver, decl: FunctionDecl | undefined): CallFact[] {
-  const code = codeOnly(bodyText);
+/**
+ * Calls found lexically in a body (comments and strings already blanked): every method and path
+ * call with its name offset, so callers can fetch the tree node only for the calls that matter.
+ */
+function scanCalls(code: string, base: number, file: FileText, resolver: FunctionResolver, decl: FunctionDecl | undefined): CallFact[] {
   const out: CallFact[] = [];
   const range = (from: number, to: number) => ({ start: positionAt(file, base + from), end: positionAt(file, base + to) });
-  METHOD_CALL_RE.lastIndex = 0;
-  for (let m = METHOD_CALL_RE.exec(code); m; m = METHOD_CALL_RE.exec(code)) {
-    const receiver = m[1].replace(/\s+/g, '');
-    const name = m[2];
-    if (GUARD_PLUMBING.has(name) || /^\d/.test(receiver)) continue;
+  METHOD_NAME_RE.lastIndex = 0;
+  for (let m = METHOD_NAME_RE.exec(code); m; m = METHOD_NAME_RE.exec(code)) {
+    const name = m[1];
+    const nameAt = m.index + m[0].indexOf(name, 1);
+    if (GUARD_PLUMBING.has(name)) continue;
+    const before = code.slice(Math.max(0, m.index - 200), m.index);
+    const chain = RECEIVER_CHAIN_RE.exec(before);
+    // `a.b.c.name(` has a simple receiver; `f(x).name(` or `v[0].name(` does not.
+    const lead = chain ? before.slice(0, before.length - chain[0].length).trimEnd() : '';
+    const simple = !!chain && !/[.)\]?>]$/.test(lead);
+    const receiver = simple ? chain![1].replace(/\s+/g, '') : undefined;
+    if (receiver && /^\d/.test(receiver)) continue;
+    const start = receiver ? m.index - chain![0].length : m.index;
     out.push({
-      node: undefined as unknown as Node,
-      calleeText: `${receiver}.${name}`,
+      calleeText: `${receiver ?? '(..)'}.${name}`,
       name,
-      receiverText: receiver,
-      receiverType: resolver.typeOfPath(receiver, decl),
-      range: range(m.index, m.index + m[0].length),
+      receiverText: receiver ?? '(..)',
+      receiverType: receiver ? resolver.typeOfPath(receiver, decl) : undefined,
+      range: range(start, m.index + m[0].length),
       heldGuards: [],
+      nameOffset: base + nameAt,
     });
   }
   PATH_CALL_RE.lastIndex = 0;
@@ -108,18 +142,19 @@ function scanCalls(bodyText: string, base: number, file: FileText, resolver: Fun
     const name = m[2];
     const qual = m[1].replace(/\s+/g, '').replace(/<[^<>()]*>/g, '').replace(/::$/, '');
     if (KEYWORDS.has(name) || (!qual && name === 'drop') || /^(Some|Ok|Err|Box|Vec)$/.test(name)) continue;
+    if (qual && /(^|::)mem$/.test(qual) && name === 'drop') continue;
     // `fn name(` inside the body declares a nested function, not a call.
     if (/\bfn\s*$/.test(code.slice(Math.max(0, m.index - 4), m.index))) continue;
     out.push({
-      node: undefined as unknown as Node,
       calleeText: qual ? `${qual}::${name}` : name,
       name,
       pathQualifier: qual === 'Self' ? resolver.selfType : qual || undefined,
       range: range(m.index, m.index + m[0].length),
       heldGuards: [],
+      nameOffset: base + m.index + m[0].lastIndexOf(name, m[0].indexOf('(')),
     });
   }
-  return out;
+  return out.sort((a, b) => a.nameOffset - b.nameOffset);
 }
 
 const GUARD_RETURN_RE = /\b(MutexGuard|RwLockReadGuard|RwLockWriteGuard|RwLockUpgradableReadGuard|ReentrantMutexGuard|MappedMutexGuard|MappedRwLockReadGuard|MappedRwLockWriteGuard|OwnedMutexGuard|ArcMutexGuard|SpinMutexGuard)\b/;
@@ -130,7 +165,10 @@ export interface AwaitPoint {
 }
 
 export interface CallFact extends CallSite {
-  node: Node;
+  /** The call's tree node; set for calls made under a guard (the ones rules look at). */
+  node?: Node;
+  /** Offset of the callee's name in the file: identifies the call without its node. */
+  nameOffset: number;
   /** Lock class of the receiver when the call is a method on a lock (`map.insert(..)` on a DashMap). */
   receiverLock?: string;
 }
@@ -231,40 +269,51 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
   const body = field(fnNode, 'body')!;
   const closures: Node[] = [];
   const waits: Node[] = [];
-  const bodyText = file.text.slice(body.startIndex, body.endIndex);
-  const hasNested = /\bfn\s+[A-Za-z_]/.test(bodyText);
-  if (!mayAcquire(bodyText, view) && !mayCallGuardFunction(bodyText, view)) {
-    // No lock method in sight: only the calls matter (for the lock graph), and a lexical scan
-    // finds them without walking the tree.
-    facts.calls = scanCalls(bodyText, body.startIndex, file, resolver, decl);
-    if (hasNested) {
-      visitTypes(body, FUNCTION_TYPES, (n) => {
-        if (n.id !== body.id) facts.nested.push(n);
+  const bodyStart = body.startIndex;
+  const code = codeOnly(file.text.slice(bodyStart, body.endIndex));
+  const nestedRanges: Array<[number, number]> = [];
+  const inNested = (offset: number) => nestedRanges.some(([a, b]) => offset >= a && offset < b);
+  const anyCandidate = mayAcquire(code, view) || mayCallGuardFunction(code, view);
+  // Structure that needs the tree: nested fns, closures, awaits (few nodes, found inside
+  // tree-sitter). Calls are found lexically; only the interesting ones get their node.
+  if (anyCandidate || /\bfn\s+[A-Za-z_]/.test(code)) {
+    visitTypes(body, anyCandidate ? STRUCTURE_TYPES : FUNCTION_TYPES, (n) => {
+      if (n.type === 'function_item') {
+        if (n.id === body.id) return undefined;
+        facts.nested.push(n);
+        nestedRanges.push([n.startIndex, n.endIndex]);
         return false;
-      });
-    }
+      }
+      if (n.type === 'closure_expression' || n.type === 'async_block') closures.push(n);
+      if (n.type === 'await_expression') facts.awaits.push({ node: n, range: rangeOf(n) });
+      return undefined;
+    });
+  }
+  const scanned = scanCalls(code, bodyStart, file, resolver, decl).filter((c) => !inNested(c.nameOffset));
+  if (!anyCandidate) {
+    facts.calls = scanned;
     return facts;
   }
-  visitTypes(body, BODY_TYPES, (n) => {
-    if (n.type === 'function_item') {
-      facts.nested.push(n);
-      return false;
+  // Lock calls: candidates from the text, confirmed on the tree.
+  const acquisitionCalls = new Set<number>();
+  for (const c of scanned) {
+    const lockish = LOCKISH_NAME.test(c.name) || (view.usesDashMap && DASHMAP_NAME.test(c.name)) || view.guardFunctionNames.has(c.name);
+    if (!lockish) continue;
+    const n = callNodeAt(body, c.nameOffset);
+    if (!n) continue;
+    const mcw = methodCall(n);
+    if (mcw && /^wait(_while|_timeout|_timeout_while)?$/.test(mcw.name) && mcw.args.length >= 1) {
+      waits.push(n);
+      acquisitionCalls.add(c.nameOffset);
+      continue;
     }
-    if (n.type === 'closure_expression' || n.type === 'async_block') closures.push(n);
-    if (n.type === 'await_expression') facts.awaits.push({ node: n, range: rangeOf(n) });
-    if (n.type === 'call_expression') {
-      const mcw = methodCall(n);
-      const isWait = !!mcw && /^wait(_while|_timeout|_timeout_while)?$/.test(mcw.name) && mcw.args.length >= 1;
-      if (isWait) waits.push(n);
-      const acq = isWait ? undefined : acquisitionAt(n, resolver, view, decls);
-      if (acq) addAcquisition(n, acq);
-      else {
-        const call = callFact(n, resolver);
-        if (call) facts.calls.push(call);
-      }
+    const acq = acquisitionAt(n, resolver, view, decls);
+    if (acq) {
+      addAcquisition(n, acq);
+      acquisitionCalls.add(c.nameOffset);
     }
-    return undefined;
-  });
+  }
+  facts.calls = scanned.filter((c) => !acquisitionCalls.has(c.nameOffset));
   // `cv.wait(guard)` gives the lock back and re-acquires it: a new guard of the same lock.
   for (const w of waits) {
     const arg = methodCall(w)!.args[0];
@@ -324,11 +373,12 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
   // Closures that run later (spawned threads and tasks, stored callbacks) do not run under the
   // guards around them, and what they lock is not locked by this function's caller.
   const deferred = closures.filter((c) => !runsInPlace(c));
-  const deferredAround = (n: Node) => {
+  const deferredAroundOffset = (offset: number) => {
     let found: Node | undefined;
-    for (const c of deferred) if (c.startIndex <= n.startIndex && n.endIndex <= c.endIndex) found = c;
+    for (const c of deferred) if (c.startIndex <= offset && offset < c.endIndex) found = c;
     return found;
   };
+  const deferredAround = (n: Node) => deferredAroundOffset(n.startIndex);
   const acqDeferred = new Map<string, Node | undefined>();
   for (const a of facts.acquisitions) {
     const around = deferredAround(facts.nodes.get(a.id)!.call);
@@ -336,17 +386,30 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
     if (around) facts.deferred.add(a.id);
   }
   const params = decl?.params.filter((p) => p.name !== 'self') ?? [];
-  for (const c of facts.calls) {
-    const at = startOf(c.node);
-    const runsLater = deferredAround(c.node);
+  for (let i = 0; i < facts.calls.length; i++) {
+    let c = facts.calls[i];
+    const at = c.range.start;
+    const offset = c.nameOffset;
+    const runsLater = deferredAroundOffset(offset);
     // A guard handed to the call itself (`consume(guard)`) belongs to the callee from then on.
     const handedOver = (a: Acquisition) => a.releases.some((r) => (r.kind === 'moved' || r.kind === 'explicit-drop') && r.position.line === at.line && r.position.column === at.column);
-    c.heldGuards = facts.acquisitions.length === 0 ? [] : facts.acquisitions.filter((a) => acqDeferred.get(a.id) === runsLater && isAlive(a, at) && !handedOver(a)).map((a) => a.id);
-    if (closures.length > 0) c.inClosure = closures.some((cl) => cl.startIndex <= c.node.startIndex && c.node.endIndex <= cl.endIndex);
+    const held = facts.acquisitions.filter((a) => acqDeferred.get(a.id) === runsLater && isAlive(a, at) && !handedOver(a)).map((a) => a.id);
+    if (held.length > 0) {
+      // Under a guard the details matter (receiver type, arguments): take them from the tree.
+      const n = callNodeAt(body, offset);
+      const precise = n ? callFact(n, resolver) : undefined;
+      if (precise) {
+        precise.nameOffset = offset;
+        c = facts.calls[i] = precise;
+      } else if (n) c.node = n;
+    }
+    c.heldGuards = held;
+    if (closures.length > 0) c.inClosure = closures.some((cl) => cl.startIndex <= offset && offset < cl.endIndex);
     if (runsLater) c.deferred = true;
     // `f(..)` where `f` is one of this function's parameters: a callback run under these guards.
     if (!c.receiverText && !c.pathQualifier && params.some((p) => p.name === c.name)) {
-      const fnExpr = field(c.node, 'function');
+      const n = c.node ?? callNodeAt(body, offset);
+      const fnExpr = n ? field(n, 'function') : null;
       const d = fnExpr && fnExpr.type === 'identifier' ? scopes.resolve(fnExpr.text, fnExpr) : undefined;
       if (d && d.kind === 'param') c.paramIndex = params.findIndex((p) => p.name === d.name);
     }
@@ -354,17 +417,18 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
   // Closures passed as arguments: what they lock, so a callee that runs them under its own
   // guards (`with_state(|s| ..)`) gets the order edges.
   if (closures.length > 0) {
-    const callByNode = new Map(facts.calls.map((c, i) => [c.node.id, i]));
+    const callByName = new Map(facts.calls.map((c, i) => [c.nameOffset, i]));
     for (const closure of closures) {
       const args = closure.parent;
       if (!args || args.type !== 'arguments' || !args.parent) continue;
-      const ci = callByNode.get(args.parent.id);
+      const nameNode = calleeNameNode(args.parent);
+      const ci = nameNode ? callByName.get(nameNode.startIndex) : undefined;
       if (ci === undefined) continue;
       const c = facts.calls[ci];
       const index = args.namedChildren.filter((x): x is Node => !!x && x.type !== 'line_comment' && x.type !== 'block_comment').findIndex((x) => x.id === closure.id);
-      const inside = (n: Node) => closure.startIndex <= n.startIndex && n.endIndex <= closure.endIndex;
-      const acquisitions = facts.acquisitions.filter((a) => inside(facts.nodes.get(a.id)!.call)).map((a) => a.id);
-      const calls = facts.calls.map((x, i) => (i !== ci && inside(x.node) ? i : -1)).filter((i) => i >= 0);
+      const inside = (offset: number) => closure.startIndex <= offset && offset < closure.endIndex;
+      const acquisitions = facts.acquisitions.filter((a) => inside(facts.nodes.get(a.id)!.call.startIndex)).map((a) => a.id);
+      const calls = facts.calls.map((x, i) => (i !== ci && inside(x.nameOffset) ? i : -1)).filter((i) => i >= 0);
       if (acquisitions.length > 0 || calls.length > 0) (c.closureArgs ??= []).push({ index, acquisitions, calls });
     }
   }
@@ -495,6 +559,7 @@ function callFact(call: Node, resolver: FunctionResolver): CallFact | undefined 
     const lock = resolver.lockOf(mc.receiver);
     return {
       node: call,
+      nameOffset: mc.nameNode.startIndex,
       receiverLock: lock?.type ? lock.cls : undefined,
       calleeText: `${mc.receiver.text.replace(/\s+/g, '')}.${mc.name}`,
       name: mc.name,
@@ -509,6 +574,7 @@ function callFact(call: Node, resolver: FunctionResolver): CallFact | undefined 
     const qual = pc.path.includes('::') ? pc.path.slice(0, pc.path.lastIndexOf('::')) : undefined;
     return {
       node: call,
+      nameOffset: calleeNameNode(call)?.startIndex ?? call.startIndex,
       calleeText: pc.path,
       name: pc.name,
       pathQualifier: qual === 'Self' ? resolver.selfType : qual,
@@ -529,7 +595,7 @@ export function summarize(f: FunctionFacts, file: string): FunctionSummary {
     nameRange: rangeOf(nameNode),
     acquisitions: f.acquisitions.filter((a) => !f.deferred.has(a.id)).map((a) => a.id),
     deferredAcquisitions: f.acquisitions.filter((a) => f.deferred.has(a.id)).map((a) => a.id),
-    calls: f.calls.map(({ node: _n, receiverLock: _l, ...rest }) => rest),
+    calls: f.calls.map(({ node: _n, receiverLock: _l, nameOffset: _o, ...rest }) => rest),
     returnsGuard: returned ? { lock: returned.lock, mode: returned.mode } : undefined,
     name: f.decl?.name ?? field(f.node, 'name')?.text ?? '?',
     selfType: f.decl?.selfType ?? implSelfType(f.node),
