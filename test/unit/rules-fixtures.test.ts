@@ -46,3 +46,25 @@ describe('rule fixtures: findings exactly where the //~ markers are', () => {
     });
   }
 });
+
+describe('every finding on every fixture names its lock class, mode, and where the guard was taken', () => {
+  for (const fixture of [...new Set(CASES.map((c) => c.fixture))]) {
+    test(fixture, async () => {
+      const r = await analyze(readRuleFixture(fixture));
+      const byId = new Map(r.acquisitions.map((a) => [a.id, a]));
+      for (const f of r.findings) {
+        const where = `${f.rule} at line ${f.range.start.line + 1}: ${f.message}`;
+        assert.ok(f.acquisitions.length > 0, `no acquisition linked: ${where}`);
+        const acqs = f.acquisitions.map((id) => byId.get(id)).filter((a) => a !== undefined);
+        assert.ok(acqs.length > 0, `acquisition ids do not resolve: ${where}`);
+        assert.ok(acqs.some((a) => f.message.includes(`\`${a.lock}\``)), `lock class missing: ${where}`);
+        assert.match(f.message, /\b(mutex|read|write|upgradable|reentrant|shard)\b/, `mode missing: ${where}`);
+        // Findings away from the acquisition say where it was taken.
+        const atAcq = acqs.some((a) => a.range.start.line === f.range.start.line);
+        if (!atAcq) assert.match(f.message, /line \d+/, `acquisition line missing: ${where}`);
+        assert.ok(['error', 'warning', 'information', 'hint'].includes(f.severity));
+      }
+    });
+  }
+});
+
