@@ -160,6 +160,16 @@ describe('synthetic streams', () => {
     assert.deepEqual(l.waiters, []);
   });
 
+  test('a snapshot whose contended count rose retires that many waits at that site, oldest first', () => {
+    const m = new TraceModel();
+    feed(m, hello('t'), wait(100, 2, 1, 30), wait(110, 3, 1, 30), wait(120, 4, 1, 31));
+    const l = [...m.locks.values()][0];
+    feed(m, snapshot(200, 1, [{ classId: 1, at: 30, acq: 5, cont: 1, waitTotal: 100, waitMax: 100 }]));
+    assert.deepEqual(l.waiters.map((w) => w.thread.id), [3, 4]);
+    feed(m, snapshot(300, 2, [{ classId: 1, at: 30, acq: 6, cont: 2, waitTotal: 200, waitMax: 100 }]));
+    assert.deepEqual(l.waiters.map((w) => w.thread.id), [4]);
+  });
+
   test('a stall keeps the wait, and overtaking order (stall before its wait line) is handled', () => {
     const m = new TraceModel();
     feed(m, hello('t'), stall(1200, 2, 1, 30, 1100, [{ tid: 1, at: 10 }]), wait(100, 2, 1, 30, [{ tid: 1, at: 10 }]), snapshot(5000, 1));

@@ -462,6 +462,10 @@ function positiveNumber(args: ReturnType<typeof parseArgs>, name: string, intege
  */
 export function siteRoots(command: string[], cwd = process.cwd()): string[] {
   const roots = [cwd];
+  // a cargo-built binary run directly: PKG/target/PROFILE/[examples|deps/]NAME -> PKG
+  const bin = command[0] ? path.resolve(cwd, command[0]) : '';
+  const m = /^(.*)[\\/]target[\\/][^\\/]+[\\/](?:(?:examples|deps)[\\/])?[^\\/]+$/.exec(bin);
+  if (m) roots.push(m[1]);
   for (let i = 0; i < command.length; i++) {
     const a = command[i];
     const v = a === '--manifest-path' ? command[i + 1] : a.startsWith('--manifest-path=') ? a.slice('--manifest-path='.length) : undefined;
@@ -672,7 +676,17 @@ export async function runCommand(argv: string[], out: Out, options: RunOptions =
     });
     resolveSites(report, siteRoots(command));
     if (format === 'json') out.stdout(JSON.stringify(report) + '\n');
-    else out.stderr(reportText(report));
+    else
+      out.stderr(
+        reportText(report, {
+          // clickable from the terminal: the resolved file relative to here when it is below here
+          siteFile: (s) => {
+            if (!s.path) return s.file;
+            const rel = path.relative(process.cwd(), s.path);
+            return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : s.path;
+          },
+        }),
+      );
     if (recorder) out.stderr(`locklens: trace recorded to ${recorder.path} (${recorder.written} messages${recorder.skipped ? `, ${recorder.skipped} skipped: file size limit` : ''})\n`);
     return code;
   }

@@ -612,6 +612,9 @@ export class TraceModel {
         s = { process: p.key, classKey: cls.key, site: e.site, mode: e.mode, acquisitions: 0, contended: 0, tryFailed: 0, waitNsTotal: 0, waitNsMax: 0, holdSamples: 0, holdNsTotal: 0, holdNsMax: 0, waitHist: new DurationHistogram(), holdHist: new DurationHistogram() };
         this.sites.set(key, s);
       }
+      // `contended` counts waits when they end: that many waits at this site are over.
+      const ended = e.contended - s.contended;
+      if (ended > 0) this.retireWaits(cls.key, siteKey(e.site), e.mode, ended, m.t_ms);
       // Counters are cumulative since hook start; a reconnection repeats them (no delta).
       addDelta(s.waitHist, e.contended - s.contended, e.wait_ns_total - s.waitNsTotal, e.wait_ns_max > s.waitNsMax ? e.wait_ns_max : undefined);
       addDelta(s.holdHist, e.hold_samples - s.holdSamples, e.hold_ns_total - s.holdNsTotal, e.hold_ns_max > s.holdNsMax ? e.hold_ns_max : undefined);
@@ -633,6 +636,23 @@ export class TraceModel {
       }
     }
     this.emit({ kind: 'snapshot', process: p.key, msg: m });
+  }
+
+  /** Removes the `n` oldest waits (not deadlocked) of class `classKey` at `site`/`mode` that began by `t`. */
+  private retireWaits(classKey: string, site: string, mode: string, n: number, t: number): void {
+    const found: Array<{ l: LockState; w: Waiter }> = [];
+    for (const set of this.waitingOn.values()) {
+      for (const l of set) {
+        if (l.classKey !== classKey) continue;
+        for (const w of l.waiters) if (w.state !== 'deadlocked' && w.mode === mode && w.sinceMs <= t && siteKey(w.site) === site) found.push({ l, w });
+      }
+    }
+    const seen = new Set<Waiter>();
+    found
+      .filter(({ w }) => !seen.has(w) && seen.add(w))
+      .sort((a, b) => a.w.sinceMs - b.w.sinceMs)
+      .slice(0, n)
+      .forEach(({ l, w }) => this.removeWaiter(l, w.thread.id));
   }
 
   // -------------------------------------------------------------------------

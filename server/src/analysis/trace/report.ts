@@ -303,8 +303,11 @@ export function userFrames(bt: string): string[] {
   return (out.length > 0 ? out : lines).slice(0, 24);
 }
 
+/** How the text report names a site (set per call of reportText). */
+let siteName: (s: ReportSite) => string = (s) => s.file;
+
 function cleanSite(s: ReportSite): string {
-  return clean(siteLabel(s));
+  return clean(`${siteName(s)}:${s.line}:${s.col}`);
 }
 
 function fmtMs(v: number): string {
@@ -314,7 +317,21 @@ function fmtMs(v: number): string {
   return `${Math.round(v * 1e6)} ns`;
 }
 
-export function reportText(r: RunReport): string {
+export interface TextOptions {
+  /** The file name to print for a site (e.g. its resolved `path` relative to the working directory); default `site.file`. */
+  siteFile?: (s: ReportSite) => string;
+}
+
+export function reportText(r: RunReport, opts: TextOptions = {}): string {
+  siteName = opts.siteFile ?? ((s) => s.file);
+  try {
+    return renderText(r);
+  } finally {
+    siteName = (s) => s.file;
+  }
+}
+
+function renderText(r: RunReport): string {
   const out: string[] = [];
   const line = (s = '') => out.push(s);
   line('');
@@ -365,7 +382,12 @@ export function reportText(r: RunReport): string {
     line('Top contended locks:');
     for (const l of contended.slice(0, 10)) {
       const still = l.instances.reduce((a, i) => a + i.waiters.length, 0);
-      line(`  ${lockText(l.lock)}: ${l.contended} of ${l.acquisitions} acquisitions waited, ${fmtMs(l.waitMsTotal)} total, max ${fmtMs(l.waitMsMax)}${l.stalls ? `, ${l.stalls} stall${l.stalls === 1 ? '' : 's'}` : ''}${l.deadlocks ? ', deadlocked' : still ? `, ${still} still waiting at the end` : ''}`);
+      const parts = [`${l.acquisitions} acquisition${l.acquisitions === 1 ? '' : 's'}`];
+      if (l.contended > 0) parts.push(`${l.contended} waited (${fmtMs(l.waitMsTotal)} in all, max ${fmtMs(l.waitMsMax)})`);
+      if (l.stalls) parts.push(`${l.stalls} stall${l.stalls === 1 ? '' : 's'}`);
+      if (l.deadlocks) parts.push('DEADLOCKED');
+      else if (still) parts.push(`${still} still waiting at the end`);
+      line(`  ${lockText(l.lock)}: ${parts.join(', ')}`);
       for (const s of l.sites.filter((x) => x.contended > 0).slice(0, 5)) {
         line(`    ${cleanSite(s.site)} ${s.mode}: ${s.contended}/${s.acquisitions} waited, wait p50 ${fmtMs(s.wait.p50Ms)} p99 ${fmtMs(s.wait.p99Ms)} max ${fmtMs(s.wait.maxMs)}${s.hold.samples ? `; hold p50 ${fmtMs(s.hold.p50Ms)} p99 ${fmtMs(s.hold.p99Ms)} max ${fmtMs(s.hold.maxMs)}` : ''}`);
       }
