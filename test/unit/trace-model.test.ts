@@ -245,6 +245,28 @@ describe('synthetic streams', () => {
   });
 });
 
+describe('terminal safety', () => {
+  test('control and bidi characters from the program are escaped in text and live lines', () => {
+    const m = new TraceModel();
+    const lines: string[] = [];
+    m.onEvent((e) => {
+      const l = liveLine(m, e);
+      if (l) lines.push(l);
+    });
+    const evil = '\u001b]0;pwned\u0007\u202eevil\nname';
+    const w = wait(5, 2, 1, 30, [{ tid: 1, at: 10 }]) as Record<string, unknown> & { thread: { name: string | null }; lock: { class: { name: string | null; kind: string } }; site: { file: string } };
+    w.thread.name = evil;
+    w.lock.class.name = evil;
+    w.lock.class.kind = 'std.mutex\u001b[31m';
+    w.site.file = `src/${evil}.rs`;
+    feed(m, hello('t'), w, stall(1200, 2, 1, 30, 1195, [{ tid: 1, at: 10 }]));
+    const text = reportText(report(m)) + lines.join('\n');
+    assert.ok(lines.length >= 2);
+    assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f\u202e]/);
+    assert.match(text, /\\u001b\]0;pwned\\u0007\\u202eevil\\u000aname/);
+  });
+});
+
 describe('helpers', () => {
   test('histogram quantiles at ~9% resolution, capped by the max', () => {
     const h = new DurationHistogram();

@@ -333,7 +333,8 @@ export function reportText(r: RunReport, opts: TextOptions = {}): string {
 
 function renderText(r: RunReport): string {
   const out: string[] = [];
-  const line = (s = '') => out.push(s);
+  // every line is cleaned as a whole: nothing the debuggee sent reaches the terminal raw
+  const line = (s = '') => out.push(clean(s));
   line('');
   line(`locklens run report: ${r.outcome === 'deadlock' ? 'DEADLOCK' : r.outcome === 'timeout' ? 'TIMEOUT' : r.outcome === 'spawn-error' ? 'could not start the program' : `program exited (${r.program.signal ?? r.program.exitCode})`}`);
   if (r.processes.length === 0 && r.outcome !== 'spawn-error') line('  no LockLens hook connected: does the program use the `locklens` crate\'s locks (locklens::sync)?');
@@ -406,6 +407,11 @@ function renderText(r: RunReport): string {
 
 /** A compact line for the live summary, or undefined when the event is not worth a line. */
 export function liveLine(m: TraceModel, e: TraceEvent): string | undefined {
+  const l = rawLiveLine(m, e);
+  return l === undefined ? undefined : clean(l);
+}
+
+function rawLiveLine(m: TraceModel, e: TraceEvent): string | undefined {
   const label = (l: LockRef) => (l.class.name !== null ? `"${clean(l.class.name)}"` : `${l.class.kind}@${clean(l.class.created.file)}:${l.class.created.line}`);
   const s = (x: Site) => clean(siteLabel(x));
   switch (e.kind) {
