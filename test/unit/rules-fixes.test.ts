@@ -220,6 +220,9 @@ describe('fix shapes (crate-dependent fixes: text only, rustc cannot see the cra
     assert.equal(fixes('true => match'), 0, 'a match arm: hoisting would take the lock on every path');
     assert.equal(fixes('} else if let'), 0, '`else if let`: hoisting would take the lock before the first condition');
     assert.ok(fixes('match *self.st.lock()') > 0);
+    assert.equal(fixes('for v in m.lock().unwrap().iter_mut()'), 0, 'iter_mut: a copy would not be mutated');
+    assert.equal(fixes('for v in m.lock().unwrap().drain(..)'), 0, 'drain: a copy would not be drained');
+    assert.equal(fixes('for v in m.lock().unwrap().iter() {'), 1, 'iter: iterate over a copy');
   });
 
   test('scrutinee-guard: hoist clones a borrowed value out and matches on `.as_ref()`; a fresh name when `value` is taken', async () => {

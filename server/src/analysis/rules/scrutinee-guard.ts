@@ -121,9 +121,57 @@ function workUnderGuard(ctx: RuleContext, a: Acquisition): string | undefined {
   return undefined;
 }
 
+/** Read-only steps a `for` loop may take over the guarded collection (iterating a copy is the same). */
+const READ_ONLY_CHAIN = new Set(['iter', 'keys', 'values', 'cloned', 'copied', 'enumerate', 'rev', 'skip', 'take', 'step_by', 'chunks', 'windows', 'zip', 'chain', 'filter', 'map', 'filter_map', 'skip_while', 'take_while', 'peekable', 'lines', 'chars', 'bytes', 'split_whitespace']);
+
+/**
+ * `for x in m.lock().unwrap().iter() { .. }` keeps the guard for the whole loop: iterate over a
+ * copy instead (`let items = m.lock().unwrap().clone(); for x in items.iter()`), when the loop
+ * only reads through the guard (no `iter_mut`, `drain`, ...).
+ */
+function forLoopFix(ctx: RuleContext, a: Acquisition, guardExpr: Node): Fix | undefined {
+  let child = guardExpr;
+  let loop: Node | undefined;
+  for (let p = guardExpr.parent; p; child = p, p = p.parent) {
+    if (p.type === 'for_expression') {
+      if (field(p, 'value')?.id === child.id) loop = p;
+      break;
+    }
+    if (p.type !== 'call_expression' && p.type !== 'field_expression' && p.type !== 'arguments' && p.type !== 'reference_expression' && p.type !== 'unary_expression' && p.type !== 'parenthesized_expression') return undefined;
+  }
+  if (!loop) return undefined;
+  const iterable = child;
+  const stmt = enclosingStatement(loop);
+  if (!stmt) return undefined;
+  const g = { start: { line: guardExpr.startPosition.row, column: guardExpr.startPosition.column }, end: { line: guardExpr.endPosition.row, column: guardExpr.endPosition.column } };
+  const guardText = rangeText(ctx.text, g);
+  const rest = iterable.text.slice(guardExpr.endIndex - iterable.startIndex);
+  if (/\n/.test(guardText) || /\n/.test(iterable.text)) return undefined;
+  // Everything the loop head does after the guard must be a read-only step.
+  const steps = [...rest.matchAll(/\.\s*([A-Za-z_]\w*)\s*(::\s*<[^>]*>\s*)?\(/g)].map((m) => m[1]);
+  if (steps.length === 0 || steps.some((m) => !READ_ONLY_CHAIN.has(m))) return undefined;
+  const prefix = iterable.text.slice(0, guardExpr.startIndex - iterable.startIndex);
+  if (prefix !== '') return undefined;
+  const name = freshName(ctx.fn.node.text, 'items');
+  const indent = indentOfLine(ctx.text, stmt.startPosition.row);
+  return {
+    title: `Iterate over a copy so the ${a.lock} guard is released before the loop (clones the collection)`,
+    isPreferred: true,
+    edits: [
+      {
+        file: ctx.file,
+        range: { start: { line: stmt.startPosition.row, column: stmt.startPosition.column }, end: { line: stmt.startPosition.row, column: stmt.startPosition.column } },
+        newText: `let ${name} = ${guardText}.clone();${ctx.eol}${indent}`,
+      },
+      { file: ctx.file, range: g, newText: name },
+    ],
+  };
+}
+
 function hoistFix(ctx: RuleContext, a: Acquisition): Fix | undefined {
   const nodes = ctx.fn.nodes.get(a.id);
   if (!nodes) return undefined;
+  if (a.scrutinee?.construct === 'for') return forLoopFix(ctx, a, nodes.guardExpr);
   const head = scrutineeExpr(nodes.guardExpr);
   if (!head) return undefined;
   const stmt = enclosingStatement(head.construct);
