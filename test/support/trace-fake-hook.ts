@@ -5,7 +5,7 @@
 //   stall      hello, a stall, a snapshot; prints "fake: done" and exits 0
 //   hostile    hello, garbage lines, a snapshot; exits 5
 //   env        prints the LOCKLENS_* environment as JSON and exits 0
-//   hang       never connects, never exits (a child process too)
+//   hang       never connects, never exits, nor does the child it starts (which holds stdout)
 
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
@@ -37,7 +37,8 @@ async function main(): Promise<void> {
       console.log(JSON.stringify(Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('LOCKLENS_')))));
       return;
     case 'hang':
-      spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+      // the grandchild keeps our stdout open: whoever reads it sees EOF only once it is gone too
+      spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: ['ignore', 'inherit', 'ignore'] });
       setInterval(() => undefined, 1000);
       return;
     case 'deadlock': {
