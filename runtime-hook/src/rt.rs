@@ -16,7 +16,7 @@ use std::panic::Location;
 use std::ptr;
 use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar as StdCondvar, Mutex as StdMutex, MutexGuard as StdMutexGuard, Once, OnceLock};
+use std::sync::{Arc, Condvar as StdCondvar, Mutex as StdMutex, MutexGuard as StdMutexGuard, Once, OnceLock, RwLock as StdRwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{Config, OnDeadlock};
@@ -176,7 +176,9 @@ pub fn flush(timeout: Duration) -> bool {
     let n = rt.flush_requested.fetch_add(1, SeqCst) + 1;
     // Through the queue, so that everything queued before is written first.
     // If the queue is full the transport sees the request on its next tick.
-    let _ = rt.tx.try_send(Item::Wake);
+    if rt.tx.try_send(Item::Wake).is_ok() {
+        rt.queued.fetch_add(1, Relaxed);
+    }
     wait_status(timeout, |s| rt.flush_done.load(SeqCst) >= n || s.gave_up || !s.enabled).1
         && rt.flush_done.load(SeqCst) >= n
 }
@@ -198,9 +200,10 @@ fn launch(cfg: Config) {
         status: StdMutex::new(Status { enabled: true, ..Status::default() }),
         status_cv: StdCondvar::new(),
         dropped: AtomicU64::new(0),
-        threads: StdMutex::new(Vec::new()),
+        queued: AtomicUsize::new(0),
+        threads: StdRwLock::new(Vec::new()),
         next_thread: AtomicU64::new(1),
-        classes: StdMutex::new(ClassTable::default()),
+        classes: StdRwLock::new(ClassTable::default()),
         next_lock: AtomicU64::new(1),
         edges: StdMutex::new(EdgeGraph::default()),
         reported: StdMutex::new(HashSet::new()),
@@ -266,9 +269,14 @@ pub(crate) struct Runtime {
     status: StdMutex<Status>,
     pub(crate) status_cv: StdCondvar,
     pub(crate) dropped: AtomicU64,
-    threads: StdMutex<Vec<Arc<ThreadState>>>,
+    /// Items in the queue (approximate): lets a wait storm skip building
+    /// events that could not be queued anyway.
+    pub(crate) queued: AtomicUsize,
+    /// Read on every contended wait, written when threads come and go.
+    threads: StdRwLock<Vec<Arc<ThreadState>>>,
     next_thread: AtomicU64,
-    classes: StdMutex<ClassTable>,
+    /// Read when building events, written once per new class.
+    classes: StdRwLock<ClassTable>,
     next_lock: AtomicU64,
     edges: StdMutex<EdgeGraph>,
     reported: StdMutex<HashSet<Vec<(u64, u64)>>>,
@@ -312,9 +320,20 @@ impl Runtime {
 
     /// Queue an ordinary event; never blocks.
     pub(crate) fn emit(&self, m: Message) {
-        if self.tx.try_send(Item::Msg(Box::new(m))).is_err() {
-            self.dropped.fetch_add(1, Relaxed);
+        match self.tx.try_send(Item::Msg(Box::new(m))) {
+            Ok(()) => {
+                self.queued.fetch_add(1, Relaxed);
+            }
+            Err(_) => {
+                self.dropped.fetch_add(1, Relaxed);
+            }
         }
+    }
+
+    /// The event queue is (about) full: an event built now would be dropped.
+    #[inline]
+    pub(crate) fn queue_full(&self) -> bool {
+        self.queued.load(Relaxed) >= self.cfg.queue_capacity
     }
 
     /// Queue a deadlock/stall message ahead of ordinary events.
@@ -327,7 +346,9 @@ impl Runtime {
         q.push_back(m);
         let n = self.urgent_pushed.fetch_add(1, SeqCst) + 1;
         drop(q);
-        let _ = self.tx.try_send(Item::Wake);
+        if self.tx.try_send(Item::Wake).is_ok() {
+            self.queued.fetch_add(1, Relaxed);
+        }
         n
     }
 
@@ -338,12 +359,12 @@ impl Runtime {
     }
 
     pub(crate) fn thread_list(&self) -> Vec<Arc<ThreadState>> {
-        self.threads.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.threads.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Removes exited threads, handing them to `fold` first.
     pub(crate) fn retire_dead(&self, mut fold: impl FnMut(&ThreadState)) {
-        let mut ts = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ts = self.threads.write().unwrap_or_else(|e| e.into_inner());
         ts.retain(|t| {
             if t.alive.load(Acquire) {
                 true
@@ -355,7 +376,7 @@ impl Runtime {
     }
 
     pub(crate) fn class_ref(&self, class: u64) -> ClassRef {
-        let t = self.classes.lock().unwrap_or_else(|e| e.into_inner());
+        let t = self.classes.read().unwrap_or_else(|e| e.into_inner());
         let c = &t.list[(class as usize).saturating_sub(1).min(t.list.len().saturating_sub(1))];
         ClassRef { id: class, kind: c.kind, name: c.name, created: c.created }
     }
@@ -438,7 +459,7 @@ impl LockMeta {
             None => ClassKey::Site(self.kind, Site::from_location(self.created)),
         };
         let class = {
-            let mut t = rt.classes.lock().unwrap_or_else(|e| e.into_inner());
+            let mut t = rt.classes.write().unwrap_or_else(|e| e.into_inner());
             let next = t.list.len() as u64 + 1;
             let id = *t.ids.entry(key).or_insert(next);
             if id == next {
@@ -723,7 +744,7 @@ fn register_thread(rt: &Runtime) -> &'static ThreadState {
     let id = rt.next_thread.fetch_add(1, Relaxed);
     let ts = Arc::new(ThreadState::new(id));
     let p = Arc::as_ptr(&ts);
-    rt.threads.lock().unwrap_or_else(|e| e.into_inner()).push(ts);
+    rt.threads.write().unwrap_or_else(|e| e.into_inner()).push(ts);
     TS.with(|c| c.set(p));
     // Registers the exit destructor; fails harmlessly during thread teardown
     // (then the state is simply kept).
@@ -1005,15 +1026,16 @@ pub(crate) fn begin_wait(meta: &LockMeta, mode: Mode, site: &'static Location<'s
     // possible at all (a holder that itself waits, a queued writer ahead of
     // a reader, or this thread holding the lock). Only then is the whole
     // graph captured.
+    let want_event = !rt.queue_full();
     let last_tid = last.map(|l| l.0);
     let mut holders = Vec::new();
     let mut last_thread = None;
     let mut maybe_cycle = false;
-    for t in rt.threads.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+    for t in rt.threads.read().unwrap_or_else(|e| e.into_inner()).iter() {
         if !t.alive.load(Relaxed) {
             continue;
         }
-        if Some(t.id) == last_tid {
+        if want_event && Some(t.id) == last_tid {
             last_thread = Some(t.thread_ref());
         }
         let len = t.held_len.load(Acquire).min(MAX_HELD);
@@ -1028,6 +1050,9 @@ pub(crate) fn begin_wait(meta: &LockMeta, mode: Mode, site: &'static Location<'s
             if t.id == ts.id || t.wait_ident.load(SeqCst) != 0 {
                 maybe_cycle = true;
             }
+            if !want_event {
+                continue;
+            }
             holders.push(wire::Holder {
                 thread: t.thread_ref(),
                 mode: Mode::from_u8(h.mode.load(Relaxed)),
@@ -1040,21 +1065,25 @@ pub(crate) fn begin_wait(meta: &LockMeta, mode: Mode, site: &'static Location<'s
             maybe_cycle = true;
         }
     }
-    let last = last.map(|(tid, m, s)| wire::LastAcquire {
-        thread: last_thread.unwrap_or(ThreadRef { id: tid, name: None, os_tid: None }),
-        mode: m,
-        site: Site::from_location(s),
-    });
-    rt.emit(Message::Wait(wire::Wait {
-        t_ms,
-        thread: ts.thread_ref(),
-        lock: rt.lock_ref(ident),
-        mode,
-        site: Site::from_location(site),
-        timed: kind == WaitKind::Timed,
-        holders,
-        last,
-    }));
+    if want_event {
+        let last = last.map(|(tid, m, s)| wire::LastAcquire {
+            thread: last_thread.unwrap_or(ThreadRef { id: tid, name: None, os_tid: None }),
+            mode: m,
+            site: Site::from_location(s),
+        });
+        rt.emit(Message::Wait(wire::Wait {
+            t_ms,
+            thread: ts.thread_ref(),
+            lock: rt.lock_ref(ident),
+            mode,
+            site: Site::from_location(site),
+            timed: kind == WaitKind::Timed,
+            holders,
+            last,
+        }));
+    } else {
+        rt.dropped.fetch_add(1, Relaxed);
+    }
     if maybe_cycle {
         let graph = Graph::capture(rt);
         if let Some(cycle) = graph.cycle_from(ts.id) {

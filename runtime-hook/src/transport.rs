@@ -67,10 +67,10 @@ pub(crate) fn run(rt: &'static Runtime, rx: Receiver<Item>) {
         let wait = next_tick.saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
             Ok(item) => {
-                push(&mut batch, item);
+                push(rt, &mut batch, item);
                 while batch.len() < BATCH {
                     match rx.try_recv() {
-                        Ok(item) => push(&mut batch, item),
+                        Ok(item) => push(rt, &mut batch, item),
                         Err(_) => break,
                     }
                 }
@@ -115,7 +115,8 @@ pub(crate) fn run(rt: &'static Runtime, rx: Receiver<Item>) {
     }
 }
 
-fn push(batch: &mut Vec<Message>, item: Item) {
+fn push(rt: &Runtime, batch: &mut Vec<Message>, item: Item) {
+    rt.queued.fetch_sub(1, Relaxed);
     if let Item::Msg(m) = item {
         batch.push(*m);
     }
