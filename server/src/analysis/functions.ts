@@ -59,53 +59,42 @@ function mayAcquire(text: string, view: CrateView): boolean {
 
 const KEYWORDS = new Set(['if', 'while', 'match', 'for', 'return', 'fn', 'loop', 'move', 'async', 'await', 'let', 'in', 'as', 'else', 'unsafe', 'where', 'impl', 'dyn', 'ref', 'mut', 'break', 'continue', 'yield', 'box', 'use', 'mod', 'pub', 'crate', 'super', 'self', 'Self', 'struct', 'enum', 'type', 'const', 'static', 'trait']);
 
-/** Blanks comments, strings and char literals (keeping offsets) so a lexical scan sees only code. */
+/** Comments, string, raw-string, byte-string and char literals (not lifetimes). */
+const NON_CODE_RE = /\/\/[^\n]*|\/\*[\s\S]*?\*\/|b?r(#*)"[\s\S]*?"\1|b?"(?:\\[\s\S]|[^"\\])*"|b?'(?:\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|.)|[^\\'\n])'/g;
+
+/** Blanks comments, strings and char literals (keeping offsets and newlines) so a lexical scan sees only code. */
 export function codeOnly(text: string): string {
-  const out = text.split('');
-  const blank = (from: number, to: number) => {
-    for (let k = from; k < to; k++) if (out[k] !== '\n') out[k] = ' ';
-  };
-  for (let i = 0; i < text.length; ) {
-    const c = text[i];
-    const d = text[i + 1];
-    if (c === '/' && d === '/') {
-      const end = text.indexOf('\n', i);
-      const stop = end < 0 ? text.length : end;
-      blank(i, stop);
-      i = stop;
-    } else if (c === '/' && d === '*') {
-      let depth = 1;
-      let j = i + 2;
-      while (j < text.length && depth > 0) {
-        if (text[j] === '/' && text[j + 1] === '*') (depth++, (j += 2));
-        else if (text[j] === '*' && text[j + 1] === '/') (depth--, (j += 2));
-        else j++;
-      }
-      blank(i, j);
-      i = j;
-    } else if (c === 'r' && (d === '"' || (d === '#' && /^#+"/.test(text.slice(i + 1, i + 20)))) && !/[\w]/.test(text[i - 1] ?? '')) {
-      const hashes = /^#*/.exec(text.slice(i + 1))![0];
-      const close = text.indexOf('"' + hashes, i + 2 + hashes.length);
-      const stop = close < 0 ? text.length : close + 1 + hashes.length;
-      blank(i, stop);
-      i = stop;
-    } else if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      blank(i, j + 1);
-      i = j + 1;
-    } else if (c === "'" && /^'(\\.[^']*|[^\\'])'/.test(text.slice(i, i + 12))) {
-      const m = /^'(\\.[^']*|[^\\'])'/.exec(text.slice(i, i + 12))!;
-      blank(i, i + m[0].length);
-      i += m[0].length;
-    } else i++;
-  }
-  return out.join('');
+  return text.replace(NON_CODE_RE, (m) => (m.includes('\n') ? m.replace(/[^\n]/g, ' ') : ' '.repeat(m.length)));
 }
 
 const METHOD_NAME_RE = /\.\s*([a-z_]\w*)\s*(?:::\s*<[^<>()]*>\s*)?\(/g;
 const PATH_CALL_RE = /(?<![\w.:!])((?:[A-Za-z_]\w*\s*(?:<[^<>()]*>)?\s*::\s*)*)([a-z_]\w*)\s*(?:::\s*<[^<>()]*>\s*)?\(/g;
-const RECEIVER_CHAIN_RE = /((?:\bself\b|\b[A-Za-z_]\w*)(?:\s*\.\s*[A-Za-z_]\w*)*)\s*$/;
+const isWordChar = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+
+/**
+ * Start of a simple receiver chain (`self.a.b`) that ends right before `dot`, or -1 when the
+ * receiver is an arbitrary expression (`f(x)`, `v[0]`, `x?`).
+ */
+function receiverChainStart(code: string, dot: number): number {
+  let i = dot - 1;
+  let start = -1;
+  for (;;) {
+    while (i >= 0 && (code[i] === ' ' || code[i] === '\n' || code[i] === '\t' || code[i] === '\r')) i--;
+    const end = i;
+    while (i >= 0 && isWordChar(code.charCodeAt(i))) i--;
+    if (i === end) return -1; // no identifier: `)`, `]`, `?` ... before the dot
+    start = i + 1;
+    let j = i;
+    while (j >= 0 && (code[j] === ' ' || code[j] === '\n' || code[j] === '\t' || code[j] === '\r')) j--;
+    if (j >= 0 && code[j] === '.' && !(j > 0 && code[j - 1] === '.')) {
+      i = j - 1;
+      continue;
+    }
+    // `::path.method(` or `&x.m(` etc.: the chain starts here unless a path or call precedes it.
+    if (j >= 0 && (code[j] === ':' || code[j] === ')' || code[j] === ']' || code[j] === '?')) return -1;
+    return start;
+  }
+}
 
 /**
  * Calls found lexically in a body (comments and strings already blanked): every method and path
@@ -119,14 +108,11 @@ function scanCalls(code: string, base: number, file: FileText, resolver: Functio
     const name = m[1];
     const nameAt = m.index + m[0].indexOf(name, 1);
     if (GUARD_PLUMBING.has(name)) continue;
-    const before = code.slice(Math.max(0, m.index - 200), m.index);
-    const chain = RECEIVER_CHAIN_RE.exec(before);
     // `a.b.c.name(` has a simple receiver; `f(x).name(` or `v[0].name(` does not.
-    const lead = chain ? before.slice(0, before.length - chain[0].length).trimEnd() : '';
-    const simple = !!chain && !/[.)\]?>]$/.test(lead);
-    const receiver = simple ? chain![1].replace(/\s+/g, '') : undefined;
+    const chainStart = receiverChainStart(code, m.index);
+    const receiver = chainStart >= 0 ? code.slice(chainStart, m.index).replace(/\s+/g, '') : undefined;
     if (receiver && /^\d/.test(receiver)) continue;
-    const start = receiver ? m.index - chain![0].length : m.index;
+    const start = chainStart >= 0 ? chainStart : m.index;
     out.push({
       calleeText: `${receiver ?? '(..)'}.${name}`,
       name,
@@ -220,6 +206,8 @@ export function analyzeFunctions(root: Node, decls: FileDeclarations, view: Crat
 interface FileText {
   text: string;
   lineStarts: number[] | undefined;
+  /** `text` with comments and literals blanked, computed once per file. */
+  code?: string;
 }
 
 function positionAt(file: FileText, offset: number): { line: number; column: number } {
@@ -270,7 +258,8 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
   const closures: Node[] = [];
   const waits: Node[] = [];
   const bodyStart = body.startIndex;
-  const code = codeOnly(file.text.slice(bodyStart, body.endIndex));
+  file.code ??= codeOnly(file.text);
+  const code = file.code.slice(bodyStart, body.endIndex);
   const nestedRanges: Array<[number, number]> = [];
   const inNested = (offset: number) => nestedRanges.some(([a, b]) => offset >= a && offset < b);
   const anyCandidate = mayAcquire(code, view) || mayCallGuardFunction(code, view);
