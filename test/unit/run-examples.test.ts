@@ -10,10 +10,11 @@
 import { strict as assert } from 'node:assert';
 import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { RunReport } from '../../server/src/analysis/trace/report';
-import { ROOT } from '../support/trace-harness';
+import { ROOT, TRACE_FIXTURES } from '../support/trace-harness';
 
 const CLI = path.join(ROOT, 'bin', 'locklens.js');
 const HOOK = path.join(ROOT, 'runtime-hook');
@@ -136,6 +137,50 @@ describe('runtime-hook examples under locklens run', { skip: SKIP, concurrency: 
     }
     assert.equal(rep.locks[0].contended > 0 || rep.locks[0].waitEvents > 0, true, 'most contended first');
     assert.match(r.stderr, /hits=\d+ misses=\d+ counter=75000/);
+  });
+
+  test('a stall names the holder and its line; an inversion that never deadlocked is reported', async () => {
+    // test/fixtures/trace/stall_inversion.rs in a temporary crate depending on runtime-hook
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'locklens-stall-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'src'));
+      const src = fs.readFileSync(path.join(TRACE_FIXTURES, 'stall_inversion.rs'), 'utf8');
+      fs.writeFileSync(path.join(dir, 'src', 'main.rs'), src);
+      fs.writeFileSync(path.join(dir, 'Cargo.toml'), `[package]\nname = "stall-inversion"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n[dependencies]\nlocklens = { path = ${JSON.stringify(HOOK)} }\n\n[workspace]\n`);
+      const manifest = path.join(dir, 'Cargo.toml');
+      const b = spawnSync('cargo', ['build', '--offline', '--quiet', '--manifest-path', manifest, ...DEBIAN], { cwd: ROOT, env: ENV, encoding: 'utf8', timeout: 900_000 });
+      assert.equal(b.status, 0, `cargo build failed:\n${b.stderr}`);
+      const lineOf = (marker: string) => src.split('\n').findIndex((l) => l.includes(`// ${marker}`)) + 1;
+      const r = await run(['--format', 'json', '--stall-ms', '300', '--', 'cargo', 'run', '--offline', '--quiet', '--manifest-path', manifest, ...DEBIAN]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /config=1 flushed=true/);
+      const rep = report(r);
+      assert.equal(rep.deadlocks.length, 0);
+      // the stall: main waits for config at MAIN-WAITS, held by the reloader since RELOADER-HOLDS
+      assert.equal(rep.stalls.length, 1, JSON.stringify(rep.stalls));
+      const st = rep.stalls[0];
+      assert.equal(st.thread.name, 'main');
+      assert.equal(st.lock.name, 'config');
+      assert.equal(st.site.line, lineOf('MAIN-WAITS'));
+      assert.ok(st.waitedMs >= 300, String(st.waitedMs));
+      assert.deepEqual(st.holders.map((h) => [h.thread.name, h.site.line, h.site.path]), [['reloader', lineOf('RELOADER-HOLDS'), path.join(dir, 'src', 'main.rs')]]);
+      // the inversion: config -> cache, then cache -> config
+      assert.equal(rep.orderInversions.length, 1, JSON.stringify(rep.orderInversions));
+      const inv = rep.orderInversions[0];
+      assert.deepEqual([inv.ab.from.lock.name, inv.ab.to.lock.name, inv.ba.from.lock.name, inv.ba.to.lock.name], ['config', 'cache', 'cache', 'config']);
+      assert.deepEqual([inv.ab.from.site.line, inv.ab.to.site.line, inv.ba.from.site.line, inv.ba.to.site.line], ['ORDER-1-FIRST', 'ORDER-1-SECOND', 'ORDER-2-FIRST', 'ORDER-2-SECOND'].map(lineOf));
+      // the wait itself ended: counted at its site, nobody left waiting
+      const config = rep.locks.find((l) => l.lock.name === 'config')!;
+      assert.equal(config.stalls, 1);
+      const site = config.sites.find((x) => x.site.line === lineOf('MAIN-WAITS'))!;
+      assert.equal(site.contended, 1);
+      assert.ok(site.wait.maxMs >= 300, JSON.stringify(site.wait));
+      assert.ok(config.instances.every((i) => i.waiters.length === 0), JSON.stringify(config.instances));
+      assert.match(r.stderr, /locklens: STALL thread #\d+ "main" waiting \d+ ms for "config" \(mutex\) at src\/main\.rs:\d+:\d+, held by thread #\d+ "reloader"/);
+      assert.match(r.stderr, /locklens: lock-order inversion "config" -> "cache"/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('text mode on midas_abba: live lines and the report on stderr', async () => {
