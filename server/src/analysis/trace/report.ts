@@ -371,7 +371,7 @@ function renderText(r: RunReport): string {
     line('');
     line(`Stalls (${r.stalls.length}): waits longer than the stall threshold`);
     for (const s of r.stalls.slice(0, 20)) {
-      const who = s.holders.length > 0 ? `held by ${s.holders.map((h) => `${threadText(h.thread)} (${h.mode} at ${cleanSite(h.site)})`).join(', ')}` : s.last ? `no holder at scan time; last acquired by ${threadText(s.last.thread)} at ${cleanSite(s.last.site)}` : 'holder unknown';
+      const who = s.holders.length > 0 ? `held by ${s.holders.map((h) => `${threadText(h.thread)} (${h.mode} at ${cleanSite(h.site)}, for ~${fmtMs(Math.max(0, s.tMs - h.sinceMs))})`).join(', ')}` : s.last ? `no holder at scan time; last acquired by ${threadText(s.last.thread)} at ${cleanSite(s.last.site)}` : 'holder unknown';
       line(`  ${threadText(s.thread)} waited ${fmtMs(s.waitedMs)} for ${lockText(s.lock)} ${s.mode} at ${cleanSite(s.site)}; ${who}`);
     }
     if (r.stalls.length > 20) line(`  … ${r.stalls.length - 20} more`);
@@ -427,7 +427,7 @@ function rawLiveLine(m: TraceModel, e: TraceEvent): string | undefined {
     }
     case 'stall': {
       const x = e.msg;
-      const who = x.holders.length ? x.holders.map((h) => `${threadText(h.thread)} (${h.mode} at ${s(h.site)})`).join(', ') : x.last ? `nobody now; last ${threadText(x.last.thread)} at ${s(x.last.site)}` : '?';
+      const who = x.holders.length ? x.holders.map((h) => `${threadText(h.thread)} (${h.mode} at ${s(h.site)}, for ~${fmtMs(Math.max(0, x.t_ms - h.since_ms))})`).join(', ') : x.last ? `nobody now; last ${threadText(x.last.thread)} at ${s(x.last.site)}` : '?';
       return `locklens: STALL ${threadText(x.thread)} waiting ${x.waited_ms} ms for ${label(x.lock)} (${x.mode}) at ${s(x.site)}, held by ${who}`;
     }
     case 'deadlock':
