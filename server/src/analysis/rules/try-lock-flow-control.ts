@@ -62,7 +62,9 @@ function decidingConstruct(call: Node): { kind: string; branches: Node[] } | und
         if (field(p, 'alternative')) return { kind: '`let ... else` leaves when the lock is busy', branches: [field(p, 'alternative')!] };
         return undefined;
       case 'binary_expression':
-        return { kind: 'a condition on whether the lock was free', branches: [] };
+        // `a && m.try_lock().is_ok()`: part of a condition; what decides is where the condition goes.
+        if (/^(&&|\|\||==|!=)$/.test(p.childForFieldName('operator')?.text ?? '')) continue;
+        return undefined;
       default:
         return undefined;
     }
