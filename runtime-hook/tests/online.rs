@@ -378,3 +378,25 @@ fn lock_order_inversion_is_reported_before_any_deadlock() {
     assert!(!c.all().iter().any(|j| j.ty() == "deadlock"
         && j.get("cycle").arr().iter().any(|n| lock_name(n.get("waits_for")) == Some("online.inv.ODB"))));
 }
+
+#[test]
+fn locks_used_in_thread_local_destructors_after_the_hook_s_own() {
+    hook();
+    static LATE: Mutex<u32> = Mutex::named("online.tls.late", 0);
+    struct LockOnDrop;
+    impl Drop for LockOnDrop {
+        fn drop(&mut self) {
+            // runs during thread teardown, possibly after LockLens' own
+            // per-thread state was released
+            *LATE.lock().unwrap() += 1;
+        }
+    }
+    thread_local! { static D: LockOnDrop = const { LockOnDrop }; }
+    thread::spawn(|| {
+        D.with(|_| ()); // registered before the hook's per-thread state
+        *LATE.lock().unwrap() += 1;
+    })
+    .join()
+    .unwrap();
+    assert_eq!(*LATE.lock().unwrap(), 2);
+}
