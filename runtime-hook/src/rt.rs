@@ -199,8 +199,8 @@ fn launch(cfg: Config) {
         flush_done: AtomicU64::new(0),
         status: StdMutex::new(Status { enabled: true, ..Status::default() }),
         status_cv: StdCondvar::new(),
-        dropped: AtomicU64::new(0),
-        queued: AtomicUsize::new(0),
+        dropped: CacheLine(AtomicU64::new(0)),
+        queued: CacheLine(AtomicUsize::new(0)),
         threads: StdRwLock::new(Vec::new()),
         next_thread: AtomicU64::new(1),
         classes: StdRwLock::new(ClassTable::default()),
@@ -210,7 +210,7 @@ fn launch(cfg: Config) {
         async_waiters: StdMutex::new(HashMap::new()),
         next_async: AtomicU64::new(1),
         abort_after_write: AtomicBool::new(false),
-        coarse_ms: AtomicU64::new(0),
+        coarse_ms: CacheLine(AtomicU64::new(0)),
     };
     if RT.set(rt).is_err() {
         return;
@@ -247,6 +247,19 @@ pub(crate) fn switch_off() {
 // ---------------------------------------------------------------------------
 // Runtime
 
+/// Aligns a value to its own cache line (no false sharing with the fields
+/// around it).
+#[repr(align(128))]
+pub(crate) struct CacheLine<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for CacheLine<T> {
+    type Target = T;
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 pub(crate) enum Item {
     /// Boxed: the channel preallocates `queue_capacity` slots.
     Msg(Box<Message>),
@@ -268,10 +281,10 @@ pub(crate) struct Runtime {
     pub(crate) flush_done: AtomicU64,
     status: StdMutex<Status>,
     pub(crate) status_cv: StdCondvar,
-    pub(crate) dropped: AtomicU64,
+    pub(crate) dropped: CacheLine<AtomicU64>,
     /// Items in the queue (approximate): lets a wait storm skip building
     /// events that could not be queued anyway.
-    pub(crate) queued: AtomicUsize,
+    pub(crate) queued: CacheLine<AtomicUsize>,
     /// Read on every contended wait, written when threads come and go.
     threads: StdRwLock<Vec<Arc<ThreadState>>>,
     next_thread: AtomicU64,
@@ -288,7 +301,9 @@ pub(crate) struct Runtime {
     pub(crate) abort_after_write: AtomicBool,
     /// Milliseconds since start, refreshed by the background thread every
     /// snapshot interval and by every slow path; used to stamp holds.
-    pub(crate) coarse_ms: AtomicU64,
+    /// Written only by the background thread, read by every tracked
+    /// acquisition: kept on a cache line of its own.
+    pub(crate) coarse_ms: CacheLine<AtomicU64>,
 }
 
 impl Runtime {
@@ -297,9 +312,12 @@ impl Runtime {
     }
 
     pub(crate) fn now_ms(&self) -> u64 {
-        let ms = self.ms(Instant::now());
-        self.coarse_ms.fetch_max(ms, Relaxed);
-        ms
+        self.ms(Instant::now())
+    }
+
+    /// Background thread only: refresh the coarse clock.
+    pub(crate) fn tick_clock(&self) {
+        self.coarse_ms.store(self.now_ms(), Relaxed);
     }
 
     fn now_ns(&self) -> u64 {
@@ -771,12 +789,28 @@ pub(crate) fn acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'sta
     if len != 0 {
         check_edges(rt, ts, len, ident, mode, site);
     }
+    let n = ts.sample_countdown.load(Relaxed);
+    let token = if n > 1 {
+        ts.sample_countdown.store(n - 1, Relaxed);
+        1
+    } else {
+        sample_start(rt, ts)
+    };
     if len < MAX_HELD {
+        // exact start for sampled and waited acquisitions (their clock was
+        // read anyway), the background thread's coarse clock otherwise
+        let since = if token >= 2 {
+            (token - 2) / 1_000_000
+        } else if waited_ns.is_some() {
+            rt.now_ms()
+        } else {
+            rt.coarse_ms.load(Relaxed)
+        };
         let s = &ts.held[len];
         s.ident.store(ident, Relaxed);
         s.site.store(site as *const _ as *mut _, Relaxed);
         s.mode.store(mode as u8, Relaxed);
-        s.since_ms.store(rt.coarse_ms.load(Relaxed), Relaxed);
+        s.since_ms.store(since, Relaxed);
         ts.held_len.store(len + 1, Release);
     }
     let class = ident >> INSTANCE_BITS;
@@ -790,13 +824,7 @@ pub(crate) fn acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'sta
     });
     meta.last.store((mode as u64) << 56 | ts.id, Relaxed);
     meta.last_site.store(site as *const _ as *mut _, Relaxed);
-    let n = ts.sample_countdown.load(Relaxed);
-    if n > 1 {
-        ts.sample_countdown.store(n - 1, Relaxed);
-        1
-    } else {
-        sample_start(rt, ts)
-    }
+    token
 }
 
 /// Starts a sampled hold: resets the countdown, returns the start token.
@@ -1006,7 +1034,6 @@ pub(crate) fn begin_wait(meta: &LockMeta, mode: Mode, site: &'static Location<'s
     let ident = meta.ident(rt);
     let start = Instant::now();
     let t_ms = rt.ms(start);
-    rt.coarse_ms.fetch_max(t_ms, Relaxed);
     ts.wait_mode.store(mode as u8, Relaxed);
     ts.wait_site.store(site as *const _ as *mut _, Relaxed);
     ts.wait_since_ms.store(t_ms, Relaxed);
@@ -1510,7 +1537,6 @@ pub(crate) fn async_begin_wait(meta: &LockMeta, mode: Mode, site: &'static Locat
     let ident = meta.ident(rt);
     let start = Instant::now();
     let t_ms = rt.ms(start);
-    rt.coarse_ms.fetch_max(t_ms, Relaxed);
     let graph = Graph::capture(rt);
     let last = meta.last_acquire(rt).map(|(tid, m, s)| wire::LastAcquire {
         thread: graph.thread_ref(tid),

@@ -91,7 +91,7 @@ pub(crate) fn run(rt: &'static Runtime, rx: Receiver<Item>) {
         let flushing = flush_to > rt.flush_done.load(SeqCst);
         if ok && (flushing || Instant::now() >= next_tick) {
             next_tick = Instant::now() + interval;
-            rt.now_ms();
+            rt.tick_clock();
             rt::scan(rt);
             let urgent: Vec<Message> = rt.urgent.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect();
             let n_urgent = urgent.len() as u64;
