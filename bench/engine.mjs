@@ -208,8 +208,8 @@ function cliState() {
   return { ok: true };
 }
 
-function checkArgs(crate) {
-  return [cliBin, 'check', crate, '--format', 'json', '--fail-on', 'none'];
+function checkArgs(crate, extra = []) {
+  return [cliBin, 'check', crate, '--format', 'json', '--fail-on', 'none', ...extra];
 }
 
 /** Best-effort summary of the CLI's JSON report (the format belongs to the CLI, not to us). */
@@ -241,8 +241,8 @@ function summariseReport(stdout) {
   return s;
 }
 
-function runCheck(crate) {
-  const r = measure(process.execPath, checkArgs(crate), { cwd: REPO, env: coldNodeEnv() });
+function runCheck(crate, extra = []) {
+  const r = measure(process.execPath, checkArgs(crate, extra), { cwd: REPO, env: coldNodeEnv() });
   if (r.status !== 0) {
     const why = r.signal ? `signal ${r.signal}` : `exit code ${r.status}`;
     throw new Error(`locklens check failed (${why}): ${firstLine(r.stderr) || firstLine(r.stdout)}`);
@@ -452,6 +452,7 @@ function printTable(res) {
     else rows.push([label, '-', note || 'not measured', '', '', '', '']);
   };
   add('locklens check (cold process)', res.locklens.summary, res.locklens.error ? 'not measured' : undefined);
+  add('locklens check --threads 1', res.locklens1.summary, 'not measured');
   add('bare parse, 1 thread (process)', res.parseSingle.summary);
   add(`bare parse, ${res.options.workers} workers (process)`, res.parseParallel.summary);
   add(`cargo clippy --features ${res.options.clippyFeatures} (cold)`, res.clippy.summary, res.clippy.error ? 'failed' : 'skipped');
@@ -471,9 +472,12 @@ function printTable(res) {
   out.push('');
   const verdict = (v, ok) => (v == null ? 'n/a (locklens not measured)' : `${v.toFixed(2)}× — ${ok ? 'goal met' : 'goal NOT met'}`);
   out.push(`check / bare parse (1 thread, process wall): ${verdict(r.checkOverParse, r.checkOverParse != null && r.checkOverParse <= GOAL_CHECK_OVER_PARSE_MAX)} (goal ≤ ${GOAL_CHECK_OVER_PARSE_MAX}×)`);
+  if (r.check1OverParse != null) out.push(`check --threads 1 / bare parse (1 thread, process wall): ${r.check1OverParse.toFixed(2)}× (like for like)`);
+  if (r.checkOverParseParallel != null) out.push(`check / bare parse (${res.options.workers} workers, process wall): ${r.checkOverParseParallel.toFixed(2)}×`);
   if (r.checkOverParseInProcess != null) out.push(`check / bare parse (1 thread, parse-only ms):  ${r.checkOverParseInProcess.toFixed(2)}× (stricter view)`);
   const rc = res.ratiosCpu;
-  if (rc.checkOverParse != null) out.push(`check / bare parse (1 thread, CPU user+sys):  ${rc.checkOverParse.toFixed(2)}× (less sensitive to other load)`);
+  if (rc.checkOverParse != null) out.push(`check / bare parse (1 thread, CPU user+sys):  ${rc.checkOverParse.toFixed(2)}× (check's CPU summed over its threads)`);
+  if (rc.check1OverParse != null) out.push(`check --threads 1 / bare parse (1 thread, CPU user+sys):  ${rc.check1OverParse.toFixed(2)}× (least sensitive to other load)`);
   if (res.clippy.summary) {
     if (rc.clippyOverCheck != null) out.push(`clippy / check (CPU user+sys): ${rc.clippyOverCheck.toFixed(1)}×`);
     out.push(`clippy / check: ${r.clippyOverCheck == null ? 'n/a (locklens not measured)' : `${r.clippyOverCheck.toFixed(1)}× — ${r.clippyOverCheck >= GOAL_CLIPPY_OVER_CHECK_MIN ? 'goal met' : 'goal NOT met'}`} (goal ≥ ${GOAL_CLIPPY_OVER_CHECK_MIN}×)`);
@@ -521,11 +525,15 @@ async function main() {
     options: { runs: o.runs, workers: o.workers, clippyRuns: o.clippyRuns, clippyFeatures: o.clippyFeatures, registry: o.registry, maxLoad: o.maxLoad, maxBusy: o.maxBusy, maxWait: o.maxWait },
     commands: {
       locklens: `node ${path.relative(REPO, cliBin)} check ${o.crate} --format json --fail-on none`,
+      locklens1: `node ${path.relative(REPO, cliBin)} check ${o.crate} --format json --fail-on none --threads 1`,
       parseSingle: `node bench/parse-baseline.mjs ${o.crate} --workers 0`,
       parseParallel: `node bench/parse-baseline.mjs ${o.crate} --workers ${o.workers}`,
       clippy: `cargo clippy --offline --config 'source.crates-io.replace-with="debian"' --config 'source.debian.directory="${o.registry}"' --features ${o.clippyFeatures} --message-format json -- --cap-lints warn ${CLIPPY_LINTS.join(' ')}`,
     },
     locklens: { samples: [], summary: null, error: cli.ok ? null : cli.reason },
+    // The same check pinned to one thread (`--threads 1`), when the CLI has that option: the
+    // like-for-like comparison with the single-threaded bare parse.
+    locklens1: { samples: [], summary: null, error: cli.ok ? null : cli.reason },
     parseSingle: { samples: [], summary: null },
     parseParallel: { samples: [], summary: null },
     clippy: { samples: [], summary: null, error: null, resolution: null },
@@ -545,7 +553,16 @@ async function main() {
       res.locklens.report = w.report;
     } catch (err) {
       res.locklens.error = err.message;
+      res.locklens1.error = err.message;
       process.stderr.write(`\n*** ${err.message}\n*** Continuing with the baselines only.\n\n`);
+    }
+    if (!res.locklens1.error) {
+      try {
+        const w1 = runCheck(o.crate, ['--threads', '1']);
+        res.locklens1.report = w1.report;
+      } catch (err) {
+        res.locklens1.error = `--threads 1 not usable: ${err.message}`;
+      }
     }
   }
   runParse(o.crate, 0);
@@ -562,10 +579,17 @@ async function main() {
         res.locklens.error = err.message;
       }
     }
+    if (!res.locklens1.error) {
+      try {
+        res.locklens1.samples.push(runCheck(o.crate, ['--threads', '1']));
+      } catch (err) {
+        res.locklens1.error = err.message;
+      }
+    }
     res.parseSingle.samples.push(runParse(o.crate, 0));
     res.parseParallel.samples.push(runParse(o.crate, o.workers));
     const last = (k) => res[k].samples.at(-1)?.wallS?.toFixed(3) ?? '-';
-    log(`run ${i + 1}/${o.runs}: check ${last('locklens')} s, parse×1 ${last('parseSingle')} s, parse×${o.workers} ${last('parseParallel')} s`);
+    log(`run ${i + 1}/${o.runs}: check ${last('locklens')} s, check --threads 1 ${last('locklens1')} s, parse×1 ${last('parseSingle')} s, parse×${o.workers} ${last('parseParallel')} s`);
   }
 
   if (o.clippyRuns > 0) {
@@ -591,8 +615,8 @@ async function main() {
     }
   }
 
-  for (const k of ['locklens', 'parseSingle', 'parseParallel', 'clippy']) res[k].summary = summarise(res[k].samples);
-  if (res.locklens.error && res.locklens.samples.length < o.runs) res.locklens.summary = null;
+  for (const k of ['locklens', 'locklens1', 'parseSingle', 'parseParallel', 'clippy']) res[k].summary = summarise(res[k].samples);
+  for (const k of ['locklens', 'locklens1']) if (res[k].error && res[k].samples.length < o.runs) res[k].summary = null;
   for (const k of ['parseSingle', 'parseParallel']) {
     const s = res[k].samples.map((x) => x.self);
     if (!s.length) continue;
@@ -615,10 +639,14 @@ async function main() {
     parallelSpeedup: parse1 && res.parseParallel.summary ? round(parse1 / res.parseParallel.summary.medianS, 2) : null,
     clippyOverCheck: check != null && clippy != null ? round(clippy / check, 1) : null,
     clippyOverParse: parse1 && clippy != null ? round(clippy / parse1, 1) : null,
+    check1OverParse: res.locklens1.summary && parse1 ? round(res.locklens1.summary.medianS / parse1, 2) : null,
+    checkOverParseParallel: check != null && res.parseParallel.summary ? round(check / res.parseParallel.summary.medianS, 2) : null,
+    checkParallelSpeedup: check != null && res.locklens1.summary ? round(res.locklens1.summary.medianS / check, 2) : null,
   };
   const cpu = (k) => res[k].summary?.medianCpuS ?? null;
   res.ratiosCpu = {
     checkOverParse: cpu('locklens') != null && cpu('parseSingle') ? round(cpu('locklens') / cpu('parseSingle'), 2) : null,
+    check1OverParse: cpu('locklens1') != null && cpu('parseSingle') ? round(cpu('locklens1') / cpu('parseSingle'), 2) : null,
     clippyOverCheck: cpu('locklens') && cpu('clippy') != null ? round(cpu('clippy') / cpu('locklens'), 1) : null,
   };
   res.goals = {
@@ -629,7 +657,7 @@ async function main() {
   };
   // Keep the JSON small: drop raw per-run self-reports of the parse children.
   const slim = (x) => ({ wallS: round(x.wallS), cpuS: round(x.cpuS, 2), maxRssKb: x.maxRssKb, loadAtStart: round(x.loadAtStart, 2) });
-  for (const k of ['parseSingle', 'parseParallel', 'locklens']) res[k].samples = res[k].samples.map(slim);
+  for (const k of ['parseSingle', 'parseParallel', 'locklens', 'locklens1']) res[k].samples = res[k].samples.map(slim);
   res.clippy.samples = res.clippy.samples.map((x) => ({ ...slim(x), cargoReportedS: x.cargoReportedS }));
 
   res.machine.loadAvgAtEnd = os.loadavg().map((x) => round(x, 2));
