@@ -176,9 +176,7 @@ pub fn flush(timeout: Duration) -> bool {
     let n = rt.flush_requested.fetch_add(1, SeqCst) + 1;
     // Through the queue, so that everything queued before is written first.
     // If the queue is full the transport sees the request on its next tick.
-    if rt.tx.try_send(Item::Wake).is_ok() {
-        rt.queued.fetch_add(1, Relaxed);
-    }
+    rt.send(Item::Wake);
     wait_status(timeout, |s| rt.flush_done.load(SeqCst) >= n || s.gave_up || !s.enabled).1
         && rt.flush_done.load(SeqCst) >= n
 }
@@ -338,13 +336,20 @@ impl Runtime {
 
     /// Queue an ordinary event; never blocks.
     pub(crate) fn emit(&self, m: Message) {
-        match self.tx.try_send(Item::Msg(Box::new(m))) {
-            Ok(()) => {
-                self.queued.fetch_add(1, Relaxed);
-            }
-            Err(_) => {
-                self.dropped.fetch_add(1, Relaxed);
-            }
+        if !self.send(Item::Msg(Box::new(m))) {
+            self.dropped.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Non-blocking send that keeps `queued` in step: counted *before* the
+    /// send, so the transport's decrement can never come first.
+    fn send(&self, item: Item) -> bool {
+        self.queued.fetch_add(1, Relaxed);
+        if self.tx.try_send(item).is_ok() {
+            true
+        } else {
+            self.queued.fetch_sub(1, Relaxed);
+            false
         }
     }
 
@@ -364,9 +369,7 @@ impl Runtime {
         q.push_back(m);
         let n = self.urgent_pushed.fetch_add(1, SeqCst) + 1;
         drop(q);
-        if self.tx.try_send(Item::Wake).is_ok() {
-            self.queued.fetch_add(1, Relaxed);
-        }
+        self.send(Item::Wake);
         n
     }
 
