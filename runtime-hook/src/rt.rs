@@ -496,8 +496,7 @@ impl LockMeta {
         }
     }
 
-    fn last_acquire(&self, rt: &Runtime) -> Option<(u64, Mode, &'static Location<'static>)> {
-        let _ = rt;
+    fn last_acquire(&self) -> Option<(u64, Mode, &'static Location<'static>)> {
         let last = self.last.load(Relaxed);
         let site = self.last_site.load(Relaxed);
         if last == 0 || site.is_null() {
@@ -1042,7 +1041,7 @@ pub(crate) fn begin_wait(meta: &LockMeta, mode: Mode, site: &'static Location<'s
     ts.wait_since_ms.store(t_ms, Relaxed);
     ts.wait_timed.store(kind == WaitKind::Timed, Relaxed);
     ts.wait_upgrade.store(kind == WaitKind::Upgrade, Relaxed);
-    let last = meta.last_acquire(rt);
+    let last = meta.last_acquire();
     ts.wait_last.store(meta.last.load(Relaxed), Relaxed);
     ts.wait_last_site.store(meta.last_site.load(Relaxed), Relaxed);
     if rt.cfg.backtraces {
@@ -1116,8 +1115,8 @@ pub(crate) fn begin_wait(meta: &LockMeta, mode: Mode, site: &'static Location<'s
     }
     if maybe_cycle {
         let graph = Graph::capture(rt);
-        if let Some(cycle) = graph.cycle_from(ts.id) {
-            confirm_and_report(rt, ts.id, cycle);
+        if graph.cycle_from(ts.id).is_some() {
+            confirm_and_report(rt, ts.id);
         }
     }
     Some(WaitToken { start })
@@ -1218,7 +1217,7 @@ impl Graph {
             .unwrap_or(ThreadRef { id, name: None, os_tid: None })
     }
 
-    pub(crate) fn holders(&self, _rt: &Runtime, ident: u64) -> Vec<wire::Holder> {
+    pub(crate) fn holders(&self, ident: u64) -> Vec<wire::Holder> {
         let mut out = Vec::new();
         for v in &self.views {
             for h in v.held.iter().filter(|h| h.ident == ident) {
@@ -1302,9 +1301,10 @@ impl Graph {
 
 /// Re-captures the graph; reports the cycle if it is still there with the
 /// same wait episodes (so it is not an artefact of a racy capture).
-pub(crate) fn confirm_and_report(rt: &Runtime, start: u64, first: Vec<usize>) {
+/// (The caller found a cycle in its own capture; both captures here are
+/// fresh so that a racy first look cannot be reported.)
+pub(crate) fn confirm_and_report(rt: &Runtime, start: u64) {
     let g1 = Graph::capture(rt);
-    let _ = first;
     let Some(c1) = g1.cycle_from(start) else { return };
     std::thread::yield_now();
     let g2 = Graph::capture(rt);
@@ -1427,7 +1427,7 @@ pub(crate) fn scan(rt: &Runtime) {
     let g = Graph::capture(rt);
     let stall_ms = rt.cfg.stall.as_millis() as u64;
     let waiting: Vec<(u64, u64, u64)> = g.waiting().collect();
-    for (i, v) in g.views.iter().enumerate() {
+    for v in &g.views {
         if v.wait_ident == 0 {
             continue;
         }
@@ -1449,7 +1449,6 @@ pub(crate) fn scan(rt: &Runtime) {
                     site: Site::from_location(unsafe { &*last_site }),
                 })
             };
-            let _ = i;
             rt.update_status(|s| s.stalls += 1);
             rt.emit_urgent(Message::Stall(wire::Stall {
                 t_ms: now,
@@ -1459,15 +1458,15 @@ pub(crate) fn scan(rt: &Runtime) {
                 // SAFETY: only &'static Locations are stored.
                 site: Site::from_location(unsafe { &*site }),
                 waited_ms: waited,
-                holders: g.holders(rt, v.wait_ident),
+                holders: g.holders(v.wait_ident),
                 last,
             }));
         }
     }
     scan_async(rt, now, stall_ms);
     for (id, _, _) in waiting {
-        if let Some(c) = g.cycle_from(id) {
-            confirm_and_report(rt, id, c);
+        if g.cycle_from(id).is_some() {
+            confirm_and_report(rt, id);
         }
     }
 }
@@ -1541,7 +1540,7 @@ pub(crate) fn async_begin_wait(meta: &LockMeta, mode: Mode, site: &'static Locat
     let start = Instant::now();
     let t_ms = rt.ms(start);
     let graph = Graph::capture(rt);
-    let last = meta.last_acquire(rt).map(|(tid, m, s)| wire::LastAcquire {
+    let last = meta.last_acquire().map(|(tid, m, s)| wire::LastAcquire {
         thread: graph.thread_ref(tid),
         mode: m,
         site: Site::from_location(s),
