@@ -400,3 +400,52 @@ fn locks_used_in_thread_local_destructors_after_the_hook_s_own() {
     .unwrap();
     assert_eq!(*LATE.lock().unwrap(), 2);
 }
+
+#[test]
+fn try_failures_and_rwlock_modes_are_counted_per_site() {
+    let c = hook();
+    let l = RwLock::named("online.tries", 0);
+    let (read_line, try_line) = (line!() + 2, line!() + 4);
+    {
+        let _r = l.read().unwrap();
+        for _ in 0..3 {
+            assert!(l.try_write().is_err());
+        }
+    }
+    let write_line = line!() + 1;
+    *l.write().unwrap() += 1;
+    let _ = format!("{l:?}"); // Debug peeks with try_read: not an acquisition
+    let s = c.wait_for("tries counted", |j| {
+        j.ty() == "snapshot"
+            && j.get("entries").arr().iter().any(|e| {
+                e.at("class.name").str() == Some("online.tries") && e.get("try_failed").num() == Some(3)
+            })
+    });
+    let find = |line: u32| {
+        s.get("entries")
+            .arr()
+            .iter()
+            .find(|e| e.at("class.name").str() == Some("online.tries") && e.at("site.line").num() == Some(line as u64))
+            .cloned()
+    };
+    let t = find(try_line).expect("try_write site");
+    assert_eq!(t.get("mode").str(), Some("write"));
+    assert_eq!(t.get("acquisitions").num(), Some(0));
+    // the other sites may have been sent in an earlier snapshot: look at all
+    let all = c.all();
+    let latest = |line: u32| {
+        all.iter()
+            .filter(|j| j.ty() == "snapshot")
+            .flat_map(|j| j.get("entries").arr().to_vec())
+            .filter(|e| e.at("class.name").str() == Some("online.tries") && e.at("site.line").num() == Some(line as u64))
+            .next_back()
+    };
+    let r = latest(read_line).expect("read site");
+    assert_eq!((r.get("mode").str(), r.get("acquisitions").num()), (Some("read"), Some(1)));
+    let w = latest(write_line).expect("write site");
+    assert_eq!((w.get("mode").str(), w.get("acquisitions").num()), (Some("write"), Some(1)));
+    // Debug's peek is not counted anywhere
+    let total: u64 =
+        [read_line, write_line, try_line].iter().filter_map(|l| latest(*l)).map(|e| e.get("acquisitions").num().unwrap()).sum();
+    assert_eq!(total, 2);
+}
