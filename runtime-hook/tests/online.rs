@@ -437,8 +437,7 @@ fn try_failures_and_rwlock_modes_are_counted_per_site() {
         all.iter()
             .filter(|j| j.ty() == "snapshot")
             .flat_map(|j| j.get("entries").arr().to_vec())
-            .filter(|e| e.at("class.name").str() == Some("online.tries") && e.at("site.line").num() == Some(line as u64))
-            .next_back()
+            .rfind(|e| e.at("class.name").str() == Some("online.tries") && e.at("site.line").num() == Some(line as u64))
     };
     let r = latest(read_line).expect("read site");
     assert_eq!((r.get("mode").str(), r.get("acquisitions").num()), (Some("read"), Some(1)));
