@@ -8,13 +8,17 @@
 //! hold times, but no lock-order edges and no wait-for cycles.
 //!
 //! `lock()`/`read()`/`write()` are `#[track_caller]` functions returning a
-//! future, so the recorded site is the line that calls them.
+//! future, so the recorded site is the line that calls them. Also wrapped:
+//! `try_lock`/`try_read`/`try_write`, `blocking_lock`/`blocking_read`/
+//! `blocking_write`, and `Mutex::lock_owned`/`try_lock_owned` (for
+//! `T: 'static`). Not wrapped: guard `map`, owned RwLock guards.
 
 use std::fmt;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
+use std::sync::Arc;
 
 use ::tokio::sync as ts;
 pub use ::tokio::sync::TryLockError;
@@ -177,6 +181,38 @@ impl<T: ?Sized> Mutex<T> {
         MutexGuard { lock: self, inner: ManuallyDrop::new(g), held, site }
     }
 
+    /// Locks an `Arc`-shared mutex; the guard owns a clone of the `Arc`
+    /// (it can be moved into a spawned task).
+    #[track_caller]
+    pub fn lock_owned(self: Arc<Self>) -> impl Future<Output = OwnedMutexGuard<T>>
+    where
+        T: 'static,
+    {
+        let site = Location::caller();
+        async move {
+            let (g, held) =
+                acquire(&self.meta, Mode::Mutex, site, || self.inner.try_lock().ok(), || self.inner.lock()).await;
+            // SAFETY: the guard borrows the mutex inside the Arc that the
+            // owned guard keeps, so the mutex outlives it and does not move;
+            // OwnedMutexGuard drops the guard before the Arc.
+            let g: ts::MutexGuard<'static, T> = unsafe { std::mem::transmute(g) };
+            OwnedMutexGuard { inner: ManuallyDrop::new(g), lock: self, held, site }
+        }
+    }
+
+    /// Attempts to lock an `Arc`-shared mutex without waiting.
+    #[track_caller]
+    pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError>
+    where
+        T: 'static,
+    {
+        let site = Location::caller();
+        let (g, held) = try_acquire(&self.meta, Mode::Mutex, site, self.inner.try_lock())?;
+        // SAFETY: as in `lock_owned`.
+        let g: ts::MutexGuard<'static, T> = unsafe { std::mem::transmute(g) };
+        Ok(OwnedMutexGuard { inner: ManuallyDrop::new(g), lock: self, held, site })
+    }
+
     /// Attempts to lock without waiting.
     #[track_caller]
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
@@ -193,6 +229,53 @@ impl<T: ?Sized> Mutex<T> {
     /// The explicit class name, if any.
     pub fn name(&self) -> Option<&'static str> {
         self.meta.name()
+    }
+}
+
+/// Guard of an async [`Mutex`] that owns an `Arc` of it
+/// ([`Mutex::lock_owned`]).
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct OwnedMutexGuard<T: ?Sized + 'static> {
+    // field order matters only through Drop below: guard, then Arc
+    inner: ManuallyDrop<ts::MutexGuard<'static, T>>,
+    lock: Arc<Mutex<T>>,
+    held: HeldToken,
+    site: Site,
+}
+
+impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
+    fn drop(&mut self) {
+        // SAFETY: dropped exactly once, here, while `lock` is still alive.
+        unsafe { ManuallyDrop::drop(&mut self.inner) }
+        if self.held != 0 {
+            rt::async_released(&self.lock.meta, Mode::Mutex, self.site, self.held);
+        }
+    }
+}
+
+impl<T: ?Sized> OwnedMutexGuard<T> {
+    /// The mutex this guard belongs to.
+    pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
+        &this.lock
+    }
+}
+
+impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
     }
 }
 

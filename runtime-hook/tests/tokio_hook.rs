@@ -149,3 +149,35 @@ fn blocking_variants_from_sync_code() {
     *l.blocking_write() += 1;
     assert_eq!(*l.blocking_read(), 2);
 }
+
+#[test]
+fn owned_guards_move_between_threads() {
+    let c = hook();
+    let m = Arc::new(Mutex::named("tokio.owned", 0u32));
+    let g = block_on(m.clone().lock_owned());
+    assert!(m.clone().try_lock_owned().is_err());
+    // the guard (and the Arc it owns) moves to another thread, which releases it
+    let mover = thread::spawn(move || {
+        let mut g = g;
+        *g += 1;
+        assert_eq!(Arc::strong_count(locklens::tokio::OwnedMutexGuard::mutex(&g)), 2);
+    });
+    mover.join().unwrap();
+    let mut g = m.clone().try_lock_owned().unwrap();
+    *g += 1;
+    drop(g);
+    assert_eq!(Arc::strong_count(&m), 1);
+    assert_eq!(*block_on(m.lock()), 2);
+    let s = c.wait_for("owned acquisitions", |j| {
+        j.ty() == "snapshot"
+            && j.get("entries").arr().iter().any(|e| e.at("class.name").str() == Some("tokio.owned") && e.get("try_failed").num() == Some(1))
+    });
+    let acq: u64 = s
+        .get("entries")
+        .arr()
+        .iter()
+        .filter(|e| e.at("class.name").str() == Some("tokio.owned"))
+        .map(|e| e.get("acquisitions").num().unwrap())
+        .sum();
+    assert!(acq >= 2, "{s:?}");
+}
