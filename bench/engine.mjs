@@ -520,6 +520,7 @@ async function main() {
   const cli = cliState();
   const res = {
     benchmark: 'static-engine-cold-check',
+    argv: process.argv.slice(2),
     machine,
     crate: crateInfo,
     options: { runs: o.runs, workers: o.workers, clippyRuns: o.clippyRuns, clippyFeatures: o.clippyFeatures, registry: o.registry, maxLoad: o.maxLoad, maxBusy: o.maxBusy, maxWait: o.maxWait },

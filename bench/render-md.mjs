@@ -37,7 +37,7 @@ function quietNote(d) {
   const all = [...(d.quietAtRound || []), ...(d.quietAtClippy || [])].filter(Boolean);
   const out = all.filter((q) => q.waitedOut).length;
   return `; each round (and each clippy run) started only once ${conds.join(' and ')}, waiting at most ${o.maxWait} s` +
-    (out ? ` — ${out} of ${all.length} gave up waiting and ran on a busy machine` : ` — all ${all.length} started on a quiet machine`);
+    (out ? ` — ${out} of ${all.length} gave up waiting and ran on a busy machine` : ` — all ${all.length} met that condition when they started`);
 }
 
 const lines = [];
@@ -46,7 +46,11 @@ lines.push('');
 lines.push(`Measured ${m.date.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} at commit \`${m.gitCommit}\` with`);
 lines.push('');
 lines.push('```sh');
-lines.push(`node bench/engine.mjs --runs ${d.options.runs} --clippy-runs ${d.options.clippyRuns}`);
+lines.push(d.argv ? ['node bench/engine.mjs', ...d.argv.filter((a, i, all) => a !== '--out' && all[i - 1] !== '--out')].join(' ') : [
+  'node bench/engine.mjs', '--runs', d.options.runs, '--clippy-runs', d.options.clippyRuns,
+  ...(d.options.maxLoad != null ? ['--max-load', d.options.maxLoad] : []),
+  ...(d.options.maxBusy != null ? ['--max-busy', d.options.maxBusy, '--max-wait', d.options.maxWait] : []),
+].join(' '));
 lines.push('```');
 lines.push('');
 lines.push(
@@ -85,8 +89,13 @@ if (d.locklens1?.summary) {
   lines.push(
     `\`locklens check\` runs with its default thread count (worker-thread shards, min(4, cores) = ${Math.min(4, m.nproc)} here); ` +
       `\`--threads 1\` is the same check on one thread, the like-for-like comparison with the single-threaded parse` +
-      (d.ratios.checkParallelSpeedup != null ? ` (default threads vs one thread: ${s(d.ratios.checkParallelSpeedup)}× speed-up).` : '.'),
+      (d.ratios.checkParallelSpeedup == null
+        ? '.'
+        : d.ratios.checkParallelSpeedup >= 1
+          ? `. Default threads vs one thread: ${s(d.ratios.checkParallelSpeedup)}× faster.`
+          : `. On this machine the default was slower than one thread (${s(d.ratios.checkParallelSpeedup)}× the speed), and used more CPU and memory.`),
   );
+  lines.push('');
 }
 const ps = d.parseSingle.inProcess;
 const pp = d.parseParallel.inProcess;
@@ -95,6 +104,7 @@ if (ps) {
     `Inside the 1-thread parse process (medians): wasm + grammar init ${ps.initMs} ms, reading files ${ps.readMs} ms, ` +
       `\`parser.parse\` ${ps.parseMs} ms; the rest of the process wall time is Node start-up and exit.`,
   );
+  lines.push('');
 }
 if (pp) {
   lines.push(
@@ -119,7 +129,7 @@ const rc = d.ratiosCpu || {};
 if (rc.checkOverParse != null) lines.push(`| check / bare parse (1 thread), CPU time | ${rc.checkOverParse.toFixed(2)}× | (check's CPU summed over its threads) |`);
 if (rc.check1OverParse != null) lines.push(`| check \`--threads 1\` / bare parse (1 thread), CPU time | ${rc.check1OverParse.toFixed(2)}× | (least sensitive to other load) |`);
 lines.push(`| clippy / check | ${r.clippyOverCheck == null ? 'not yet measured' : r.clippyOverCheck.toFixed(1) + '×'} | ≥ ${g.clippyOverCheckMin}× — ${verdict(g.clippyOverCheckMet)} |`);
-if (rc.clippyOverCheck != null) lines.push(`| clippy / check, CPU time | ${rc.clippyOverCheck.toFixed(1)}× | (clippy uses both cores; check is one thread) |`);
+if (rc.clippyOverCheck != null) lines.push(`| clippy / check, CPU time | ${rc.clippyOverCheck.toFixed(1)}× | (CPU of all processes and threads on both sides) |`);
 lines.push(`| clippy / bare parse (1 thread) | ${r.clippyOverParse == null ? 'n/a' : r.clippyOverParse.toFixed(1) + '×'} | (for reference) |`);
 lines.push('');
 if (d.clippy.resolution?.resolves) {
@@ -129,6 +139,7 @@ if (d.clippy.resolution?.resolves) {
       `(${pk.length} packages for all targets — the winapi crates are resolved but not compiled on Linux: ${pk.map((p) => p.replace(' v', ' ')).join(', ')}). Its time includes compiling those dependencies, ` +
       "as a first `cargo clippy` on a checkout does. The copy's `[dev-dependencies]` tables were removed (not all of them are packaged, and linting the library does not need them).",
   );
+  lines.push('');
 }
 if (d.clippy.messages) {
   const bl = d.clippy.messages.byLint;
@@ -136,15 +147,26 @@ if (d.clippy.messages) {
     `Clippy reported ${d.clippy.messages.warnings} warnings on tokio itself, of which \`await_holding_lock\`: ${bl['clippy::await_holding_lock'] ?? 0}, ` +
       `\`significant_drop_in_scrutinee\`: ${bl['clippy::significant_drop_in_scrutinee'] ?? 0} (${bl.unexpected_cfgs ?? 0} are \`unexpected_cfgs\` from the newer toolchain).`,
   );
+  lines.push('');
 }
 if (d.locklens.report?.findings != null) {
   lines.push(`\`locklens check\` reported ${d.locklens.report.findings} findings (${Object.entries(d.locklens.report.findingsByRule || {}).map(([k, v]) => `${k}: ${v}`).join(', ')}).`);
+  lines.push('');
+}
+if (d.clippy.summary && d.parseSingle.summary) {
+  const need = d.clippy.summary.medianS / g.clippyOverCheckMin;
+  lines.push(
+    `Headroom: the ≥ ${g.clippyOverCheckMin}× goal needs a check of at most ${s(need)} s against this clippy time (${s(d.clippy.summary.medianS)} s); ` +
+      `the single-threaded bare parse alone takes ${s(d.parseSingle.summary.medianS)} s, the ${d.options.workers}-worker parse ${s(d.parseParallel.summary?.medianS)} s. ` +
+      `The ≤ ${g.checkOverParseMax}× goal means a check of at most ${s(d.parseSingle.summary.medianS * g.checkOverParseMax)} s in this run.`,
+  );
+  lines.push('');
 }
 if (!d.locklens.summary) {
   lines.push('');
   lines.push(`**locklens row not yet measured:** ${d.locklens.error ?? 'no samples'} Re-run \`node bench/engine.mjs\` once the CLI builds.`);
 }
-lines.push('');
+if (lines.at(-1) !== '') lines.push('');
 lines.push(`Raw data: \`${path.relative(path.resolve(BENCH_DIR, '..'), path.resolve(file))}\`.`);
 const section = lines.join('\n') + '\n';
 if (!write) {
