@@ -177,10 +177,16 @@ fn deadlock_report_carries_backtraces_when_rust_backtrace_is_set() {
     let d = deadlock_of(&c);
     for n in d.get("cycle").arr() {
         let bt = n.get("backtrace").str().expect("backtrace present");
-        // each waiting thread's own frames (examples are built with debug info)
-        let f = if n.at("thread.name").str() == Some("odbedit") { "cm_msg" } else { "cm_msg_with_client_name" };
-        assert!(bt.contains(f), "{}: {bt}", n.at("thread.name").str().unwrap());
+        assert!(bt.lines().count() > 3, "{bt}");
+        // each waiting thread's own frames (in debug builds; release builds
+        // inline them away)
+        if cfg!(debug_assertions) {
+            let f = if n.at("thread.name").str() == Some("odbedit") { "cm_msg" } else { "cm_msg_with_client_name" };
+            assert!(bt.contains(f), "{}: {bt}", n.at("thread.name").str().unwrap());
+        }
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("midas_abba::Midas::"), "backtrace printed with the report: {stderr}");
+    if cfg!(debug_assertions) {
+        assert!(stderr.contains("midas_abba::Midas::"), "backtrace printed with the report: {stderr}");
+    }
 }
