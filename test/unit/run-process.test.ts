@@ -4,14 +4,14 @@
 // on process exit, bounded by a timeout; nothing sleeps.
 
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { RunReport } from '../../server/src/analysis/trace/report';
 import { loadTrace } from '../../server/src/cli/run';
-import { ROOT } from '../support/trace-harness';
+import { ROOT, within } from '../support/trace-harness';
 
 const CLI = path.join(ROOT, 'bin', 'locklens.js');
 const FAKE = path.join(ROOT, 'out', 'test', 'support', 'trace-fake-hook.js');
@@ -116,6 +116,60 @@ describe('locklens run (fake hook)', { concurrency: 4 }, () => {
   test('exit status and signals pass through', async () => {
     assert.equal((await locklensRun(['--', process.execPath, '-e', 'process.exit(7)'])).code, 7);
     assert.equal((await locklensRun(['--', 'sh', '-c', 'kill -TERM $$'])).code, 143);
+  });
+
+  test('signals to locklens reach the program; a second one ends an unwilling program', async () => {
+    /**
+     * Starts `locklens run -- argv`; once the program printed "ready PID", sends SIGINT, and
+     * again each time locklens says it passed one on, `times` in all. Resolves with the exit
+     * status. (Signals sent back to back would merge into one.) On timeout everything started
+     * here is killed, so a failure cannot hang the suite.
+     */
+    const interrupted = (argv: string[], times: number) => {
+      let p: ReturnType<typeof spawn> | undefined;
+      let programPid = 0;
+      return within(
+        new Promise<number | string>((resolve) => {
+          p = spawn(process.execPath, [CLI, 'run', '--', ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+          const proc = p;
+          let out = '';
+          let sent = 0;
+          const send = () => {
+            if (sent < times) {
+              sent++;
+              proc.kill('SIGINT');
+            }
+          };
+          proc.stdout!.on('data', (d: Buffer) => {
+            out += d.toString();
+            const m = /ready (\d+)/.exec(out);
+            if (m && programPid === 0) {
+              programPid = Number(m[1]);
+              send();
+            }
+          });
+          let err = '';
+          proc.stderr!.on('data', (d: Buffer) => {
+            err += d.toString();
+            if (/locklens: passing SIGINT/.test(d.toString())) send();
+          });
+          proc.on('exit', (code, signal) => resolve(code ?? `${signal}: ${err}`));
+        }),
+        60_000,
+        'locklens run to exit',
+      ).finally(() => {
+        if (p && p.exitCode === null) p.kill('SIGKILL');
+        if (programPid) {
+          try {
+            process.kill(-programPid, 'SIGKILL');
+          } catch {
+            // gone, as it should be
+          }
+        }
+      });
+    };
+    assert.equal(await interrupted([process.execPath, '-e', 'console.log("ready " + process.pid); setInterval(() => {}, 1000)'], 1), 130);
+    assert.equal(await interrupted(['sh', '-c', 'trap "" INT; echo ready $$; while :; do sleep 1; done'], 2), 137);
   });
 
   test('a program that cannot be started: 127 with a message', async () => {
