@@ -195,6 +195,11 @@ describe('synthetic streams', () => {
     assert.equal(m.stats.rejected['missing field'], 1);
     assert.equal(m.stats.rejected['not JSON'], 1);
     assert.equal(m.stats.ignored['future_kind'], 1);
+    feed(m, { v: 1, type: '__proto__' }, { v: 1, type: '__proto__' }, { v: 1, type: 'constructor' });
+    assert.equal(Object.getOwnPropertyDescriptor(m.stats.ignored, '__proto__')?.value, 2);
+    assert.equal(Object.getOwnPropertyDescriptor(m.stats.ignored, 'constructor')?.value, 1);
+    assert.equal(Object.getPrototypeOf(m.stats.ignored), Object.prototype);
+    assert.match(JSON.stringify(m.stats.ignored), /"__proto__":2,"constructor":1/);
     assert.equal(m.locks.size, 0);
     assert.equal(m.stats.accepted, 1);
   });

@@ -299,8 +299,10 @@ export class TraceModel {
   }
 
   private bump(rec: Record<string, number>, key: string): void {
-    if (!Object.prototype.hasOwnProperty.call(rec, key) && Object.keys(rec).length >= this.limits.maxReasons) key = 'other';
-    rec[key] = (rec[key] ?? 0) + 1;
+    const own = (k: string) => Object.prototype.hasOwnProperty.call(rec, k);
+    if (!own(key) && Object.keys(rec).length >= this.limits.maxReasons) key = 'other';
+    // keys can come from the program (`type`): `__proto__` or `constructor` must stay plain keys
+    Object.defineProperty(rec, key, { value: (own(key) ? rec[key] : 0) + 1, writable: true, enumerable: true, configurable: true });
   }
 
   private drop(what: string): void {
