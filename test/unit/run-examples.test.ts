@@ -4,8 +4,9 @@
 //   contention     four workers                     -> exit 0, contention counters and distributions
 // The examples are built once first (CARGO_TARGET_DIR=runtime-hook/target). Like
 // runtime-hook/scripts/test.sh, cargo resolves the crate's optional dependencies from Debian's
-// packaged crates (/usr/share/cargo/registry, --config flags on these commands only); without
-// cargo or those crates the tests are skipped with the reason. Waits are on process exit only.
+// packaged crates (/usr/share/cargo/registry, --config flags on these commands only) when they
+// are installed, else from cargo's own cache; without cargo, or when neither has them, the tests
+// are skipped with the reason. Waits are on process exit only.
 
 import { strict as assert } from 'node:assert';
 import { execFile, spawnSync } from 'node:child_process';
@@ -20,18 +21,24 @@ const CLI = path.join(ROOT, 'bin', 'locklens.js');
 const HOOK = path.join(ROOT, 'runtime-hook');
 const MANIFEST = path.join('runtime-hook', 'Cargo.toml');
 const REG = process.env.LOCKLENS_DEBIAN_REGISTRY ?? '/usr/share/cargo/registry';
-const DEBIAN = ['--config', 'source.crates-io.replace-with="debian"', '--config', `source.debian.directory="${REG}"`];
+const DEBIAN_FLAGS = ['--config', 'source.crates-io.replace-with="debian"', '--config', `source.debian.directory="${REG}"`];
 const ENV = { ...process.env, CARGO_TARGET_DIR: path.join(HOOK, 'target'), CARGO_TERM_COLOR: 'never', RUST_BACKTRACE: '', LOCKLENS_EXAMPLE_TIMEOUT_MS: '120000' };
 
-function skipReason(): string | undefined {
+/** The extra cargo flags to resolve the hook's dependencies offline, or why the tests are skipped. */
+function cargoSetup(): { flags: string[] } | { skip: string } {
   const v = spawnSync('cargo', ['--version'], { encoding: 'utf8' });
-  if (v.error || v.status !== 0) return 'cargo not found (install rustc/cargo to run the runtime-hook examples under locklens run)';
+  if (v.error || v.status !== 0) return { skip: 'cargo not found (install rustc/cargo to run the runtime-hook examples under locklens run)' };
   const have = (c: string) => fs.existsSync(REG) && fs.readdirSync(REG).some((d) => d.startsWith(`${c}-`) && /^\d/.test(d.slice(c.length + 1)));
-  if (!(have('parking_lot') && have('tokio') && have('lock_api'))) return `Debian crates not found in ${REG} (cargo resolves the hook's optional dependencies even offline): apt-get install librust-parking-lot-dev librust-tokio-dev`;
-  return undefined;
+  if (have('parking_lot') && have('tokio') && have('lock_api')) return { flags: DEBIAN_FLAGS };
+  // no Debian crates: maybe cargo's own cache has them
+  const m = spawnSync('cargo', ['metadata', '--offline', '--quiet', '--format-version', '1', '--manifest-path', MANIFEST], { cwd: ROOT, env: ENV, encoding: 'utf8' });
+  if (m.status === 0) return { flags: [] };
+  return { skip: `cargo cannot resolve the hook's optional dependencies offline (no Debian crates in ${REG}, none in cargo's cache): apt-get install librust-parking-lot-dev librust-tokio-dev` };
 }
 
-const SKIP = skipReason();
+const SETUP = cargoSetup();
+const SKIP = 'skip' in SETUP ? SETUP.skip : undefined;
+const DEBIAN = 'flags' in SETUP ? SETUP.flags : [];
 
 interface Run {
   code: number | null;
