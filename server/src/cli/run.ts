@@ -595,7 +595,6 @@ export async function runCommand(argv: string[], out: Out, options: RunOptions =
   };
   if (stallMs !== undefined) env.LOCKLENS_STALL_MS = String(stallMs);
 
-  let timedOut = false;
   const signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
   let timeoutTimer: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
@@ -646,7 +645,6 @@ export async function runCommand(argv: string[], out: Out, options: RunOptions =
     if (timeoutS !== undefined) {
       timeoutTimer = setTimeout(() => {
         if (c.exitCode !== null || c.signalCode !== null) return;
-        timedOut = true;
         if (outcome === 'exited') outcome = 'timeout';
         out.stderr(`locklens: timeout: ${command[0]} still running after ${timeoutS} s, ending it\n`);
         killGroup(c, 'SIGTERM');
@@ -657,7 +655,6 @@ export async function runCommand(argv: string[], out: Out, options: RunOptions =
   for (const [sig, h] of signalHandlers) process.off(sig, h);
   if (timeoutTimer) clearTimeout(timeoutTimer);
   if (killTimer) clearTimeout(killTimer);
-  void timedOut;
   return finish(result);
 
   async function finish(r: { code: number | null; signal: NodeJS.Signals | null; error?: Error }): Promise<number> {

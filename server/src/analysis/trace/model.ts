@@ -640,13 +640,13 @@ export class TraceModel {
     this.emit({ kind: 'snapshot', process: p.key, msg: m });
   }
 
-  /** Removes the `n` oldest waits (not deadlocked) of class `classKey` at `site`/`mode` that began by `t`. */
+  /** Removes the `n` oldest waits (not in an untimed deadlock) of class `classKey` at `site`/`mode` that began by `t`. */
   private retireWaits(classKey: string, site: string, mode: string, n: number, t: number): void {
     const found: Array<{ l: LockState; w: Waiter }> = [];
     for (const set of this.waitingOn.values()) {
       for (const l of set) {
         if (l.classKey !== classKey) continue;
-        for (const w of l.waiters) if (w.state !== 'deadlocked' && w.mode === mode && w.sinceMs <= t && siteKey(w.site) === site) found.push({ l, w });
+        for (const w of l.waiters) if ((w.state !== 'deadlocked' || w.timed) && w.mode === mode && w.sinceMs <= t && siteKey(w.site) === site) found.push({ l, w });
       }
     }
     const seen = new Set<Waiter>();
