@@ -598,6 +598,21 @@ export async function runCommand(argv: string[], out: Out, options: RunOptions =
   const signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
   let timeoutTimer: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
+  // The program is in its own group: pass on what the terminal sends to ours. Installed before
+  // spawning: the program can run (and the user press Ctrl-C) before spawn() returns, and a
+  // signal without a handler would end locklens and leave the program behind.
+  let signalled = 0;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]) {
+    // a second one (a program that ignores the first) ends the group for good
+    const h = () => {
+      const now: NodeJS.Signals = ++signalled > 1 ? 'SIGKILL' : sig;
+      out.stderr(now === 'SIGKILL' ? `locklens: ${sig} again: killing ${command[0]} (SIGKILL)\n` : `locklens: passing ${sig} to ${command[0]} (send it again to kill it)\n`);
+      // (the handler runs after spawn() has returned, so `child` is set unless spawning failed)
+      if (child) killGroup(child, now);
+    };
+    process.on(sig, h);
+    signalHandlers.push([sig, h]);
+  }
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
     let settled = false;
     const settle = (r: { code: number | null; signal: NodeJS.Signals | null; error?: Error }) => {
@@ -631,17 +646,6 @@ export async function runCommand(argv: string[], out: Out, options: RunOptions =
       });
     });
     // The program is in its own group: pass on what the terminal sends to ours.
-    let signalled = 0;
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]) {
-      // a second one (a program that ignores the first) ends the group for good
-      const h = () => {
-        const now: NodeJS.Signals = ++signalled > 1 ? 'SIGKILL' : sig;
-        out.stderr(now === 'SIGKILL' ? `locklens: ${sig} again: killing ${command[0]} (SIGKILL)\n` : `locklens: passing ${sig} to ${command[0]} (send it again to kill it)\n`);
-        killGroup(c, now);
-      };
-      process.on(sig, h);
-      signalHandlers.push([sig, h]);
-    }
     if (timeoutS !== undefined) {
       timeoutTimer = setTimeout(() => {
         if (c.exitCode !== null || c.signalCode !== null) return;
