@@ -53,7 +53,7 @@ import {
   toRange,
 } from './features';
 import type { CrateInfo, EngineLike, ServerHost, WorkspaceInfo } from './host';
-import { hierarchyLevels, LockGraphBuilder, lockSummaryTitle } from './lockGraph';
+import { LockGraphBuilder, lockSummaryTitle } from './lockGraph';
 import { isInside, pathKey, pathToUri, toPosix, uriToPath } from './uri';
 
 // Compile-time check that the protocol's rule list and the engine's rule ids agree.
@@ -690,14 +690,26 @@ export class LockLensServer {
    * Recomputes a crate's lock graph findings and republishes the files whose graph
    * findings changed (all files when `all`).
    */
-  private async refreshGraph(crate: CrateEntry, all: boolean): Promise<void> {
-    const findings = this.graphBuilder([crate]).findings();
-    const analyses = new Map(crate.files.filter((f) => f.analysis).map((f) => [f.key, f.analysis!]));
-    const next = new Map<string, Finding[]>();
+  private async refreshGraph(changed: CrateEntry, all: boolean): Promise<void> {
+    // Lock order crosses crates, so the graph covers the whole workspace of the changed crate.
+    const crates = changed.workspace.crates;
+    const findings = this.graphBuilder(crates).findings();
+    const analyses = new Map(crates.flatMap((c) => c.files.filter((f) => f.analysis).map((f) => [f.key, f.analysis!] as const)));
+    const byFile = new Map<string, Finding[]>();
     for (const f of withoutEngineDuplicates(findings, (file) => analyses.get(file))) {
-      const list = next.get(f.file) ?? [];
+      const list = byFile.get(f.file) ?? [];
       list.push(f);
-      next.set(f.file, list);
+      byFile.set(f.file, list);
+    }
+    for (const crate of crates) await this.republishGraph(crate, byFile, all);
+    this.sendStatus();
+  }
+
+  private async republishGraph(crate: CrateEntry, byFile: Map<string, Finding[]>, all: boolean): Promise<void> {
+    const next = new Map<string, Finding[]>();
+    for (const file of crate.files) {
+      const list = byFile.get(file.key);
+      if (list) next.set(file.key, list);
     }
     const previous = crate.graphFindings;
     crate.graphFindings = next;
@@ -714,7 +726,6 @@ export class LockLensServer {
         this.publishFile(file, settings);
       }
     }
-    this.sendStatus();
   }
 
   /** Publishes a closed workspace file's findings (its own and the crate-wide ones). */
@@ -741,7 +752,7 @@ export class LockLensServer {
   /** Crate-wide findings for an analysed document (a loose file is its own crate). */
   private extraFindings(result: AnalysisResult): Finding[] {
     if (result.file) return result.file.crate.graphFindings.get(result.file.key) ?? [];
-    const own = new LockGraphBuilder([result.analysis]).findings().filter((f) => f.file === result.analysis.file);
+    const own = new LockGraphBuilder([{ crate: '', analysis: result.analysis }]).findings().filter((f) => f.file === result.analysis.file);
     return withoutEngineDuplicates(own, () => result.analysis);
   }
 
@@ -955,16 +966,23 @@ export class LockLensServer {
     return inlayHintsFor(result.analysis, range);
   }
 
+  /** The engine's lock graph over these crates (with their declarations, so calls resolve across files and crates). */
   private graphBuilder(crates: CrateEntry[]): LockGraphBuilder {
-    const analyses: FileAnalysis[] = [];
-    const levels = new Map<string, number>();
+    const files = crates.flatMap((crate) =>
+      crate.files.filter((f) => f.analysis).map((f) => ({ crate: crate.info.name, analysis: f.analysis!, declarations: f.declarations })),
+    );
     const reentrant = new Set<string>();
+    let order: string[][] | undefined;
+    let orderSource: string | undefined;
     for (const crate of crates) {
-      for (const file of crate.files) if (file.analysis) analyses.push(file.analysis);
-      for (const [k, v] of hierarchyLevels(crate.info.config)) levels.set(k, v);
       for (const c of optionsFromConfig(crate.info.config).reentrantClasses ?? []) reentrant.add(c);
+      const cfg = crate.info.config as { order?: string[][]; source?: string } | undefined;
+      if (!order && cfg?.order && cfg.order.length > 0) {
+        order = cfg.order;
+        orderSource = cfg.source ? path.relative(crate.workspace.root, cfg.source.replace(/ \[.*$/, '')).split(path.sep).join('/') + (cfg.source.match(/ \[.*$/)?.[0] ?? '') : undefined;
+      }
     }
-    return new LockGraphBuilder(analyses, levels, reentrant);
+    return new LockGraphBuilder(files, { order, orderSource, reentrant: [...reentrant] });
   }
 
   private async codeLenses(uri: string): Promise<CodeLens[] | null> {
@@ -972,7 +990,7 @@ export class LockLensServer {
     if (!result) return null;
     if (!result.settings.codeLens.enable) return [];
     const analyses = result.file ? [] : [result.analysis];
-    const builder = result.file ? this.graphBuilder([result.file.crate]) : new LockGraphBuilder(analyses);
+    const builder = result.file ? this.graphBuilder(result.file.crate.workspace.crates) : new LockGraphBuilder(analyses.map((analysis) => ({ crate: '', analysis })));
     const lenses: CodeLens[] = [];
     for (const fn of result.analysis.functions) {
       const title = lockSummaryTitle(fn, result.analysis, builder);
@@ -1037,7 +1055,7 @@ export class LockLensServer {
       if (crate) crates = [crate];
       else {
         const result = await this.analyzeOpen(uri);
-        return new LockGraphBuilder(result ? [result.analysis] : []).build((f) => (result && f === result.analysis.file ? uri : undefined), []);
+        return new LockGraphBuilder(result ? [{ crate: '', analysis: result.analysis }] : []).build((f) => (result && f === result.analysis.file ? uri : undefined), []);
       }
     } else {
       crates = this.workspaces.flatMap((w) => w.crates);

@@ -8,6 +8,8 @@ import type { Acquisition, Finding, GuardMode, RelatedLocation, RuleId, Severity
 import { conflictOf, modeConflict } from '../rules/double-lock';
 import { CallResolver, functionId, type FunctionNode } from './calls';
 
+export { functionId } from './calls';
+
 export interface LockGraphFile {
   crate: string;
   analysis: FileAnalysis;
@@ -67,7 +69,9 @@ export interface LockGraph {
   cycles: LockCycle[];
   findings: Finding[];
   /** Function summaries by id, and which locks each takes (directly or through calls). */
-  functions: Array<{ id: string; name: string; file: string; range: Acquisition['range']; locks: Array<{ lock: string; mode: GuardMode; via: string[] }> }>;
+  functions: Array<{ id: string; name: string; file: string; range: Acquisition['range']; locks: Array<{ lock: string; mode: GuardMode; acquisition: string; via: string[] }> }>;
+  /** For every call made under a guard: the functions it may reach (ids in `functions`). */
+  heldCalls: Array<{ fn: string; call: number; callees: string[] }>;
 }
 
 interface Reach {
@@ -152,9 +156,14 @@ export function buildLockGraph(input: LockGraphInput): LockGraph {
       }
     }
     // Nesting through calls made while guards are alive.
+    const deferredHere = new Set(fn.summary.deferredAcquisitions ?? []);
     for (const call of fn.summary.calls) {
       if (call.heldGuards.length === 0) continue;
-      const held = call.heldGuards.map((id) => acqs.get(id)).filter((a): a is Acquisition => !!a);
+      // A call that runs later (in a spawned closure) is under the guards of that closure only.
+      const held = call.heldGuards
+        .filter((id) => !call.deferred || deferredHere.has(id))
+        .map((id) => acqs.get(id))
+        .filter((a): a is Acquisition => !!a);
       for (const { callee, may } of resolver.resolve(fn, call)) {
         const step: CallStep = { file: fn.summary.file, range: call.range, caller: fn.summary.qualifiedName, callee: callee.summary.qualifiedName, calleeText: call.calleeText, may };
         for (const [lock, list] of reach(callee)) {
@@ -194,9 +203,12 @@ export function buildLockGraph(input: LockGraphInput): LockGraph {
     name: fn.summary.qualifiedName,
     file: fn.summary.file,
     range: fn.summary.nameRange,
-    locks: [...reach(fn)].flatMap(([lock, list]) => list.slice(0, 1).map((r) => ({ lock, mode: r.acq.mode, via: r.chain.map((s) => s.callee) }))),
+    locks: [...reach(fn)].flatMap(([lock, list]) => list.slice(0, 1).map((r) => ({ lock, mode: r.acq.mode, acquisition: r.acq.id, via: r.chain.map((s) => s.callee) }))),
   }));
-  return { nodes: [...nodes.values()], edges: edgeList, cycles, findings: applySeverities(dedupe(findings), input.severities), functions };
+  const heldCalls = fns.flatMap((fn) =>
+    fn.summary.calls.flatMap((call, index) => (call.heldGuards.length > 0 ? [{ fn: fn.id, call: index, callees: resolver.resolve(fn, call).map((r) => r.callee.id) }] : [])),
+  );
+  return { nodes: [...nodes.values()], edges: edgeList, cycles, findings: applySeverities(dedupe(findings), input.severities), functions, heldCalls };
 }
 
 function computeReach(fns: FunctionNode[], acqs: Map<string, Acquisition>, resolver: CallResolver): Map<string, Map<string, Reach[]>> {
@@ -260,7 +272,8 @@ function toNode(crate: string, s: FunctionSummary): FunctionNode {
     crate,
     summary: s,
     name: s.name ?? s.qualifiedName.slice(s.qualifiedName.lastIndexOf(':') + 1),
-    selfType: s.selfType,
+    // Summaries from older producers carry only `Type::method`: take the type from there.
+    selfType: s.selfType ?? (/^[A-Z]\w*::[a-z_]\w*$/.test(s.qualifiedName) ? s.qualifiedName.split('::')[0] : undefined),
     traitName: s.traitName,
     modulePath: s.modulePath ?? '',
   };
