@@ -27,7 +27,7 @@
 // on a timing; the goals are reported as met / not met.
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -185,6 +185,11 @@ function machineInfo() {
     webTreeSitter: pkgVersion('web-tree-sitter'),
     treeSitterRust: pkgVersion('tree-sitter-rust'),
     gitCommit: firstLine(sh('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']).stdout) || null,
+    // The CLI runs from out/, built from the working tree, which may differ from the commit.
+    uncommittedEngineFiles: sh('git', ['-C', REPO, 'status', '--porcelain', '--', 'server', 'common', 'bin'])
+      .stdout.split('\n')
+      .filter(Boolean).length,
+    outBuiltAt: existsSync(CLI_MAIN) ? new Date(statSync(CLI_MAIN).mtimeMs).toISOString() : null,
     loadAvgAtStart: os.loadavg().map((x) => round(x, 2)),
     peakMemorySource: haveTime ? '/usr/bin/time -v (max RSS)' : 'child self-report only (install the `time` package)',
   };

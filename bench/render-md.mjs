@@ -43,7 +43,11 @@ function quietNote(d) {
 const lines = [];
 lines.push('## Static engine: cold check of tokio 1.24.2');
 lines.push('');
-lines.push(`Measured ${m.date.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} at commit \`${m.gitCommit}\` with`);
+lines.push(
+  `Measured ${m.date.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} at commit \`${m.gitCommit}\`` +
+    (m.uncommittedEngineFiles ? ` (the CLI in \`out/\` was built from that commit's working tree, which had ${m.uncommittedEngineFiles} uncommitted file(s) under server/, common/, bin/ from work in progress)` : '') +
+    ' with',
+);
 lines.push('');
 lines.push('```sh');
 lines.push(d.argv ? ['node bench/engine.mjs', ...d.argv.filter((a, i, all) => a !== '--out' && all[i - 1] !== '--out')].join(' ') : [
