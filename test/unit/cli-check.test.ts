@@ -392,7 +392,7 @@ describe('bad input', { concurrency: 4 }, () => {
     });
   });
 
-  test('several PATHs: every reported file resolves against SRCROOT', { todo: 'cli bug: paths are relative to each PATH but SARIF declares only the first PATH as %SRCROOT% (and JSON cannot tell them apart), so `check examples/demo-crate test/fixtures/cli/info-only` reports info-only\'s lib.rs as examples/demo-crate/lib.rs' }, async () => {
+  test('several PATHs: every reported file resolves against SRCROOT', async () => {
     const r = await locklens(['check', DEMO, path.join(CLI_FIXTURES, 'info-only'), '--format', 'sarif', '--fail-on', 'none']);
     const run0 = JSON.parse(r.stdout).runs[0];
     const base = new URL(run0.originalUriBaseIds['%SRCROOT%'].uri);

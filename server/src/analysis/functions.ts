@@ -28,6 +28,67 @@ const STRUCTURE_TYPES = new Set(['function_item', 'closure_expression', 'async_b
 const LOCKISH_NAME = /^(lock|read|write|try_(lock|read|write|upgradable_read|read_recursive)\w*|blocking_(lock|read|write)|upgradable_read|read_recursive|(lock|read|write|upgradable_read)_(arc|owned)|wait|wait_while|wait_timeout\w*)$/;
 const DASHMAP_NAME = /^(get|get_mut|try_get\w*|entry|try_entry|iter|iter_mut)$/;
 
+/** Macros whose arguments are ordinary expressions (so they can be parsed as call arguments). */
+const EXPRESSION_MACROS = /^((std|core|alloc|log|tracing)::)?(println|print|eprintln|eprint|format|format_args|write|writeln|panic|assert|assert_eq|assert_ne|debug_assert|debug_assert_eq|debug_assert_ne|dbg|info|warn|error|debug|trace|event|todo|unimplemented|unreachable)$/;
+
+/** The outermost expression-macro invocation whose tokens contain `offset`. */
+function macroAround(body: Node, offset: number): Node | undefined {
+  let found: Node | undefined;
+  for (let n: Node | null = body.descendantForIndex(offset); n && n.id !== body.id; n = n.parent) {
+    if (n.type === 'macro_invocation') found = n;
+  }
+  if (!found) return undefined;
+  const name = field(found, 'macro')?.text.replace(/\s+/g, '') ?? '';
+  return EXPRESSION_MACROS.test(name) ? found : undefined;
+}
+
+/**
+ * Parses a macro's arguments as the arguments of a call, finds lock calls there and hands each
+ * to `add` with ranges mapped back to the file. Returns the name offsets it handled.
+ */
+function macroAcquisitions(
+  invocation: Node,
+  file: FileText,
+  resolver: FunctionResolver,
+  view: CrateView,
+  decls: FileDeclarations,
+  add: (invocation: Node, acq: FoundAcquisition, ranges: { range: Range; callRange: Range; unwrap?: { method: 'unwrap' | 'expect'; range: Range } }) => void,
+): number[] {
+  const tokens = invocation.namedChildren.find((c) => c?.type === 'token_tree');
+  if (!tokens || !file.parseFragment) return [];
+  const innerStart = tokens.startIndex + 1;
+  const inner = file.text.slice(innerStart, tokens.endIndex - 1);
+  const prefix = 'fn __locklens_macro() { __locklens_args(';
+  const fragment = file.parseFragment(`${prefix}${inner}); }`);
+  const handled: number[] = [];
+  try {
+    const toFile = (offset: number) => innerStart + (offset - prefix.length);
+    const mapRange = (n: Node): Range => ({ start: positionAt(file, toFile(n.startIndex)), end: positionAt(file, toFile(n.endIndex)) });
+    resolver.translate = (n) => {
+      const real = invocation.descendantForIndex(toFile(n.startIndex));
+      return real && real.text === n.text ? real : undefined;
+    };
+    for (const call of fragment.tree.rootNode.descendantsOfType('call_expression')) {
+      if (!call || call.startIndex < prefix.length) continue;
+      const mc = methodCall(call);
+      if (!mc || !LOCKISH_NAME.test(mc.name)) continue;
+      const acq = acquisitionAt(call, resolver, view, decls);
+      if (!acq) continue;
+      const shape = guardShape(call, acq.method.wrapped, !!acq.method.awaits);
+      add(invocation, acq, {
+        range: mapRange(shape.wrapped ? call : shape.guardExpr),
+        callRange: mapRange(call),
+        unwrap: shape.unwrap ? { method: shape.unwrap.method, range: mapRange(shape.unwrap.node) } : undefined,
+      });
+      handled.push(toFile(mc.nameNode.startIndex));
+    }
+  } finally {
+    resolver.translate = undefined;
+    fragment.dispose();
+  }
+  return handled;
+}
+
 /** The call expression whose callee name starts at `offset` (a method name or a path's last segment). */
 function callNodeAt(within: Node, offset: number): Node | undefined {
   const leaf = within.descendantForIndex(offset);
@@ -184,9 +245,12 @@ export function acquisitionId(file: string, r: Range): string {
   return `${file}:${r.start.line + 1}:${r.start.column + 1}`;
 }
 
-export function analyzeFunctions(root: Node, decls: FileDeclarations, view: CrateView, edition: Edition, text: string): FileFacts {
+/** Parses a piece of Rust source on the side (for macro arguments); the caller disposes the result. */
+export type FragmentParser = (source: string) => { tree: { rootNode: Node }; dispose(): void };
+
+export function analyzeFunctions(root: Node, decls: FileDeclarations, view: CrateView, edition: Edition, text: string, parseFragment?: FragmentParser): FileFacts {
   const functions: FunctionFacts[] = [];
-  const file: FileText = { text, lineStarts: undefined };
+  const file: FileText = { text, lineStarts: undefined, parseFragment };
   // Items come from the declarations pass, so the tree is not walked to find them; functions
   // nested in bodies are found while analysing their parent.
   const pending: Array<{ node: Node; decl?: FunctionDecl }> = [];
@@ -208,6 +272,7 @@ interface FileText {
   lineStarts: number[] | undefined;
   /** `text` with comments and literals blanked, computed once per file. */
   code?: string;
+  parseFragment?: FragmentParser;
 }
 
 function positionAt(file: FileText, offset: number): { line: number; column: number } {
@@ -302,6 +367,17 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
       acquisitionCalls.add(c.nameOffset);
     }
   }
+  // Lock calls inside macro arguments (`println!("{}", m.lock().unwrap())`): the tree has only
+  // tokens there, so the arguments are parsed on the side and mapped back.
+  const macros = new Map<number, Node>();
+  for (const c of scanned) {
+    if (acquisitionCalls.has(c.nameOffset) || !LOCKISH_NAME.test(c.name)) continue;
+    const m = macroAround(body, c.nameOffset);
+    if (m) macros.set(m.startIndex, m);
+  }
+  for (const m of macros.values()) {
+    for (const offset of macroAcquisitions(m, file, resolver, view, decls, addMacroAcquisition)) acquisitionCalls.add(offset);
+  }
   facts.calls = scanned.filter((c) => !acquisitionCalls.has(c.nameOffset));
   // `cv.wait(guard)` gives the lock back and re-acquires it: a new guard of the same lock.
   for (const w of waits) {
@@ -327,6 +403,32 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
     if (/^wait_timeout/.test(waitName) && added.holder.kind === 'binding' && !/^\(/.test(added.holder.name)) added.holder.inAggregate = true;
   }
   facts.acquisitions.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.column - b.range.start.column);
+
+  function addMacroAcquisition(invocation: Node, acq: FoundAcquisition, ranges: { range: Range; callRange: Range; unwrap?: { method: 'unwrap' | 'expect'; range: Range } }): void {
+    const closure = closures.filter((c) => c.startIndex <= invocation.startIndex && invocation.endIndex <= c.endIndex).pop();
+    const region = regions.macroRegion(invocation);
+    const id = acquisitionId(decls.file, ranges.range);
+    facts.acquisitions.push({
+      id,
+      file: decls.file,
+      lock: acq.ref.cls,
+      lockType: acq.type,
+      mode: acq.method.mode,
+      method: acq.methodName,
+      isTry: acq.method.isTry,
+      certainty: acq.ref.certainty,
+      range: ranges.range,
+      callRange: ranges.callRange,
+      receiverText: acq.receiver.text.replace(/\s+/g, ' '),
+      functionName: closure ? `${qualifiedName}::{closure#${closures.indexOf(closure)}}` : qualifiedName,
+      holder: region.holder,
+      releases: region.releases,
+      held: region.held,
+      unwrap: ranges.unwrap,
+      declaration: acq.ref.declaredIn,
+    });
+    facts.nodes.set(id, { call: invocation, guardExpr: invocation, receiver: invocation, closure });
+  }
 
   function addAcquisition(n: Node, acq: FoundAcquisition): void {
         const closure = closures.filter((c) => c.startIndex <= n.startIndex && n.endIndex <= c.endIndex).pop();

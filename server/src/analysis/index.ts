@@ -59,7 +59,7 @@ export class Engine {
     const root = parsed.tree.rootNode;
     const decls = index.files.find((f) => f.file === file) ?? collectDeclarations(root, file);
     const view = viewFor(index.files.includes(decls) ? index : { ...index, files: [...index.files, decls] }, options);
-    const facts = analyzeFunctions(root, decls, view, options.edition, parsed.text);
+    const facts = analyzeFunctions(root, decls, view, options.edition, parsed.text, (source) => this.host.parse(source));
     const eol = parsed.text.includes('\r\n') ? '\r\n' : '\n';
     const lines = parsed.text.split(/\r?\n/);
     let findings: Finding[] = [];

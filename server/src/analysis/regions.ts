@@ -239,6 +239,11 @@ export class RegionBuilder {
     return { holder, releases: sortReleases(kept), held: heldRanges(startOf(g), kept, deadZones) };
   }
 
+  /** A guard made inside a macro's arguments (`println!("{}", m.lock().unwrap())`): a temporary of the invocation. */
+  macroRegion(invocation: Node): Pick<Acquisition, 'holder' | 'releases' | 'held' | 'scrutinee'> {
+    return this.temporaryRegion(invocation);
+  }
+
   private temporaryRegion(at: Node, g: Node = at): Pick<Acquisition, 'holder' | 'releases' | 'held' | 'scrutinee'> {
     const extended = this.extendingLet(at);
     if (extended) {

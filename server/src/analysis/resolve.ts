@@ -219,6 +219,12 @@ export class FunctionResolver {
     return undefined;
   }
 
+  /**
+   * For receivers parsed out of a macro's tokens: maps an identifier of that fragment back to
+   * the identifier token of the real tree, so scopes resolve it.
+   */
+  translate: ((n: Node) => Node | undefined) | undefined;
+
   /** Resolves the receiver of a lock method to its lock class. */
   lockOf(expr: Node, depth = 0): LockRef | undefined {
     if (depth > 6) return undefined;
@@ -239,7 +245,8 @@ export class FunctionResolver {
         return { cls: `${owner}.${f.text}`, certainty: 'likely' };
       }
       case 'identifier': {
-        const decl = this.scopes.resolve(e.text, e);
+        const at = this.translate ? this.translate(e) : e;
+        const decl = at ? this.scopes.resolve(e.text, at) : undefined;
         if (decl) return this.lockOfDecl(decl, depth);
         return this.staticLock(e.text);
       }

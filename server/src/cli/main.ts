@@ -89,6 +89,9 @@ export async function loadAndCheck(args: ParsedArgs, out: Out): Promise<{ models
   let ioError = false;
   for (const p of args.positionals) {
     const model = discoverWorkspace(p, { edition });
+    // With several PATHs, report every file relative to the current folder so paths from
+    // different PATHs never collide (and one SARIF %SRCROOT% covers them all).
+    if (args.positionals.length > 1) model.base = model.root = process.cwd();
     models.push(model);
     const result = await checkWorkspace(model, { edition, maxFileBytes, threads });
     if (model.crates.length === 0) ioError = true;
