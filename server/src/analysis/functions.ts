@@ -404,12 +404,18 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
   }
   facts.acquisitions.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.column - b.range.start.column);
 
-  function addMacroAcquisition(invocation: Node, acq: FoundAcquisition, ranges: { range: Range; callRange: Range; unwrap?: { method: 'unwrap' | 'expect'; range: Range } }): void {
-    const closure = closures.filter((c) => c.startIndex <= invocation.startIndex && invocation.endIndex <= c.endIndex).pop();
-    const region = regions.macroRegion(invocation);
-    const id = acquisitionId(decls.file, ranges.range);
-    facts.acquisitions.push({
-      id,
+  function labelAt(n: Node): { closure: Node | undefined; fnLabel: string } {
+    const closure = closures.filter((c) => c.startIndex <= n.startIndex && n.endIndex <= c.endIndex).pop();
+    return { closure, fnLabel: closure ? `${qualifiedName}::{closure#${closures.indexOf(closure)}}` : qualifiedName };
+  }
+
+  function record(
+    acq: FoundAcquisition,
+    at: { range: Range; callRange: Range; unwrap?: Acquisition['unwrap']; fnLabel: string },
+    region: ReturnType<RegionBuilder['build']>,
+  ): Acquisition {
+    const a: Acquisition = {
+      id: acquisitionId(decls.file, at.range),
       file: decls.file,
       lock: acq.ref.cls,
       lockType: acq.type,
@@ -417,49 +423,36 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
       method: acq.methodName,
       isTry: acq.method.isTry,
       certainty: acq.ref.certainty,
-      range: ranges.range,
-      callRange: ranges.callRange,
+      range: at.range,
+      callRange: at.callRange,
       receiverText: acq.receiver.text.replace(/\s+/g, ' '),
-      functionName: closure ? `${qualifiedName}::{closure#${closures.indexOf(closure)}}` : qualifiedName,
+      functionName: at.fnLabel,
       holder: region.holder,
       releases: region.releases,
       held: region.held,
-      unwrap: ranges.unwrap,
+      scrutinee: region.scrutinee,
+      unwrap: at.unwrap,
       declaration: acq.ref.declaredIn,
-    });
-    facts.nodes.set(id, { call: invocation, guardExpr: invocation, receiver: invocation, closure });
+    };
+    if (acq.method.recursive) (a as Acquisition & { recursive?: boolean }).recursive = true;
+    facts.acquisitions.push(a);
+    return a;
+  }
+
+  function addMacroAcquisition(invocation: Node, acq: FoundAcquisition, ranges: { range: Range; callRange: Range; unwrap?: Acquisition['unwrap'] }): void {
+    const { closure, fnLabel } = labelAt(invocation);
+    const a = record(acq, { ...ranges, fnLabel }, regions.macroRegion(invocation));
+    facts.nodes.set(a.id, { call: invocation, guardExpr: invocation, receiver: invocation, closure });
   }
 
   function addAcquisition(n: Node, acq: FoundAcquisition): void {
-        const closure = closures.filter((c) => c.startIndex <= n.startIndex && n.endIndex <= c.endIndex).pop();
-        const fnLabel = closure ? `${qualifiedName}::{closure#${closures.indexOf(closure)}}` : qualifiedName;
-        const shape = guardShape(n, acq.method.wrapped, !!acq.method.awaits, acq.type.kind === 'dashmap' && /entry$/.test(acq.methodName) ? ENTRY_PASS_THROUGH : undefined);
-        const region = regions.build(shape);
-        const range = rangeOf(shape.guardExpr.type === 'try_expression' || !shape.wrapped ? shape.guardExpr : n);
-        const id = acquisitionId(decls.file, range);
-        const a: Acquisition = {
-          id,
-          file: decls.file,
-          lock: acq.ref.cls,
-          lockType: acq.type,
-          mode: acq.method.mode,
-          method: acq.methodName,
-          isTry: acq.method.isTry,
-          certainty: acq.ref.certainty,
-          range,
-          callRange: rangeOf(n),
-          receiverText: acq.receiver.text.replace(/\s+/g, ' '),
-          functionName: fnLabel,
-          holder: region.holder,
-          releases: region.releases,
-          held: region.held,
-          scrutinee: region.scrutinee,
-          unwrap: shape.unwrap ? { method: shape.unwrap.method, range: rangeOf(shape.unwrap.node) } : undefined,
-          declaration: acq.ref.declaredIn,
-        };
-        if (acq.method.recursive) (a as Acquisition & { recursive?: boolean }).recursive = true;
-        facts.acquisitions.push(a);
-        facts.nodes.set(id, { call: n, guardExpr: shape.guardExpr, receiver: acq.receiver, bindingDecl: region.bindingDecl, closure });
+    const { closure, fnLabel } = labelAt(n);
+    const shape = guardShape(n, acq.method.wrapped, !!acq.method.awaits, acq.type.kind === 'dashmap' && /entry$/.test(acq.methodName) ? ENTRY_PASS_THROUGH : undefined);
+    const region = regions.build(shape);
+    const range = rangeOf(shape.guardExpr.type === 'try_expression' || !shape.wrapped ? shape.guardExpr : n);
+    const unwrap = shape.unwrap ? { method: shape.unwrap.method, range: rangeOf(shape.unwrap.node) } : undefined;
+    const a = record(acq, { range, callRange: rangeOf(n), unwrap, fnLabel }, region);
+    facts.nodes.set(a.id, { call: n, guardExpr: shape.guardExpr, receiver: acq.receiver, bindingDecl: region.bindingDecl, closure });
   }
   // Closures that run later (spawned threads and tasks, stored callbacks) do not run under the
   // guards around them, and what they lock is not locked by this function's caller.

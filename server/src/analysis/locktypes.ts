@@ -18,7 +18,8 @@ const CRATE_FLAVORS: Record<string, LockFlavor> = {
   lock_api: 'parking_lot',
 };
 
-const LOCK_NAMES: Record<string, LockKind> = {
+/** Lock type names and what kind of lock each is. */
+export const LOCK_NAMES: Record<string, LockKind> = {
   Mutex: 'mutex',
   RwLock: 'rwlock',
   ReentrantMutex: 'reentrant-mutex',

@@ -2,8 +2,8 @@
 // `Catalog` is `Catalog.load`; a static is its module path; a local lock is `function::name`.
 
 import type { CrateIndex, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
-import { resolveType, stripRefs, lockTypeOf, fullPath, flavorOfPath, type ResolvedType } from './locktypes';
-import type { Certainty, LockKind, LockType } from './model';
+import { LOCK_NAMES, resolveType, stripRefs, lockTypeOf, fullPath, flavorOfPath, type ResolvedType } from './locktypes';
+import type { Certainty, LockType } from './model';
 import type { LocalDecl, Scopes } from './scopes';
 import { field, methodCall, pathCall, unparen, type Node } from './syntax';
 
@@ -79,16 +79,7 @@ export function lockFromInitializer(text: string, imports: Record<string, string
   const m = CONSTRUCTOR_RE.exec(text);
   if (!m) return undefined;
   const path = fullPath(m[1] + m[2], imports);
-  const kinds: Record<string, LockKind> = {
-    Mutex: 'mutex',
-    RwLock: 'rwlock',
-    ReentrantMutex: 'reentrant-mutex',
-    FairMutex: 'fair-mutex',
-    DashMap: 'dashmap',
-    DashSet: 'dashmap',
-    Condvar: 'condvar',
-  };
-  return lockTypeOf(flavorOfPath(path), kinds[m[2]]);
+  return lockTypeOf(flavorOfPath(path), LOCK_NAMES[m[2]]);
 }
 
 /** Resolution context for one function body. */
