@@ -89,6 +89,17 @@ export function buildLockGraph(input: LockGraphInput): LockGraph {
     for (const a of f.analysis.acquisitions) acqs.set(a.id, a);
     for (const s of f.analysis.functions) fns.push(toNode(f.crate, s));
   }
+  // A call to a crate function that returns a guard was named after the function
+  // (`Channel::lock_items()`) by the per-file analysis; the function's own summary says which
+  // lock it returns, so use that class across the workspace.
+  const returned = new Map<string, string>();
+  for (const fn of fns) if (fn.summary.returnsGuard) returned.set(`${fn.summary.qualifiedName}()`, fn.summary.returnsGuard.lock);
+  if (returned.size > 0) {
+    for (const [id, a] of acqs) {
+      const real = returned.get(a.lock);
+      if (real) acqs.set(id, { ...a, lock: real });
+    }
+  }
   const resolver = new CallResolver(
     fns,
     input.files.map((f) => ({ crate: f.crate, declarations: f.declarations })),
