@@ -66,6 +66,13 @@ describe('locklens check on examples/demo-crate', { concurrency: 4 }, () => {
     const has = (rule: string, file?: string) => findings.some((f) => f.rule === rule && (file === undefined || f.file === file));
     assert.ok(has('scrutinee-guard', 'src/catalog.rs'), 'scrutinee-guard in catalog.rs');
     assert.ok(has('double-lock', 'src/heartbeat.rs'), 'double-lock in heartbeat.rs');
+    // Seed 002: DashMap remove while iterating (and not in the collect-then-remove version).
+    const dash = findings.filter((f) => f.rule === 'mutation-during-iteration');
+    assert.deepEqual(dash.map((f) => `${f.file}:${f.line}`), ['src/replication.rs:14']);
+    // Seed 003 (MIDAS) and 004 (Fly.io) through calls, and the declared hierarchy.
+    assert.ok(has('lock-order-inversion', 'src/midas.rs'), 'lock-order-inversion in midas.rs');
+    assert.ok(has('double-lock', 'src/catalog.rs'), 'Fly.io double-lock through init_for');
+    assert.ok(has('lock-hierarchy', 'src/midas.rs'), 'lock-hierarchy in midas.rs');
     for (const rule of ['let-underscore-lock', 'poison-unwrap', 'guard-across-await', 'blocking-under-lock', 'try-lock-flow-control', 'guard-tightening']) {
       assert.ok(has(rule), `${rule} missing`);
     }
@@ -114,7 +121,7 @@ describe('locklens check on examples/demo-crate', { concurrency: 4 }, () => {
       if (/^(error|warning|info|hint)\[/.test(l)) assert.match(lines[i + 1], /^\s*--> src\/[a-z]+\.rs:\d+:\d+$/, `no location after: ${l}`);
     });
     assert.match(r.stdout, /\n\d+ \| .*\n/, 'source snippet');
-    assert.match(r.stdout, /locklens: \d+ errors?, \d+ warnings?(, \d+ notes?)? in 5 files \(\d+ lines\)\n$/);
+    assert.match(r.stdout, /locklens: \d+ errors?, \d+ warnings?(, \d+ notes?)? in 6 files \(\d+ lines\)\n$/);
     noStack(r.stderr);
   });
 

@@ -43,7 +43,7 @@ describe('language server on the real engine (examples/demo-crate)', () => {
 
   it('indexes the crate and publishes findings for every file', async () => {
     const ready = await lsp.waitForReady();
-    assert.equal(ready.filesTotal, 5);
+    assert.equal(ready.filesTotal, 6);
     assert.ok(ready.findings > 0, JSON.stringify(ready));
     await lsp.waitForDiagnostics(uriOf(file('cache.rs')), (p) => has('guard-across-await')(p.diagnostics) && has('let-underscore-lock')(p.diagnostics));
   });

@@ -5,3 +5,4 @@ pub mod catalog;
 pub mod midas;
 pub mod cache;
 pub mod heartbeat;
+pub mod replication;
