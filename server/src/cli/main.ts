@@ -141,7 +141,8 @@ async function check(argv: string[], out: Out): Promise<number> {
     );
     out.stdout(text);
     const stats = results.reduce((s, r) => ({ files: s.files + r.stats.files, lines: s.lines + r.stats.lines }), { files: 0, lines: 0 });
-    out.stdout(`${summaryLine(findings)} in ${stats.files} file${stats.files === 1 ? '' : 's'} (${stats.lines} lines)\n`);
+    // Nothing was checked (a missing path, an empty folder): the error on stderr says it all.
+    if (stats.files > 0 || !ioError) out.stdout(`${summaryLine(findings)} in ${stats.files} file${stats.files === 1 ? '' : 's'} (${stats.lines} lines)\n`);
   }
   if (ioError) return 2;
   if (failOn === 'none') return 0;
