@@ -141,3 +141,53 @@ export interface InitializationOptions {
   /** Base URI for rule documentation links (default: the bundled docs/rules as file URIs). */
   docsBaseUri?: string;
 }
+
+/** A runtime lock class as the hook reports it (see docs/protocol.md, "Runtime hook wire format"). */
+export interface RuntimeLockClass {
+  /** From `Mutex::named("..")`, else null. */
+  name: string | null;
+  /** `std.mutex`, `parking_lot.rwlock`, ... */
+  kind: string;
+  /** Where the lock was created (`new`/`named`). */
+  created: RuntimeSite;
+}
+
+export interface RuntimeSite {
+  /** As rustc reported it (usually relative to the package). */
+  file: string;
+  /** 1-based. */
+  line: number;
+  col: number;
+  /** The file in the workspace, when the client found it. */
+  uri?: string;
+}
+
+/** A lock-order edge observed at runtime: `from` was held while `to` was acquired. */
+export interface RuntimeEdge {
+  from: RuntimeLockClass;
+  to: RuntimeLockClass;
+  /** Where `from` was acquired. */
+  fromSite: RuntimeSite;
+  /** Where `to` was acquired (while `from` was held). */
+  toSite: RuntimeSite;
+  /** The thread that first took them in this order: `name #id`. */
+  thread: string;
+}
+
+export interface RuntimeEdgesParams {
+  /** One traced run (debug session, task or replayed trace); a new list replaces the session's previous one. */
+  session: string;
+  /** Label for messages, e.g. the program name. */
+  label: string;
+  edges: RuntimeEdge[];
+}
+
+/**
+ * `locklens/runtimeEdges` (client → server): the lock-order edges a traced program showed. The
+ * server reports runtime-confirmed inversions as `lock-order-inversion` diagnostics. An empty
+ * `edges` list withdraws the session's evidence.
+ */
+export namespace RuntimeEdgesNotification {
+  export const method = 'locklens/runtimeEdges' as const;
+  export const type = new NotificationType<RuntimeEdgesParams>(method);
+}

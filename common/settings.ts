@@ -61,8 +61,16 @@ export function defaultsAsConfigurationEntries(): Record<string, unknown> {
     'locklens.codeLens.enable': defaults.codeLens.enable,
     'locklens.decorations.style': defaults.decorations.style,
     'locklens.trace.server': defaults.trace.server,
+    ...RUNTIME_DEFAULTS,
   };
 }
+
+/** Client-only settings of runtime tracing (client/src/runtime/): the server never reads them. */
+export const RUNTIME_DEFAULTS = Object.freeze({
+  'locklens.runtime.enable': true,
+  'locklens.runtime.stallMs': 0,
+  'locklens.runtime.decorations': true,
+});
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

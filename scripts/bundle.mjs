@@ -2,6 +2,9 @@
 // Bundles the extension for packaging with esbuild:
 //   dist/extension.js        the VS Code client (client/src/extension.ts), `vscode` left external
 //   dist/server.js           the language server (server/src/lsp/main.ts), all dependencies inlined
+//   dist/lockPanel.js        the Lock Panel's webview script (client/src/runtime/webview/main.ts,
+//                            browser IIFE with dagre inlined); `npm run build` also writes it to
+//                            out/webview/ (--only webview --outdir out/webview) for runs from out/
 //   dist/tree-sitter.wasm    web-tree-sitter's runtime        } the server looks for both next to
 //   dist/tree-sitter-rust.wasm  the Rust grammar             } dist/server.js first
 //
@@ -34,12 +37,13 @@ const entries = [
   // The server takes the .wasm next to dist/server.js; its node_modules fallback (require.resolve)
   // is only for running from out/, so it stays a runtime lookup.
   { name: 'server', entry: 'server/src/lsp/main.ts', out: 'server.js', external: ['tree-sitter-rust/tree-sitter-rust.wasm'] },
+  { name: 'webview', entry: 'client/src/runtime/webview/main.ts', out: 'lockPanel.js', external: [], browser: true },
 ].filter((e) => !only || e.name === only);
 if (only && entries.length === 0) {
-  console.error(`bundle: --only takes "client" or "server", not ${only}`);
+  console.error(`bundle: --only takes "client", "server" or "webview", not ${only}`);
   process.exit(2);
 }
-const wasm = [
+const wasm = only === 'webview' ? [] : [
   { from: 'node_modules/web-tree-sitter/tree-sitter.wasm', to: 'tree-sitter.wasm', pkg: 'web-tree-sitter' },
   { from: 'node_modules/tree-sitter-rust/tree-sitter-rust.wasm', to: 'tree-sitter-rust.wasm', pkg: 'tree-sitter-rust' },
 ];
@@ -81,12 +85,12 @@ for (const e of entries) {
     entryPoints: [path.join(ROOT, e.entry)],
     outfile: path.join(DIST, e.out),
     bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: NODE_TARGET,
+    platform: e.browser ? 'browser' : 'node',
+    format: e.browser ? 'iife' : 'cjs',
+    target: e.browser ? 'es2020' : NODE_TARGET,
     external: e.external,
-    mainFields: ['main', 'module'],
-    plugins: [resolveLikeTsc],
+    mainFields: e.browser ? ['browser', 'module', 'main'] : ['main', 'module'],
+    plugins: e.browser ? [] : [resolveLikeTsc],
     minifyWhitespace: production,
     minifySyntax: production,
     keepNames: true,

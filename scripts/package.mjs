@@ -49,7 +49,7 @@ if (!skipBundle) {
   });
   if (r.status !== 0) fail('bundling failed');
 }
-for (const f of ['dist/extension.js', 'dist/server.js', 'dist/tree-sitter.wasm', 'dist/tree-sitter-rust.wasm']) {
+for (const f of ['dist/extension.js', 'dist/server.js', 'dist/lockPanel.js', 'dist/tree-sitter.wasm', 'dist/tree-sitter-rust.wasm']) {
   if (!fs.existsSync(path.join(STAGE, f))) fail(`${f} is missing${skipBundle ? ': run node scripts/bundle.mjs' : ''}`);
 }
 
@@ -97,6 +97,7 @@ const required = [
   'CHANGELOG.md',
   'dist/extension.js',
   'dist/server.js',
+  'dist/lockPanel.js',
   'dist/tree-sitter.wasm',
   'dist/tree-sitter-rust.wasm',
   'runtime-hook/Cargo.toml',

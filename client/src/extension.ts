@@ -19,6 +19,7 @@ import { RestartPolicy } from '../../common/restartPolicy';
 import { GuardRegionDecorations } from './decorations';
 import { LockGraphPanel, ShowGraphArgs } from './lockGraphPanel';
 import { generateReport } from './report';
+import { RuntimeController } from './runtime/controller';
 
 const VISIBLE_KEY = 'locklens.guardRegions.visible';
 
@@ -45,6 +46,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(decorations);
   const graphPanel = new LockGraphPanel(() => client);
   context.subscriptions.push(graphPanel);
+  const runtime = new RuntimeController(context, () => client, log);
+  context.subscriptions.push(runtime);
 
   const renderStatus = () => {
     const view = statusView(lastStatus, decorations.shown);
@@ -136,6 +139,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         await client.start();
       }
     }),
+    vscode.commands.registerCommand('locklens.showLockPanel', () => runtime.showPanel()),
+    vscode.commands.registerCommand('locklens.openTrace', (file?: unknown) => runtime.openTrace(typeof file === 'string' ? file : file instanceof vscode.Uri ? file.fsPath : undefined)),
+    vscode.commands.registerCommand('locklens.saveTrace', (file?: unknown) => runtime.saveTrace(typeof file === 'string' ? file : file instanceof vscode.Uri ? file.fsPath : undefined)),
+    vscode.commands.registerCommand('locklens.runWithTracing', (args?: unknown) => runtime.runWithTracing(args && typeof args === 'object' ? (args as object) : {})),
+    // Test-only: the Lock Panel's model (optionally once it shows a deadlock or some locks).
+    vscode.commands.registerCommand('locklens.test.lockPanelState', (opts?: unknown) => runtime.state(opts && typeof opts === 'object' ? (opts as object) : {})),
     // Test-only (not in contributes.commands): the ranges currently decorated in a document.
     vscode.commands.registerCommand('locklens.test.decoratedRanges', async (uri?: vscode.Uri | string) => {
       const target = typeof uri === 'string' ? vscode.Uri.parse(uri) : uri ?? vscode.window.activeTextEditor?.document.uri;

@@ -46,9 +46,20 @@ describe('settings schema (package.json) and defaults (common/settings.ts)', () 
   it('activates on Rust and Cargo workspaces, contributes the commands, supports untrusted workspaces', () => {
     assert.deepEqual(pkg.activationEvents, ['workspaceContains:**/Cargo.toml', 'onLanguage:rust']);
     const commands = pkg.contributes.commands.map((c: { command: string }) => c.command).sort();
-    assert.deepEqual(commands, ['locklens.generateReport', 'locklens.restartServer', 'locklens.showLockGraph', 'locklens.toggleGuardRegions']);
+    assert.deepEqual(commands, [
+      'locklens.generateReport',
+      'locklens.openTrace',
+      'locklens.restartServer',
+      'locklens.runWithTracing',
+      'locklens.saveTrace',
+      'locklens.showLockGraph',
+      'locklens.showLockPanel',
+      'locklens.toggleGuardRegions',
+    ]);
     assert.ok(pkg.contributes.commands.every((c: { category: string }) => c.category === 'LockLens'));
-    assert.equal(pkg.capabilities.untrustedWorkspaces.supported, true);
+    // Static analysis works untrusted; runtime tracing (which runs code) needs trust.
+    assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+    assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['locklens.runtime.enable']);
     assert.equal(pkg.main, './out/client/src/extension.js');
   });
 });

@@ -33,6 +33,8 @@ import {
   LockGraphParams,
   LockGraphRequest,
   LockGraphResult,
+  RuntimeEdgesNotification,
+  RuntimeEdgesParams,
   ServerState,
   StatusNotification,
 } from '../../../common/protocol';
@@ -54,6 +56,7 @@ import {
 } from './features';
 import type { CrateInfo, EngineLike, ServerHost, WorkspaceInfo } from './host';
 import { LockGraphBuilder, lockSummaryTitle } from './lockGraph';
+import { MAX_RUNTIME_EDGES, runtimeDiagnostics, type RuntimeEvidence, type StaticAcquisition } from './runtimeEdges';
 import { isInside, pathKey, pathToUri, toPosix, uriToPath } from './uri';
 
 // Compile-time check that the protocol's rule list and the engine's rule ids agree.
@@ -173,6 +176,11 @@ export class LockLensServer {
   /** Open documents with a file URI, by path key: the editor's URI spelling wins when publishing. */
   private readonly openByPath = new Map<string, string>();
   private readonly published = new Map<string, number>();
+  /** Runtime lock-order evidence per traced session (`locklens/runtimeEdges`), and its diagnostics by uri. */
+  private readonly runtimeEvidence = new Map<string, RuntimeEvidence>();
+  private runtimeDiags = new Map<string, Diagnostic[]>();
+  /** The static diagnostics last published per uri (runtime ones are added on top). */
+  private readonly staticPublished = new Map<string, { diagnostics: Diagnostic[]; version?: number }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Resolves when every workspace file's declarations are known (analysis needs the crate index). */
   private declarationsReady: Promise<void> = Promise.resolve();
@@ -254,6 +262,7 @@ export class LockLensServer {
     c.onCodeLens((p) => this.request('codeLens', null, () => this.codeLenses(p.textDocument.uri)));
     c.onCodeAction((p) => this.request('codeAction', null, () => this.codeActions(p)));
     c.onRequest(GuardRegionsRequest.type, (p) => this.request(GuardRegionsRequest.method, null, () => this.guardRegions(p)));
+    c.onNotification(RuntimeEdgesNotification.type, (p) => this.safe(RuntimeEdgesNotification.method, () => this.runtimeEdges(p)));
     c.onRequest(LockGraphRequest.type, (p) =>
       this.request(LockGraphRequest.method, { crates: [], nodes: [], edges: [], cycles: [] }, () => this.lockGraph(p ?? {})),
     );
@@ -933,12 +942,42 @@ export class LockLensServer {
     return result;
   }
 
-  private publish(uri: string, diagnostics: Diagnostic[], version?: number): void {
+  private publish(uri: string, staticDiagnostics: Diagnostic[], version?: number): void {
     if (this.shuttingDown) return;
+    this.staticPublished.set(uri, { diagnostics: staticDiagnostics, version });
+    const runtime = this.runtimeDiags.get(uri);
+    const diagnostics = runtime ? [...staticDiagnostics, ...runtime] : staticDiagnostics;
     if (diagnostics.length === 0 && !this.published.has(uri) && version === undefined) return;
     if (diagnostics.length === 0) this.published.delete(uri);
     else this.published.set(uri, diagnostics.length);
     this.connection.sendDiagnostics({ uri, diagnostics, ...(version !== undefined ? { version } : {}) }).catch(() => undefined);
+  }
+
+  /** `locklens/runtimeEdges`: re-checks all runtime evidence and republishes the files whose runtime diagnostics changed. */
+  private async runtimeEdges(p: RuntimeEdgesParams): Promise<void> {
+    if (typeof p !== 'object' || p === null || typeof p.session !== 'string' || !Array.isArray(p.edges)) return;
+    const ok = (s: unknown) => typeof s === 'object' && s !== null && typeof (s as { file?: unknown }).file === 'string' && typeof (s as { line?: unknown }).line === 'number';
+    const edges = p.edges.filter((e) => e && ok(e.fromSite) && ok(e.toSite) && e.from && e.to && ok(e.from.created) && ok(e.to.created)).slice(0, MAX_RUNTIME_EDGES);
+    if (edges.length === 0) this.runtimeEvidence.delete(p.session);
+    else this.runtimeEvidence.set(p.session, { label: typeof p.label === 'string' ? p.label.slice(0, 200) : 'traced run', edges });
+    while (this.runtimeEvidence.size > 16) this.runtimeEvidence.delete(this.runtimeEvidence.keys().next().value as string);
+    const graph = this.runtimeEvidence.size ? await this.lockGraph({}) : { crates: [], nodes: [], edges: [], cycles: [] };
+    const regions = new Map<string, StaticAcquisition[]>();
+    const uris = new Set<string>();
+    for (const ev of this.runtimeEvidence.values())
+      for (const e of ev.edges) for (const s of [e.fromSite, e.toSite]) if (typeof s.uri === 'string') uris.add(s.uri);
+    for (const uri of uris) {
+      const r = await this.guardRegions({ textDocument: { uri } }).catch(() => null);
+      regions.set(uri, (r?.regions ?? []).map((g) => ({ lock: g.lock, range: g.acquisition })));
+    }
+    const next = runtimeDiagnostics([...this.runtimeEvidence.values()], graph, (uri, line) => (regions.get(uri) ?? []).filter((a) => a.range.start.line === line - 1));
+    const previous = this.runtimeDiags;
+    this.runtimeDiags = next;
+    for (const uri of new Set([...previous.keys(), ...next.keys()])) {
+      if (JSON.stringify(previous.get(uri) ?? []) === JSON.stringify(next.get(uri) ?? [])) continue;
+      const last = this.staticPublished.get(uri);
+      this.publish(uri, last?.diagnostics ?? [], last?.version);
+    }
   }
 
   // ---------------------------------------------------------------- features
