@@ -177,14 +177,15 @@ export class RuntimeController implements vscode.Disposable {
   private async end(rs: RuntimeSession): Promise<void> {
     if (rs.state !== 'live') return;
     rs.state = 'ended';
-    await rs.listener?.close();
-    await rs.recorder?.close();
-    this.log(`runtime: ${rs.label}: ended (${rs.model.stats.accepted} events${rs.tracePath ? `, recorded in ${rs.tracePath}` : ''})`);
+    // Synchronously first: whoever saw the session end sees the decorations gone.
     if (this.current === rs) {
       this.clearDecorations();
       this.refreshNow();
     }
     this.flushEdges(rs);
+    await rs.listener?.close();
+    await rs.recorder?.close();
+    this.log(`runtime: ${rs.label}: ended (${rs.model.stats.accepted} events${rs.tracePath ? `, recorded in ${rs.tracePath}` : ''})`);
   }
 
   // ---------------------------------------------------------------- deadlocks
