@@ -237,9 +237,6 @@ export interface FunctionFacts {
   nested: Node[];
 }
 
-export interface FileFacts {
-  functions: FunctionFacts[];
-}
 
 export function acquisitionId(file: string, r: Range): string {
   return `${file}:${r.start.line + 1}:${r.start.column + 1}`;
@@ -248,26 +245,31 @@ export function acquisitionId(file: string, r: Range): string {
 /** Parses a piece of Rust source on the side (for macro arguments); the caller disposes the result. */
 export type FragmentParser = (source: string) => { tree: { rootNode: Node }; dispose(): void };
 
-export function analyzeFunctions(root: Node, decls: FileDeclarations, view: CrateView, edition: Edition, text: string, parseFragment?: FragmentParser): FileFacts {
-  const functions: FunctionFacts[] = [];
-  const file: FileText = { text, lineStarts: undefined, parseFragment };
-  // Items come from the declarations pass, so the tree is not walked to find them; functions
-  // nested in bodies are found while analysing their parent.
-  const pending: Array<{ node: Node; decl?: FunctionDecl }> = [];
-  for (const d of decls.functions) {
-    const node = root.descendantForPosition({ row: d.range.start.line, column: d.range.start.column }, { row: d.range.end.line, column: d.range.end.column });
-    if (node && node.type === 'function_item' && field(node, 'body')) pending.push({ node, decl: d });
-  }
-  for (let i = 0; i < pending.length; i++) {
-    const { node, decl } = pending[i];
-    const facts = analyzeFunction(node, decl, decls, view, edition, file);
-    functions.push(facts);
-    for (const nested of facts.nested) pending.push({ node: nested });
-  }
-  return { functions };
+/** Shared per-file state for analysing functions one item at a time (see analyzeFunctionItem). */
+export function fileText(text: string, parseFragment?: FragmentParser): FileText {
+  return { text, lineStarts: undefined, parseFragment };
 }
 
-interface FileText {
+/** One `fn` item of the declarations pass and the functions nested in its body. */
+export function analyzeFunctionItem(node: Node, decl: FunctionDecl, decls: FileDeclarations, view: CrateView, edition: Edition, file: FileText): FunctionFacts[] {
+  const out: FunctionFacts[] = [];
+  const pending: Array<{ node: Node; decl?: FunctionDecl }> = [{ node, decl }];
+  for (let i = 0; i < pending.length; i++) {
+    const facts = analyzeFunction(pending[i].node, pending[i].decl, decls, view, edition, file);
+    out.push(facts);
+    for (const nested of facts.nested) pending.push({ node: nested });
+  }
+  return out;
+}
+
+/** Offset of a position in the file text. */
+export function offsetAt(file: FileText, line: number, column: number): number {
+  positionAt(file, 0);
+  const starts = file.lineStarts!;
+  return (starts[line] ?? file.text.length) + column;
+}
+
+export interface FileText {
   text: string;
   lineStarts: number[] | undefined;
   /** `text` with comments and literals blanked, computed once per file. */

@@ -1,10 +1,11 @@
 // Engine entry point. Plain data in, plain data out; the only resource is the tree-sitter
 // runtime (wasm), owned by the Engine and by each ParsedFile until disposed.
 
-import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations } from './api';
+import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations, FunctionSummary } from './api';
 import { collectDeclarations, modulePathForFile } from './declarations';
-import { analyzeFunctions, summarize } from './functions';
-import type { Edition, Finding, RuleId, Severity } from './model';
+import { analyzeFunctionItem, fileText, offsetAt, summarize } from './functions';
+import { FunctionResultCache, fnv1a, indexHash } from './cache';
+import type { Acquisition, Edition, Finding, RuleId, Severity } from './model';
 import { ParserHost, type ParsedFile, type ParserHostOptions, type TreeEdit } from './parser';
 import { CrateView } from './resolve';
 import { FUNCTION_RULES } from './rules';
@@ -45,6 +46,9 @@ function viewFor(index: CrateIndex, options: EngineOptions): CrateView {
 }
 
 export class Engine {
+  /** Results of unchanged functions are reused across edits (see cache.ts). */
+  private readonly functionCache = new FunctionResultCache();
+
   constructor(private readonly host: ParserHost) {}
 
   parse(text: string, previous?: ParsedFile, edits?: TreeEdit[]): ParsedFile {
@@ -59,20 +63,41 @@ export class Engine {
     const root = parsed.tree.rootNode;
     const decls = index.files.find((f) => f.file === file) ?? collectDeclarations(root, file);
     const view = viewFor(index.files.includes(decls) ? index : { ...index, files: [...index.files, decls] }, options);
-    const facts = analyzeFunctions(root, decls, view, options.edition, parsed.text, (source) => this.host.parse(source));
     const eol = parsed.text.includes('\r\n') ? '\r\n' : '\n';
     const lines = parsed.text.split(/\r?\n/);
+    const ft = fileText(parsed.text, (source) => this.host.parse(source));
+    // Everything a function's result depends on besides its own text and place.
+    const context = `${file}|${indexHash(index)}|${fnv1a(JSON.stringify(options))}|${eol.length}`;
+    const acquisitions: Acquisition[] = [];
+    const summaries: FunctionSummary[] = [];
     let findings: Finding[] = [];
-    for (const fn of facts.functions) {
-      for (const rule of FUNCTION_RULES) {
-        const sev = severityFor(rule.id, rule.defaultSeverity, options);
-        if (sev === 'off') continue;
-        for (const f of rule.check({ file, text: parsed.text, eol, options, fn, root })) {
-          // A rule may pick a lower severity for a weaker form (read-read); overrides replace both.
-          f.severity = options.severities?.[rule.id] && options.severities[rule.id] !== 'off' ? (options.severities[rule.id] as Severity) : f.severity;
-          findings.push(f);
+    for (const d of decls.functions) {
+      const start = offsetAt(ft, d.range.start.line, d.range.start.column);
+      const end = offsetAt(ft, d.range.end.line, d.range.end.column);
+      const key = `${context}|${d.qualifiedName}|${d.selfType ?? ''}|${d.range.start.column}|${fnv1a(parsed.text.slice(start, end))}|${end - start}`;
+      let result = this.functionCache.get(key, d.range.start.line, file);
+      if (!result) {
+        const node = root.descendantForPosition({ row: d.range.start.line, column: d.range.start.column }, { row: d.range.end.line, column: d.range.end.column });
+        if (!node || node.type !== 'function_item' || !node.childForFieldName('body')) continue;
+        result = { acquisitions: [], findings: [], summaries: [] };
+        for (const fn of analyzeFunctionItem(node, d, decls, view, options.edition, ft)) {
+          result.acquisitions.push(...fn.acquisitions);
+          result.summaries.push(summarize(fn, file));
+          for (const rule of FUNCTION_RULES) {
+            const sev = severityFor(rule.id, rule.defaultSeverity, options);
+            if (sev === 'off') continue;
+            for (const f of rule.check({ file, text: parsed.text, eol, options, fn, root })) {
+              // A rule may pick a lower severity for a weaker form (read-read); overrides replace both.
+              f.severity = options.severities?.[rule.id] && options.severities[rule.id] !== 'off' ? (options.severities[rule.id] as Severity) : f.severity;
+              result.findings.push(f);
+            }
+          }
         }
+        this.functionCache.set(key, d.range.start.line, result);
       }
+      acquisitions.push(...result.acquisitions);
+      summaries.push(...result.summaries);
+      findings.push(...result.findings);
     }
     findings = applySuppressions(dedupe(findings), lines);
     let firstSyntaxError: FileAnalysis['firstSyntaxError'];
@@ -88,9 +113,9 @@ export class Engine {
     }
     return {
       file,
-      acquisitions: facts.functions.flatMap((f) => f.acquisitions),
+      acquisitions,
       findings,
-      functions: facts.functions.map((f) => summarize(f, file)),
+      functions: summaries,
       syntaxErrors: parsed.syntaxErrors,
       firstSyntaxError,
     };

@@ -193,7 +193,10 @@ export class LockLensServer {
 
   constructor(private readonly connection: Connection, options: ServerOptions = {}) {
     this.host = options.host ?? require('./defaultHost').defaultHost();
-    this.debounceMs = options.debounceMs ?? 150;
+    // Analysis of an edit reuses every unchanged function's result, so it is cheap enough to run
+    // on the next turn of the event loop: edits that arrive together still coalesce (each
+    // schedule replaces the pending timer), and nothing waits for a fixed delay.
+    this.debounceMs = options.debounceMs ?? 0;
     this.documents = new DocumentStore(() => this.engine);
     this.register();
   }

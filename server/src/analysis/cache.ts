@@ -1,0 +1,99 @@
+// Per-function results, reused across analyses of the same file: an edit re-analyses only the
+// functions whose text changed. A result depends on the function's text, where it starts on
+// its line, the file and function names, the crate's declarations (without positions) and the
+// options; when only lines moved, the cached result is shifted to the new lines.
+
+import type { CrateIndex, FileDeclarations, FunctionSummary } from './api';
+import type { Acquisition, Finding } from './model';
+
+export interface FunctionResult {
+  acquisitions: Acquisition[];
+  findings: Finding[];
+  summaries: FunctionSummary[];
+}
+
+interface Entry {
+  line: number;
+  result: FunctionResult;
+}
+
+/** 32-bit FNV-1a, enough to tell declarations apart in a cache key. */
+export function fnv1a(s: string, seed = 0x811c9dc5): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+const declHashes = new WeakMap<FileDeclarations, number>();
+const indexHashes = new WeakMap<CrateIndex, string>();
+
+/** Hash of what a file declares, positions left out (moving code does not change resolution). */
+function declarationsHash(d: FileDeclarations): number {
+  let h = declHashes.get(d);
+  if (h === undefined) {
+    h = fnv1a(JSON.stringify(d, (k, v) => (k === 'range' || k === 'nameRange' ? undefined : v)));
+    declHashes.set(d, h);
+  }
+  return h;
+}
+
+export function indexHash(index: CrateIndex): string {
+  let h = indexHashes.get(index);
+  if (h === undefined) {
+    let acc = fnv1a(index.edition);
+    const parts = index.files.map((f) => `${f.file}:${declarationsHash(f)}`).sort();
+    for (const p of parts) acc = fnv1a(p, acc);
+    h = `${acc.toString(36)}:${index.files.length}`;
+    indexHashes.set(index, h);
+  }
+  return h;
+}
+
+export class FunctionResultCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly capacity = 20000) {}
+
+  get(key: string, line: number, file: string): FunctionResult | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    // Refresh recency.
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e.line === line ? e.result : shiftResult(e.result, line - e.line, file);
+  }
+
+  set(key: string, line: number, result: FunctionResult): void {
+    this.entries.set(key, { line, result });
+    if (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** A copy of `r` moved down by `delta` lines, with acquisition ids rewritten to match. */
+export function shiftResult(r: FunctionResult, delta: number, file: string): FunctionResult {
+  const ids = new Map<string, string>();
+  for (const a of r.acquisitions) ids.set(a.id, `${file}:${a.range.start.line + delta + 1}:${a.range.start.column + 1}`);
+  const copy = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(copy);
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.line === 'number' && typeof o.column === 'number' && Object.keys(o).length === 2) return { line: (o.line as number) + delta, column: o.column };
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(o)) out[k] = copy(o[k]);
+      return out;
+    }
+    if (typeof v === 'string') return ids.get(v) ?? v;
+    return v;
+  };
+  return copy(r) as FunctionResult;
+}
