@@ -62,6 +62,7 @@ async function step(name, page, fn) {
     const detail = await fn();
     record(name, 'PASS', detail ?? '');
   } catch (e) {
+    if (e instanceof StepSkipped) return record(name, 'SKIPPED', e.message);
     // A bug in this script (TypeError, ...) shows where; a failed check shows its message.
     const text = e instanceof TypeError || e instanceof ReferenceError ? e.stack : e.message;
     record(name, 'FAIL', text.split('\n').slice(0, 6).join('\n    '));
@@ -239,6 +240,26 @@ function locate(file, needle, after) {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** A step that cannot run here: reported as SKIPPED with the reason. */
+class StepSkipped extends Error {}
+function skipStep(reason) {
+  throw new StepSkipped(reason);
+}
+
+/** Builds runtime-hook's midas_abba with cargo offline (like test/unit/run-examples.test.ts). */
+async function buildMidas() {
+  const { spawnSync } = await import('node:child_process');
+  const hook = path.join(REPO_ROOT, 'runtime-hook');
+  const env = { ...process.env, CARGO_TARGET_DIR: path.join(hook, 'target'), CARGO_TERM_COLOR: 'never' };
+  if (spawnSync('cargo', ['--version'], { env }).status !== 0) return { skip: 'cargo not found (install rustc/cargo to trace midas_abba)' };
+  const reg = process.env.LOCKLENS_DEBIAN_REGISTRY ?? '/usr/share/cargo/registry';
+  const debian = fs.existsSync(reg) && fs.readdirSync(reg).some((d) => d.startsWith('tokio-'));
+  const flags = debian ? ['--config', 'source.crates-io.replace-with="debian"', '--config', `source.debian.directory="${reg}"`] : [];
+  const b = spawnSync('cargo', ['build', '--offline', '--quiet', '--manifest-path', path.join(hook, 'Cargo.toml'), ...flags, '--example', 'midas_abba'], { env, encoding: 'utf8' });
+  if (b.status !== 0) return { skip: `cargo cannot build midas_abba offline: ${(b.stderr || '').trim().split('\n').slice(-2).join(' / ')}` };
+  return { binary: path.join(hook, 'target', 'debug', 'examples', 'midas_abba') };
+}
 
 let server = null;
 let browser = null;
@@ -418,6 +439,63 @@ async function main() {
     await shot(page, 'lock-graph');
     if (!/Midas\.sysmsg/.test(text)) throw new Error(`the lock graph does not show Midas.sysmsg: ${text.slice(0, 300)}`);
     return `webview text: "${text.slice(0, 160)}"`;
+  });
+
+  await step('debug session of midas_abba -> the Lock Panel shows holders, waiters and the deadlock cycle', page, async () => {
+    const built = await buildMidas();
+    if (built.skip) return skipStep(built.skip);
+    // A Node launch configuration that runs the hook example (LockLens adds the listener's
+    // endpoint and token to its env), started from the Command Palette like a person would.
+    const name = 'midas_abba (LockLens e2e)';
+    fs.copyFileSync(path.join(REPO_ROOT, 'test', 'extension', 'workspace', 'run-traced.js'), path.join(ws, 'run-traced.js'));
+    fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
+    const launch = { version: '0.2.0', configurations: [{ type: 'node', request: 'launch', name, program: '${workspaceFolder}/run-traced.js', args: [built.binary], console: 'internalConsole', env: { LOCKLENS_EXAMPLE_TIMEOUT_MS: '120000' } }] };
+    fs.writeFileSync(path.join(ws, '.vscode', 'launch.json'), JSON.stringify(launch, null, 2));
+    await wb.runCommand('View: Close All Editors');
+    await page.locator('iframe.webview').first().waitFor({ state: 'detached', timeout: STEP_TIMEOUT }).catch(() => {});
+    // "Debug: Select and Start Debugging" opens a second pick with launch.json's configurations.
+    await page.keyboard.press('F1');
+    const input = wb.quickInput.locator('input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill('>Debug: Select and Start Debugging');
+    await wb.quickInput.locator('.monaco-list-row', { hasText: 'Debug: Select and Start Debugging' }).first().click();
+    const row = wb.quickInput.locator('.monaco-list-row', { hasText: name }).first();
+    await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    await row.click();
+    await wb.quickInput.waitFor({ state: 'hidden', timeout: 10_000 });
+    // The Lock Panel opens by itself when the program's first events arrive.
+    const panel = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+    const cycle = panel.locator('section.cycle');
+    await cycle.waitFor({ state: 'visible', timeout: 90_000 }).catch(async () => {
+      const text = await panel.locator('body').innerText({ timeout: 2000 }).catch(() => '(no webview)');
+      throw new Error(`no deadlock cycle in the Lock Panel; it shows: ${text.slice(0, 400)}`);
+    });
+    await panel.locator('#graph svg path.e.cyc').first().waitFor({ state: 'attached', timeout: STEP_TIMEOUT });
+    const cycleText = (await cycle.innerText()).replace(/\s+/g, ' ').trim();
+    const rows = {};
+    for (const r of await panel.locator('table#locks tbody tr').all()) {
+      const cells = (await r.locator('td').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+      rows[cells[0].split(' ')[0]] = { heldBy: cells[1], waiting: cells[2], last: cells[3] };
+    }
+    const redEdges = await panel.locator('#graph svg path.e.cyc').count();
+    await shot(page, 'lock-panel-deadlock');
+    const expect = (cond, what) => {
+      if (!cond) throw new Error(`${what}; cycle: "${cycleText}"; table: ${JSON.stringify(rows)}`);
+    };
+    expect(/odbedit #\d+ holds ODB \(taken at examples\/midas_abba\.rs:26\) and waits for SYSMSG at examples\/midas_abba\.rs:34, held by cm_watchdog/.test(cycleText), 'the pinned cycle names odbedit, ODB, SYSMSG and both sites');
+    expect(/cm_watchdog #\d+ holds SYSMSG \(taken at examples\/midas_abba\.rs:39\) and waits for ODB at examples\/midas_abba\.rs:41/.test(cycleText), 'the pinned cycle names cm_watchdog and its sites');
+    expect(rows.ODB && /^odbedit #\d+ at examples\/midas_abba\.rs:26 for /.test(rows.ODB.heldBy), 'ODB is held by odbedit at line 26');
+    expect(rows.ODB && /^cm_watchdog #\d+ at examples\/midas_abba\.rs:41 .*deadlocked/.test(rows.ODB.waiting), 'cm_watchdog waits for ODB at line 41, deadlocked');
+    expect(rows.SYSMSG && /^cm_watchdog #\d+ at examples\/midas_abba\.rs:39/.test(rows.SYSMSG.heldBy), 'SYSMSG is held by cm_watchdog at line 39');
+    expect(rows.SYSMSG && /^odbedit #\d+ at examples\/midas_abba\.rs:34 .*deadlocked/.test(rows.SYSMSG.waiting), 'odbedit waits for SYSMSG at line 34, deadlocked');
+    expect(redEdges === 4, `4 red wait-for edges (found ${redEdges})`);
+    // Clicking a site opens the file at that line.
+    await cycle.locator('a.site', { hasText: 'midas_abba.rs:34' }).first().click();
+    await page.locator('.tabs-container .tab.active', { hasText: 'midas_abba.rs' }).waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    await page.locator('.statusbar-item', { hasText: /Ln 34, Col \d+/ }).first().waitFor({ state: 'visible', timeout: 10_000 });
+    await shot(page, 'lock-panel-site-opened');
+    await wb.runCommand('Debug: Stop');
+    return `cycle: "${cycleText.slice(0, 200)}"; ODB held by ${rows.ODB.heldBy}; waiting ${rows.ODB.waiting}; ${redEdges} red edges`;
   });
 
   if (pageErrors.length) log(`uncaught errors in the page (${pageErrors.length}), first: ${pageErrors[0]}`);

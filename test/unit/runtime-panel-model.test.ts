@@ -35,8 +35,14 @@ describe('Lock Panel model', () => {
     assert.equal(odb.waiters[0].state, 'deadlocked');
     assert.equal(odb.last?.thread.name, 'odbedit');
     assert.ok(odb.holdP99Ms >= 10 && odb.holdP99Ms <= 14, `hold p99 ${odb.holdP99Ms}`);
+    // ODB: 10 finished acquisitions, none contended, and cm_watchdog still waiting: 1 of 11.
+    assert.equal(odb.contended, 1);
+    assert.equal(odb.acquisitions, 11);
+    assert.equal(odb.waitSamples, 0);
+    assert.equal(odb.holdSamples, 2);
     const sys = model.locks.find((l) => l.label === 'SYSMSG')!;
-    assert.equal(sys.contentionPct, 25);
+    // SYSMSG: 4 finished (1 contended) and odbedit waiting: 2 of 5.
+    assert.equal(sys.contentionPct, 40);
     assert.ok(sys.waitP99Ms > 2.5 && sys.waitP99Ms < 3.5, `wait p99 ${sys.waitP99Ms}`);
   });
 

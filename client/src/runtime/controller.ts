@@ -369,7 +369,8 @@ export class RuntimeController implements vscode.Disposable {
 
   private flushEdges(rs: RuntimeSession): void {
     const client = this.client();
-    if (!client || rs.model.edges.size === rs.edgesSent) return;
+    const known = rs.model.edges.size + rs.model.deadlocks.length;
+    if (!client || known === rs.edgesSent) return;
     const report = this.report(rs);
     const site = (s: ReportSite): RuntimeSite => {
       const p = s.path ?? rs.resolver.resolve(s.file);
@@ -377,7 +378,12 @@ export class RuntimeController implements vscode.Disposable {
     };
     const cls = (l: ReportLock) => ({ name: l.name, kind: l.kind, created: site(l.created) });
     const edges: RuntimeEdge[] = report.edges.map((e) => ({ from: cls(e.from.lock), to: cls(e.to.lock), fromSite: site(e.from.site), toSite: site(e.to.site), thread: threadLabel(e.thread) }));
-    rs.edgesSent = rs.model.edges.size;
+    // A deadlocked thread never completes its second acquisition, so the hook sends no `edge` for
+    // it: the order it tried (each lock it holds → the lock it waits for) is observed all the same.
+    for (const d of report.deadlocks)
+      for (const n of d.cycle)
+        for (const h of n.holds) edges.push({ from: cls(h.lock), to: cls(n.waitsFor.lock), fromSite: site(h.site), toSite: site(n.waitsFor.site), thread: threadLabel(n.thread) });
+    rs.edgesSent = known;
     client.sendNotification(RuntimeEdgesNotification.type, { session: rs.id, label: rs.label, edges }).catch((e) => this.log(`runtime: could not send edges: ${e}`));
   }
 

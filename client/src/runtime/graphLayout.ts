@@ -24,7 +24,7 @@ export function layoutGraph(graph: { nodes: GraphNode[]; edges: GraphEdge[] }): 
   g.setDefaultEdgeLabel(() => ({}));
   const text = new Map<string, string>();
   for (const n of graph.nodes) {
-    const t = (n.kind === 'lock' ? '🔒 ' : '') + shortLabel(n.label);
+    const t = shortLabel(n.label);
     text.set(n.id, t);
     g.setNode(n.id, { width: Math.max(60, t.length * CHAR_W + 20), height: 28 });
   }

@@ -48,12 +48,17 @@ export interface PanelLock {
   holders: PanelHolder[];
   waiters: PanelWaiter[];
   last: { thread: PanelThread; mode: string; site: number } | null;
+  /** Acquisitions, plus the waits still going on. */
   acquisitions: number;
+  /** Acquisitions that had to wait (finished or still waiting). */
   contended: number;
   /** contended / acquisitions, in percent (0 when never acquired). */
   contentionPct: number;
   waitP99Ms: number;
   holdP99Ms: number;
+  /** Measured waits and sampled holds behind the p99s (0: no data yet). */
+  waitSamples: number;
+  holdSamples: number;
   waitMsTotal: number;
   stalls: number;
   deadlocks: number;
@@ -176,6 +181,11 @@ export function panelModelFromReport(report: RunReport, opts: { title: string; s
       if (inst.last && !last) last = { thread: thread(inst.last.thread), mode: inst.last.mode, site: site(inst.last.site) };
     }
     const maxOf = (f: (s: (typeof c.sites)[number]) => number) => c.sites.reduce((a, s) => Math.max(a, f(s)), 0);
+    const sumOf = (f: (s: (typeof c.sites)[number]) => number) => c.sites.reduce((a, s) => a + f(s), 0);
+    // Snapshot counters count a contended acquisition when it ends; waits still going on (a
+    // deadlock) are known from the `wait` events and the waiters list.
+    const contended = Math.max(c.contended + waiters.length, c.waitEvents);
+    const acquisitions = Math.max(c.acquisitions + waiters.length, contended);
     return {
       key,
       pid: c.pid,
@@ -186,11 +196,13 @@ export function panelModelFromReport(report: RunReport, opts: { title: string; s
       holders,
       waiters,
       last,
-      acquisitions: c.acquisitions,
-      contended: c.contended,
-      contentionPct: c.acquisitions > 0 ? round((100 * c.contended) / c.acquisitions) : 0,
+      acquisitions,
+      contended,
+      contentionPct: acquisitions > 0 ? round((100 * contended) / acquisitions) : 0,
       waitP99Ms: round(maxOf((s) => s.wait.p99Ms)),
       holdP99Ms: round(maxOf((s) => s.hold.p99Ms)),
+      waitSamples: sumOf((s) => s.wait.samples),
+      holdSamples: sumOf((s) => s.hold.samples),
       waitMsTotal: c.waitMsTotal,
       stalls: c.stalls,
       deadlocks: c.deadlocks,
@@ -289,9 +301,9 @@ export function sortLocks(locks: PanelLock[], key: SortKey, descending: boolean)
       case 'contention':
         return l.contentionPct;
       case 'waitP99':
-        return l.waitP99Ms;
+        return l.waitSamples ? l.waitP99Ms : -1;
       case 'holdP99':
-        return l.holdP99Ms;
+        return l.holdSamples ? l.holdP99Ms : -1;
     }
   };
   const dir = descending ? -1 : 1;

@@ -98,8 +98,8 @@ export function renderTable(model: PanelModel, sort: SortState): string {
 <td>${waiterCell(model, l)}</td>
 <td>${l.last ? `<span class="thread">${esc(l.last.thread.label)}</span> at ${siteLink(model, l.last.site)}` : '<span class="none">–</span>'}</td>
 <td class="num">${esc(l.contentionPct.toFixed(1))}% <span class="dim">(${l.contended}/${l.acquisitions})</span></td>
-<td class="num">${esc(formatMs(l.waitP99Ms))}</td>
-<td class="num">${esc(formatMs(l.holdP99Ms))}</td>
+<td class="num"${l.waitSamples ? '' : ' title="no finished contended acquisition yet"'}>${l.waitSamples ? esc(formatMs(l.waitP99Ms)) : '–'}</td>
+<td class="num"${l.holdSamples ? '' : ' title="no sampled hold yet (one acquisition in sample_every per thread is timed)"'}>${l.holdSamples ? esc(formatMs(l.holdP99Ms)) : '–'}</td>
 </tr>`,
     )
     .join('\n');
@@ -169,7 +169,7 @@ a.site:hover{text-decoration:underline} a.site.missing{opacity:.7}
 button{background:var(--vscode-button-background);color:var(--vscode-button-foreground);border:none;padding:4px 10px;margin-bottom:6px;cursor:pointer}
 #graph svg{max-width:100%;height:auto}
 svg .n rect{fill:var(--vscode-editor-background);stroke:var(--vscode-foreground);stroke-width:1}
-svg .n.lock rect{rx:0} svg .n.thread rect{rx:10}
+svg .n.lock rect{rx:0;stroke-width:1.5} svg .n.lock text{font-weight:600} svg .n.thread rect{rx:10}
 svg .n text{fill:var(--vscode-foreground);font-size:12px;font-family:var(--vscode-editor-font-family)}
 svg .n.cyc rect{stroke:var(--vscode-errorForeground,#f14c4c);stroke-width:2.5}
 svg .e{fill:none;stroke:var(--vscode-foreground);stroke-width:1.2;opacity:.8}

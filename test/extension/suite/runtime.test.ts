@@ -135,6 +135,18 @@ describe('runtime tracing: Lock Panel', function () {
     assert.ok(decoKey, `decorations: ${JSON.stringify(state.decorations)}`);
     assert.ok(state.decorations[decoKey].some((t) => t.startsWith(`${lineOf('self.sysmsg.lock()')}: deadlock: odbedit #`)), JSON.stringify(state.decorations[decoKey]));
 
+    // The observed lock-order edges reach the language server: both orders were seen, so each
+    // second acquisition is a runtime-confirmed lock-order inversion.
+    const example = vscode.Uri.file(path.join(repo, 'runtime-hook', 'examples', 'midas_abba.rs'));
+    const runtimeDiags = () => vscode.languages.getDiagnostics(example).filter((d) => d.source === 'locklens (runtime)');
+    if (runtimeDiags().length < 2) {
+      await nextEvent(vscode.languages.onDidChangeDiagnostics, () => runtimeDiags().length >= 2, `runtime lock-order diagnostics on ${example.fsPath}`, 60_000);
+    }
+    const inversions = runtimeDiags().filter((d) => d.code === 'lock-order-inversion' && d.severity === vscode.DiagnosticSeverity.Error);
+    assert.deepEqual(inversions.map((d) => d.range.start.line + 1).sort((a, b) => a - b), [lineOf('self.sysmsg.lock()'), lineOf('self.odb.lock()', cmMsg)], runtimeDiags().map((d) => `${d.range.start.line + 1}: ${d.message}`).join('\n'));
+    assert.match(inversions[0].message, /Runtime-confirmed lock-order inversion: (odbedit|cm_watchdog) #\d+ held/);
+    assert.ok(inversions.every((d) => (d.relatedInformation ?? []).length >= 2), 'related information points at the other acquisitions');
+
     // Ending the session closes the listener and clears the decorations; the panel keeps the last state.
     const ended = nextEvent(vscode.debug.onDidTerminateDebugSession, (s) => s.id === session.id, 'the debug session to end', 60_000);
     await vscode.debug.stopDebugging(session);
