@@ -26,6 +26,18 @@ export interface GraphFile {
   declarations: FileDeclarations;
 }
 
+const resolutions = new WeakMap<CallSite, { epoch: string; caller: string; callees: Array<{ id: string; may: boolean }> }>();
+const importKeys = new WeakMap<FileDeclarations, string>();
+
+function importsKey(d: FileDeclarations): string {
+  let k = importKeys.get(d);
+  if (k === undefined) {
+    k = JSON.stringify(d.imports);
+    importKeys.set(d, k);
+  }
+  return k;
+}
+
 export function functionId(s: FunctionSummary): string {
   return `${s.file}:${s.nameRange.start.line + 1}:${s.nameRange.start.column + 1}`;
 }
@@ -35,7 +47,9 @@ export class CallResolver {
   private readonly traitNames = new Set<string>();
   private readonly importsByFile = new Map<string, Record<string, string>>();
   private readonly crates = new Set<string>();
-  private readonly cache = new Map<string, ResolvedCall[]>();
+  private readonly byId = new Map<string, FunctionNode>();
+  /** Identifies everything resolution depends on: the functions and the files' imports. */
+  private readonly epoch: string;
 
   constructor(readonly functions: FunctionNode[], files: GraphFile[]) {
     for (const f of functions) {
@@ -46,15 +60,38 @@ export class CallResolver {
       this.crates.add(f.crate.replace(/-/g, '_'));
     }
     for (const f of files) this.importsByFile.set(f.declarations.file, f.declarations.imports);
+    let h = 0x811c9dc5;
+    const mix = (t: string) => {
+      for (let i = 0; i < t.length; i++) h = Math.imul(h ^ t.charCodeAt(i), 0x01000193) >>> 0;
+    };
+    for (const f of functions) {
+      this.byId.set(f.id, f);
+      mix(`${f.id}|${f.crate}|${f.modulePath}|${f.selfType ?? ''}|${f.traitName ?? ''}|${f.name};`);
+    }
+    for (const f of files) mix(`${f.declarations.file}:${importsKey(f.declarations)}`);
+    this.epoch = `${h.toString(36)}:${functions.length}:${files.length}`;
   }
 
   resolve(caller: FunctionNode, call: CallSite): ResolvedCall[] {
-    const key = `${caller.id}|${call.calleeText}|${call.receiverType ?? ''}`;
-    let r = this.cache.get(key);
-    if (!r) {
-      r = this.resolveUncached(caller, call);
-      this.cache.set(key, r);
+    // Call sites of unchanged files are the same objects from one graph build to the next
+    // (the language server rebuilds the graph on every edit): their resolution is reused
+    // while the set of functions and imports is the same.
+    const cached = resolutions.get(call);
+    if (cached && cached.epoch === this.epoch && cached.caller === caller.id) {
+      const out: ResolvedCall[] = [];
+      for (const c of cached.callees) {
+        const callee = this.byId.get(c.id);
+        if (!callee) return this.remember(caller, call);
+        out.push({ callee, may: c.may });
+      }
+      return out;
     }
+    return this.remember(caller, call);
+  }
+
+  private remember(caller: FunctionNode, call: CallSite): ResolvedCall[] {
+    const r = this.resolveUncached(caller, call);
+    resolutions.set(call, { epoch: this.epoch, caller: caller.id, callees: r.map((x) => ({ id: x.callee.id, may: x.may })) });
     return r;
   }
 

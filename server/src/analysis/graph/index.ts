@@ -111,16 +111,24 @@ export function buildLockGraph(input: LockGraphInput): LockGraph {
   const reachOf = computeReach(fns, acqs, resolver);
   const reach = (fn: FunctionNode): Map<string, Reach[]> => reachOf.get(fn.id) ?? new Map();
 
-  const edges = new Map<string, LockEdge>();
+  const edges = new Map<string, Map<string, LockEdge>>();
+  const edgeList: LockEdge[] = [];
   const findings: Finding[] = [];
-  const addEdge = (ev: Evidence) => {
-    const key = `${ev.outer.lock}\u0000${ev.inner.lock}`;
-    let e = edges.get(key);
+  /** The edge outer -> inner; undefined when it already has all the evidence it keeps. */
+  const edgeFor = (outer: string, inner: string): LockEdge | undefined => {
+    let row = edges.get(outer);
+    if (!row) edges.set(outer, (row = new Map()));
+    let e = row.get(inner);
     if (!e) {
-      e = { from: ev.outer.lock, to: ev.inner.lock, evidence: [], inCycle: false };
-      edges.set(key, e);
+      e = { from: outer, to: inner, evidence: [], inCycle: false };
+      row.set(inner, e);
+      edgeList.push(e);
     }
-    if (e.evidence.length < 8 && !e.evidence.some((x) => x.outer.id === ev.outer.id && x.inner.id === ev.inner.id)) e.evidence.push(ev);
+    return e.evidence.length < 8 ? e : undefined;
+  };
+  const addEdge = (ev: Evidence) => {
+    const e = edgeFor(ev.outer.lock, ev.inner.lock);
+    if (e && !e.evidence.some((x) => x.outer.id === ev.outer.id && x.inner.id === ev.inner.id)) e.evidence.push(ev);
   };
 
   for (const fn of fns) {
@@ -178,14 +186,20 @@ export function buildLockGraph(input: LockGraphInput): LockGraph {
       for (const { callee, may } of resolver.resolve(fn, call)) {
         const step: CallStep = { file: fn.summary.file, range: call.range, caller: fn.summary.qualifiedName, callee: callee.summary.qualifiedName, calleeText: call.calleeText, may };
         for (const [lock, list] of reach(callee)) {
-          for (const r of list) {
-            if (r.acq.isTry) continue;
-            for (const outer of held) {
-              const ev: Evidence = { outer, calls: [step, ...r.chain], inner: r.acq };
-              if (outer.lock === lock) {
-                const f = reentryFinding(ev, call.receiverText, input);
-                if (f) findings.push(f);
-              } else addEdge(ev);
+          for (const outer of held) {
+            if (outer.lock === lock) {
+              // One re-entry finding per held guard and call: the shortest chain tells the story.
+              const r = list.find((x) => !x.acq.isTry);
+              const f = r ? reentryFinding({ outer, calls: [step, ...r.chain], inner: r.acq }, call.receiverText, input) : undefined;
+              if (f) findings.push(f);
+              continue;
+            }
+            // A try-lock inside does not wait, so it orders nothing; build the evidence only
+            // while the edge still wants some.
+            if (!list.some((x) => !x.acq.isTry)) continue;
+            for (const r of list) {
+              if (r.acq.isTry || !edgeFor(outer.lock, lock)) continue;
+              addEdge({ outer, calls: [step, ...r.chain], inner: r.acq });
             }
           }
         }
@@ -193,7 +207,6 @@ export function buildLockGraph(input: LockGraphInput): LockGraph {
     }
   }
 
-  const edgeList = [...edges.values()];
   const cycles = findCycles(edgeList, input.maxCycles ?? 50);
   for (const c of cycles) for (const e of c.edges) e.inCycle = true;
   findings.push(...cycleFindings(cycles, input));
@@ -364,6 +377,9 @@ export function findCycles(edges: LockEdge[], max: number): LockCycle[] {
   const sccs = tarjan([...new Set(edges.flatMap((e) => [e.from, e.to]))], (v) => (adj.get(v) ?? []).map((e) => e.to));
   const cycles: LockCycle[] = [];
   const seen = new Set<string>();
+  // Dense graphs have astronomically many simple paths: bound the search by steps as well as
+  // by the number of cycles found (shortest cycles come first anyway: see the sort below).
+  let budget = 200_000;
   for (const scc of sccs) {
     if (scc.length < 2) continue;
     const inScc = new Set(scc);
@@ -373,8 +389,9 @@ export function findCycles(edges: LockEdge[], max: number): LockCycle[] {
       const path: LockEdge[] = [];
       const onPath = new Set<string>([start]);
       const dfs = (v: string) => {
-        if (cycles.length >= max * 4 || path.length >= 6) return;
+        if (cycles.length >= max * 4 || path.length >= 6 || budget <= 0) return;
         for (const e of adj.get(v) ?? []) {
+          if (--budget <= 0) return;
           if (!inScc.has(e.to) || e.to < start) continue;
           if (e.to === start) {
             const locks = path.map((p) => p.from).concat(v);
