@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { envShape, injectTracingEnv, tracingProcessEnv, wantsTracing } from '../../client/src/runtime/env';
+import { envShape, injectTracingEnv, shouldTrace, tracingProcessEnv, wantsTracing } from '../../client/src/runtime/env';
 
 const env = { endpoint: 'tcp://127.0.0.1:40123', token: 'abc123', defaults: { LOCKLENS_STALL_MS: '250' } };
 
@@ -43,6 +43,14 @@ describe('runtime env injection', () => {
     assert.equal(wantsTracing({ type: 'lldb', request: 'attach' }), false);
     assert.equal(wantsTracing({ type: 'pwa-node', request: 'launch', __pendingTargetId: 'x' }), false);
     assert.equal(wantsTracing({ type: 'node', request: 'launch', locklensTracing: 'id' }), false);
+  });
+
+  it('nothing in an untrusted workspace or when turned off', () => {
+    const launch = { type: 'lldb', request: 'launch' };
+    assert.equal(shouldTrace(true, true, launch), true);
+    assert.equal(shouldTrace(false, true, launch), false);
+    assert.equal(shouldTrace(true, false, launch), false);
+    assert.equal(shouldTrace(true, true, { type: 'lldb', request: 'attach' }), false);
   });
 
   it('task environment', () => {

@@ -10,7 +10,7 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { RuntimeEdgesNotification, type RuntimeEdge, type RuntimeSite } from '../../../common/protocol';
 import { buildReport, TraceModel, type ReportLock, type ReportSite, type RunReport, type TraceEvent } from '../../../server/src/analysis/trace';
 import { loadTrace, TraceListener, TraceRecorder } from '../../../server/src/cli/run';
-import { injectTracingEnv, tracingProcessEnv, wantsTracing, type TracingEnv } from './env';
+import { injectTracingEnv, shouldTrace, tracingProcessEnv, type TracingEnv } from './env';
 import { panelModelFromReport, siteDecorations, threadLabel, type PanelModel } from './panelModel';
 import { renderShell } from './render';
 import { crateRootAbove, packageDirs, SiteResolver } from './sites';
@@ -102,7 +102,7 @@ export class RuntimeController implements vscode.Disposable {
     return {
       resolveDebugConfigurationWithSubstitutedVariables: async (folder, config) => {
         // Untrusted code must not get a channel into the editor, and nothing runs there anyway.
-        if (!vscode.workspace.isTrusted || !this.enabled() || !wantsTracing(config)) return config;
+        if (!shouldTrace(vscode.workspace.isTrusted, this.enabled(), config)) return config;
         try {
           const rs = await this.startSession('debug', config.name || config.type || 'debug session', [
             ...(typeof config.cwd === 'string' ? [config.cwd] : []),
@@ -434,17 +434,23 @@ export class RuntimeController implements vscode.Disposable {
     else void vscode.window.showInformationMessage('LockLens: no traced session yet. Start a debug session of a program that uses the `locklens` crate, or run "LockLens: Run with Lock Tracing".');
   }
 
-  async runWithTracing(args: { cwd?: string; command?: 'run' | 'test'; args?: string[] } = {}): Promise<boolean> {
+  /**
+   * `LockLens: Run with Lock Tracing`: `cargo run` or `cargo test` of the current file's crate as a
+   * task, with a listener. Arguments (for keybindings and tests): `cwd` (the crate), `command`,
+   * `args` (after `cargo run`/`cargo test`), `cargo` (the cargo executable), `env` (extra variables).
+   * Resolves to the session's id once the task has started, or undefined.
+   */
+  async runWithTracing(args: { cwd?: string; command?: 'run' | 'test'; args?: string[]; cargo?: string; env?: Record<string, string> } = {}): Promise<string | undefined> {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showWarningMessage('LockLens: running with tracing builds and runs code; trust this workspace first.');
-      return false;
+      return undefined;
     }
     const active = vscode.window.activeTextEditor?.document.uri;
     const start = args.cwd ?? (active?.scheme === 'file' ? path.dirname(active.fsPath) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
     const cwd = start ? (args.cwd ?? crateRootAbove(start)) : undefined;
     if (!cwd) {
       void vscode.window.showWarningMessage('LockLens: open a file of a Cargo crate first.');
-      return false;
+      return undefined;
     }
     let command = args.command;
     if (!command) {
@@ -457,15 +463,16 @@ export class RuntimeController implements vscode.Disposable {
       );
       command = pick?.value;
     }
-    if (!command) return false;
+    if (!command) return undefined;
     const rs = await this.startSession('task', `cargo ${command} (${path.basename(cwd)})`, [cwd]);
-    const env = tracingProcessEnv({ endpoint: rs.listener!.endpoint, token: rs.listener!.token, defaults: this.tracingDefaults() });
+    const extra = Object.fromEntries(Object.entries(args.env ?? {}).filter(([k, v]) => typeof v === 'string' && !k.startsWith('LOCKLENS_ENDPOINT') && !k.startsWith('LOCKLENS_TOKEN')));
+    const env = { ...extra, ...tracingProcessEnv({ endpoint: rs.listener!.endpoint, token: rs.listener!.token, defaults: this.tracingDefaults() }) };
     const task = new vscode.Task(
       { type: 'locklens', command, session: rs.id },
       vscode.TaskScope.Workspace,
       rs.label,
       'LockLens',
-      new vscode.ProcessExecution('cargo', [command, ...(args.args ?? [])], { cwd, env }),
+      new vscode.ProcessExecution(typeof args.cargo === 'string' ? args.cargo : 'cargo', [command, ...(Array.isArray(args.args) ? args.args.filter((a) => typeof a === 'string') : [])], { cwd, env }),
     );
     task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated };
     const sub = vscode.tasks.onDidEndTaskProcess((e) => {
@@ -476,24 +483,26 @@ export class RuntimeController implements vscode.Disposable {
     });
     this.disposables.push(sub);
     await vscode.tasks.executeTask(task);
-    return true;
+    return rs.id;
   }
 
   /** Test hook: the panel model now, or once `until` holds (deadlock, or some locks). */
-  async state(opts: { until?: 'deadlock' | 'locks'; timeoutMs?: number } = {}): Promise<{ open: boolean; model: PanelModel | undefined; decorations: Record<string, string[]> }> {
-    const test = (m: PanelModel) => (opts.until === 'deadlock' ? m.cycles.length > 0 : opts.until === 'locks' ? m.locks.length > 0 : true);
+  async state(opts: { until?: 'deadlock' | 'locks' | 'ended'; session?: string; timeoutMs?: number } = {}): Promise<{ open: boolean; session: string | undefined; model: PanelModel | undefined; decorations: Record<string, string[]> }> {
+    const test = (m: PanelModel) =>
+      (opts.session === undefined || this.current?.id === opts.session) &&
+      (opts.until === 'deadlock' ? m.cycles.length > 0 : opts.until === 'locks' ? m.locks.length > 0 : opts.until === 'ended' ? m.state === 'ended' : true);
     let model = this.current ? this.model(this.current) : this.lastModel;
     if (opts.until && !(model && test(model))) {
       model = await new Promise<PanelModel>((resolve, reject) => {
         const w = { test, resolve: (m: PanelModel) => (clearTimeout(timer), resolve(m)) };
         const timer = setTimeout(() => {
           this.modelWaiters = this.modelWaiters.filter((x) => x !== w);
-          reject(new Error(`no ${opts.until} in the Lock Panel within ${opts.timeoutMs ?? 30000} ms; last model: ${JSON.stringify(this.lastModel)?.slice(0, 2000)}`));
+          reject(new Error(`no ${opts.until}${opts.session ? ` of session ${opts.session} (showing ${this.current?.id})` : ''} in the Lock Panel within ${opts.timeoutMs ?? 30000} ms; last model: ${JSON.stringify(this.lastModel)?.slice(0, 2000)}`));
         }, opts.timeoutMs ?? 30000);
         this.modelWaiters.push(w);
       });
     }
-    return { open: this.panel !== undefined, model, decorations: this.decorationTexts() };
+    return { open: this.panel !== undefined, session: this.current?.id, model, decorations: this.decorationTexts() };
   }
 
   dispose(): void {

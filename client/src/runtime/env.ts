@@ -22,6 +22,15 @@ export function envShape(type: string | undefined): 'array' | 'object' {
   return type === 'cppdbg' || type === 'cppvsdbg' ? 'array' : 'object';
 }
 
+/**
+ * Whether a debug configuration gets a listener: never in an untrusted workspace (its code must
+ * not get a channel into the editor, and tracing is for running code), never when the user
+ * turned it off, and only for launches.
+ */
+export function shouldTrace(trusted: boolean, enabled: boolean, config: { type?: unknown; request?: unknown; [k: string]: unknown }): boolean {
+  return trusted === true && enabled && wantsTracing(config);
+}
+
 /** Only launches get the variables: attach sessions and child sessions (js-debug's `__pendingTargetId`) run no new program. */
 export function wantsTracing(config: { type?: unknown; request?: unknown; [k: string]: unknown }): boolean {
   if (config.request !== 'launch') return false;

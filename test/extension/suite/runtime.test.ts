@@ -35,8 +35,16 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): 
   });
 }
 
+interface Built {
+  binary: string;
+  cargo: string;
+  /** Variables cargo needs here (CARGO_HOME/RUSTUP_HOME when found through the real home). */
+  env: Record<string, string>;
+  flags: string[];
+}
+
 /** Builds midas_abba; returns the binary, or why it cannot be built here. */
-async function buildExample(repo: string): Promise<{ binary: string } | { skip: string }> {
+async function buildExample(repo: string): Promise<Built | { skip: string }> {
   const hook = path.join(repo, 'runtime-hook');
   const env: NodeJS.ProcessEnv = { ...process.env, CARGO_TARGET_DIR: path.join(hook, 'target'), CARGO_TERM_COLOR: 'never' };
   // The harness gives code-server its own HOME, which hides a rustup install (~/.cargo, ~/.rustup):
@@ -57,23 +65,28 @@ async function buildExample(repo: string): Promise<{ binary: string } | { skip: 
   const b = await run(cargo, ['build', '--offline', '--quiet', '--manifest-path', path.join(hook, 'Cargo.toml'), ...flags, '--example', 'midas_abba'], env, repo);
   if (b.code !== 0) return { skip: `cargo cannot build runtime-hook's midas_abba offline: ${b.out.trim().split('\n').slice(-3).join(' / ')}` };
   const binary = path.join(hook, 'target', 'debug', 'examples', process.platform === 'win32' ? 'midas_abba.exe' : 'midas_abba');
-  return fs.existsSync(binary) ? { binary } : { skip: `cargo built midas_abba but ${binary} is missing` };
+  const cargoEnv: Record<string, string> = { CARGO_TARGET_DIR: env.CARGO_TARGET_DIR! };
+  if (env.CARGO_HOME) cargoEnv.CARGO_HOME = env.CARGO_HOME;
+  if (env.RUSTUP_HOME) cargoEnv.RUSTUP_HOME = env.RUSTUP_HOME;
+  return fs.existsSync(binary) ? { binary, cargo, env: cargoEnv, flags } : { skip: `cargo built midas_abba but ${binary} is missing` };
 }
 
 describe('runtime tracing: Lock Panel', function () {
   let binary = '';
   let repo = '';
+  let built: Built;
 
   before(async function () {
     this.timeout(900_000);
     await activate();
     repo = extension().extensionPath;
-    const built = await buildExample(repo);
-    if ('skip' in built) {
-      console.log(`runtime tracing: SKIPPED: ${built.skip}`);
+    const b = await buildExample(repo);
+    if ('skip' in b) {
+      console.log(`runtime tracing: SKIPPED: ${b.skip}`);
       this.skip();
     }
-    binary = (built as { binary: string }).binary;
+    built = b as Built;
+    binary = built.binary;
   });
   after(closeAllEditors);
 
@@ -155,5 +168,38 @@ describe('runtime tracing: Lock Panel', function () {
     assert.deepEqual(after.decorations, {});
     assert.equal(after.model?.state, 'ended');
     assert.equal(after.model?.cycles.length, 1);
+  });
+  it('the session was recorded: Save Trace, then Open Trace replays it into the panel', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'locklens-trace-'));
+    const file = path.join(dir, 'midas.locklens-trace');
+    const saved = await vscode.commands.executeCommand('locklens.saveTrace', file);
+    assert.equal(saved, file);
+    const text = fs.readFileSync(file, 'utf8');
+    assert.match(text.split('\n')[0], /"format":"locklens-trace"/);
+    assert.ok(!/"token":"[0-9a-f]{64}"/.test(text), 'the session token is not in the trace file');
+    const replayed = (await vscode.commands.executeCommand('locklens.openTrace', file)) as PanelState['model'];
+    assert.ok(replayed, 'Open Trace returned the panel model');
+    assert.equal(replayed.state, 'replay');
+    assert.equal(replayed.cycles.length, 1);
+    assert.deepEqual(replayed.cycles[0].nodes.map((n) => n.waitsFor).sort(), ['ODB', 'SYSMSG']);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('LockLens: Run with Lock Tracing runs cargo run as a task with a listener', async function () {
+    this.timeout(180_000);
+    const session = (await vscode.commands.executeCommand('locklens.runWithTracing', {
+      cwd: path.join(repo, 'runtime-hook'),
+      command: 'run',
+      args: ['--offline', '--quiet', ...built.flags, '--example', 'midas_abba'],
+      cargo: built.cargo,
+      // The example's watchdog ends the deadlocked program after 3 s, which ends the task.
+      env: { ...built.env, LOCKLENS_EXAMPLE_TIMEOUT_MS: '3000' },
+    })) as string | undefined;
+    assert.equal(typeof session, 'string', 'the task started');
+    const live = (await vscode.commands.executeCommand('locklens.test.lockPanelState', { until: 'deadlock', session, timeoutMs: 120_000 })) as PanelState;
+    assert.deepEqual(live.model!.cycles[0].nodes.map((n) => n.thread.name).sort(), ['cm_watchdog', 'odbedit']);
+    const ended = (await vscode.commands.executeCommand('locklens.test.lockPanelState', { until: 'ended', session, timeoutMs: 120_000 })) as PanelState;
+    assert.equal(ended.model!.state, 'ended');
+    assert.deepEqual(ended.decorations, {});
   });
 });
