@@ -46,6 +46,21 @@ describe('Lock Panel model', () => {
     assert.ok(sys.waitP99Ms > 2.5 && sys.waitP99Ms < 3.5, `wait p99 ${sys.waitP99Ms}`);
   });
 
+  it('holders are shown only while someone waits: once the waiter got the lock they are the last holder', () => {
+    const [hello, wait] = midasLines();
+    // odbedit waits for SYSMSG held by cm_watchdog, then acquires it (its edge ODB → SYSMSG at 300 ms).
+    const live = buildPanelModel(modelOf([hello, wait]), { title: 't', state: 'live' });
+    const during = live.locks.find((l) => l.label === 'SYSMSG')!;
+    assert.deepEqual(during.holders.map((h) => h.thread.name), ['cm_watchdog']);
+    assert.deepEqual(during.waiters.map((w) => w.thread.name), ['odbedit']);
+    const after = buildPanelModel(modelOf([hello, wait, edgeLine(300, 1, 'odbedit', [2, 'ODB', 26], [1, 'SYSMSG', 34])]), { title: 't', state: 'live' });
+    const sys = after.locks.find((l) => l.label === 'SYSMSG')!;
+    assert.deepEqual(sys.waiters, []);
+    assert.deepEqual(sys.holders, [], 'cm_watchdog released SYSMSG: odbedit got it');
+    assert.equal(sys.last?.thread.name, 'odbedit', 'the last acquisition is the one the edge reported');
+    assert.equal(after.sites[sys.last!.site].line, 34);
+  });
+
   it('wait-for graph: threads and locks, deadlock edges marked', () => {
     const g = model.graph;
     const ids = g.nodes.map((n) => n.id).sort();

@@ -108,6 +108,11 @@ export class RuntimeController implements vscode.Disposable {
             ...(typeof config.cwd === 'string' ? [config.cwd] : []),
             ...(folder ? [folder.uri.fsPath] : []),
           ]);
+          // A launch that fails before its session starts never ends one: close the listener then.
+          const orphan = setTimeout(() => {
+            if (!rs.debugSession) void this.end(rs);
+          }, 120_000);
+          orphan.unref?.();
           const env: TracingEnv = { endpoint: rs.listener!.endpoint, token: rs.listener!.token, defaults: this.tracingDefaults() };
           return { ...injectTracingEnv(config, env), [SESSION_KEY]: rs.id };
         } catch (err) {
@@ -139,6 +144,12 @@ export class RuntimeController implements vscode.Disposable {
     }
     rs.unsubscribe = model.onEvent((e) => this.onEvent(rs, e));
     this.sessions.set(id, rs);
+    // Keep the models of the last few finished sessions only (the traces stay on disk).
+    const finished = [...this.sessions.values()].filter((s) => s.state !== 'live' && s !== this.current && s !== rs);
+    for (const old of finished.slice(0, Math.max(0, finished.length - 4))) {
+      old.unsubscribe?.();
+      this.sessions.delete(old.id);
+    }
     return rs;
   }
 
@@ -304,8 +315,9 @@ export class RuntimeController implements vscode.Disposable {
 
   private async reveal(file: string | undefined, rel: string, line: number, col: number): Promise<void> {
     let uri = file ? vscode.Uri.file(file) : undefined;
-    if (!uri && !path.isAbsolute(rel) && !rel.includes('..')) {
-      const found = await vscode.workspace.findFiles(new vscode.RelativePattern(vscode.workspace.workspaceFolders?.[0] ?? '', `**/${rel}`), '**/target/**', 1);
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (!uri && folder && !path.isAbsolute(rel) && !rel.includes('..') && !/[*?{}[\]]/.test(rel)) {
+      const found = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, `**/${rel}`), '**/target/**', 1);
       uri = found[0];
     }
     if (!uri) {

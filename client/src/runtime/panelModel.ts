@@ -176,7 +176,11 @@ export function panelModelFromReport(report: RunReport, opts: { title: string; s
     const waiters: PanelWaiter[] = [];
     let last: PanelLock['last'] = null;
     for (const inst of c.instances) {
-      for (const h of inst.holders) holders.push({ thread: thread(h.thread), mode: h.mode, site: site(h.site), forMs: h.forMs });
+      // The hook reports holders only with a wait (acquire/release events would cost more than the
+      // lock). While someone still waits, those holders still hold; once nobody waits, the waiter
+      // got the lock, so they released it: then they are history, shown as the last holder.
+      const current = inst.waiters.length > 0;
+      if (current) for (const h of inst.holders) holders.push({ thread: thread(h.thread), mode: h.mode, site: site(h.site), forMs: h.forMs });
       for (const w of inst.waiters) waiters.push({ thread: thread(w.thread), mode: w.mode, site: site(w.site), forMs: w.forMs, state: w.state, timed: w.timed });
       if (inst.last && !last) last = { thread: thread(inst.last.thread), mode: inst.last.mode, site: site(inst.last.site) };
     }

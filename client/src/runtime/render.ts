@@ -76,19 +76,19 @@ function waiterCell(model: PanelModel, l: PanelLock): string {
     .join('');
 }
 
-const COLUMNS: Array<{ key: SortKey; title: string }> = [
-  { key: 'label', title: 'Lock' },
-  { key: 'holder', title: 'Held by' },
-  { key: 'waiters', title: 'Waiting' },
-  { key: 'last', title: 'Last holder' },
-  { key: 'contention', title: 'Contention' },
-  { key: 'waitP99', title: 'Wait p99' },
-  { key: 'holdP99', title: 'Hold p99' },
+const COLUMNS: Array<{ key: SortKey; title: string; hint: string }> = [
+  { key: 'label', title: 'Lock', hint: 'Lock class: its name, or where it was created' },
+  { key: 'holder', title: 'Held by', hint: 'Who holds the lock while others wait for it, where they took it and for how long (the hook reports holders with each wait)' },
+  { key: 'waiters', title: 'Waiting', hint: 'Threads waiting for the lock now, where they asked and for how long' },
+  { key: 'last', title: 'Last holder', hint: 'The most recent acquisition the hook reported' },
+  { key: 'contention', title: 'Contention', hint: 'Acquisitions that had to wait (finished or still waiting)' },
+  { key: 'waitP99', title: 'Wait p99', hint: '99th percentile of finished contended waits, worst site' },
+  { key: 'holdP99', title: 'Hold p99', hint: '99th percentile of sampled hold times (one acquisition in sample_every per thread), worst site' },
 ];
 
 export function renderTable(model: PanelModel, sort: SortState): string {
   const head = COLUMNS.map(
-    (c) => `<th data-sort="${c.key}" class="sortable${c.key === sort.key ? (sort.descending ? ' desc' : ' asc') : ''}" tabindex="0">${c.title}</th>`,
+    (c) => `<th data-sort="${c.key}" class="sortable${c.key === sort.key ? (sort.descending ? ' desc' : ' asc') : ''}" tabindex="0" title="${esc(c.hint)}">${c.title}</th>`,
   ).join('');
   const rows = sortLocks(model.locks, sort.key, sort.descending)
     .map(
