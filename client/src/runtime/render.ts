@@ -116,7 +116,7 @@ export function renderCycles(model: PanelModel): string {
           return `<li><span class="thread">${esc(n.thread.label)}</span> ${holds || 'holds nothing'} and waits for <b>${esc(n.waitsFor)}</b> at ${siteLink(model, n.waitSite)}${holder ? `, held by <span class="thread">${esc(holder.thread.label)}</span>` : ''}</li>`;
         })
         .join('');
-      return `<section class="cycle" data-cycle="${ci}"><h2>Deadlock in process ${esc(c.pid)} at ${esc(formatMs(c.tMs))}${c.timed ? ' (a timed wait will end it)' : ''}</h2><ol>${steps}</ol><button data-action="pause">Pause program</button></section>`;
+      return `<section class="cycle" data-cycle="${ci}"><h2>Deadlock in process ${esc(c.pid)}, found ${esc(formatMs(c.tMs))} after it started${c.timed ? ' (a timed wait will end it)' : c.action === 'abort' ? ' (the hook aborts the process)' : ''}</h2><ol>${steps}</ol><button data-action="pause">Pause program</button></section>`;
     })
     .join('');
 }
