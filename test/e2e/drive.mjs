@@ -247,6 +247,23 @@ function skipStep(reason) {
   throw new StepSkipped(reason);
 }
 
+const TRACED_LAUNCH = 'midas_abba (LockLens e2e)';
+const MIDAS_BINARY = path.join(REPO_ROOT, 'runtime-hook', 'target', 'debug', 'examples', 'midas_abba');
+
+/**
+ * For the last step: run-traced.js and a launch.json whose Node configuration runs midas_abba.
+ * Written before the workbench opens, so the debug service has read it when the step runs.
+ */
+function addTracedLaunch(ws) {
+  fs.copyFileSync(path.join(REPO_ROOT, 'test', 'extension', 'workspace', 'run-traced.js'), path.join(ws, 'run-traced.js'));
+  fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
+  const launch = {
+    version: '0.2.0',
+    configurations: [{ type: 'node', request: 'launch', name: TRACED_LAUNCH, program: '${workspaceFolder}/run-traced.js', args: [MIDAS_BINARY], console: 'internalConsole', env: { LOCKLENS_EXAMPLE_TIMEOUT_MS: '120000' } }],
+  };
+  fs.writeFileSync(path.join(ws, '.vscode', 'launch.json'), JSON.stringify(launch, null, 2));
+}
+
 /** Builds runtime-hook's midas_abba with cargo offline (like test/unit/run-examples.test.ts). */
 async function buildMidas() {
   const { spawnSync } = await import('node:child_process');
@@ -285,6 +302,7 @@ async function main() {
   runDir = makeRunDir('e2e');
   const ws = path.join(runDir, 'demo-crate');
   fs.cpSync(DEMO, ws, { recursive: true, filter: (s) => path.basename(s) !== 'target' });
+  addTracedLaunch(ws);
   server = new CodeServer({ bin, runDir, log });
 
   await step('install the .vsix', null, async () => {
@@ -444,13 +462,11 @@ async function main() {
   await step('debug session of midas_abba -> the Lock Panel shows holders, waiters and the deadlock cycle', page, async () => {
     const built = await buildMidas();
     if (built.skip) return skipStep(built.skip);
-    // A Node launch configuration that runs the hook example (LockLens adds the listener's
-    // endpoint and token to its env), started from the Command Palette like a person would.
-    const name = 'midas_abba (LockLens e2e)';
-    fs.copyFileSync(path.join(REPO_ROOT, 'test', 'extension', 'workspace', 'run-traced.js'), path.join(ws, 'run-traced.js'));
-    fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
-    const launch = { version: '0.2.0', configurations: [{ type: 'node', request: 'launch', name, program: '${workspaceFolder}/run-traced.js', args: [built.binary], console: 'internalConsole', env: { LOCKLENS_EXAMPLE_TIMEOUT_MS: '120000' } }] };
-    fs.writeFileSync(path.join(ws, '.vscode', 'launch.json'), JSON.stringify(launch, null, 2));
+    // The Node launch configuration written with the workspace (addTracedLaunch) runs the hook
+    // example; LockLens adds the listener's endpoint and token to its env. Started from the
+    // Command Palette like a person would.
+    const name = TRACED_LAUNCH;
+    if (built.binary !== MIDAS_BINARY) throw new Error(`midas_abba was built at ${built.binary}, launch.json runs ${MIDAS_BINARY}`);
     await wb.runCommand('View: Close All Editors');
     await page.locator('iframe.webview').first().waitFor({ state: 'detached', timeout: STEP_TIMEOUT }).catch(() => {});
     // "Debug: Select and Start Debugging" opens a second pick with launch.json's configurations.
@@ -489,6 +505,13 @@ async function main() {
     expect(rows.SYSMSG && /^cm_watchdog #\d+ at examples\/midas_abba\.rs:39/.test(rows.SYSMSG.heldBy), 'SYSMSG is held by cm_watchdog at line 39');
     expect(rows.SYSMSG && /^odbedit #\d+ at examples\/midas_abba\.rs:34 .*deadlocked/.test(rows.SYSMSG.waiting), 'odbedit waits for SYSMSG at line 34, deadlocked');
     expect(redEdges === 4, `4 red wait-for edges (found ${redEdges})`);
+    // The table sorts by a clicked column (and back the other way on a second click).
+    await panel.locator('th[data-sort="label"]').click();
+    await panel.locator('th.asc[data-sort="label"]').waitFor({ timeout: 10_000 });
+    await panel.locator('th[data-sort="label"]').click();
+    await panel.locator('th.desc[data-sort="label"]').waitFor({ timeout: 10_000 });
+    const order = (await panel.locator('table#locks tbody tr td:first-child .lock').allInnerTexts()).join(',');
+    expect(order === 'SYSMSG,ODB', `locks sorted by name, descending (got ${order})`);
     // Clicking a site opens the file at that line.
     await cycle.locator('a.site', { hasText: 'midas_abba.rs:34' }).first().click();
     await page.locator('.tabs-container .tab.active', { hasText: 'midas_abba.rs' }).waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
