@@ -88,6 +88,18 @@ describe('Lock Panel model', () => {
     assert.deepEqual([inv.inversions[0].a, inv.inversions[0].b].sort(), ['ODB', 'SYSMSG']);
   });
 
+  it('lock-order cycles of three classes', () => {
+    const hello = midasLines()[0];
+    const e = (t: number, tid: number, a: number, b: number) => edgeLine(t, tid, `w${tid}`, [a, `L${a}`, 10 + a], [b, `L${b}`, 20 + b]);
+    const e1 = e(1, 1, 1, 2);
+    const e2 = e(2, 2, 2, 3);
+    const e3 = e(3, 3, 3, 1);
+    const m3 = modelOf([hello, e1, e2, e3, { v: 1, type: 'order_cycle', t_ms: 3, edges: [e1, e2, e3].map(({ t_ms, thread, from, to }) => ({ t_ms, thread, from, to })) }]);
+    const pm = buildPanelModel(m3, { title: 't', state: 'live' });
+    assert.equal(pm.orderCycles.length, 1);
+    assert.deepEqual(pm.orderCycles[0].steps.map((st) => `${st.from}>${st.to}`), ['L1>L2', 'L2>L3', 'L3>L1']);
+  });
+
   it('decorations: hold/wait p99 at sites, the deadlock at the waiting sites, only files found', () => {
     const ds = siteDecorations(buildReport(m, { argv: [], exitCode: null, signal: null, durationMs: 0, outcome: 'exited', runExitCode: 0 }), resolve);
     const at = (line: number) => ds.find((d) => d.line === line);

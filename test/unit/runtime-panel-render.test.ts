@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { layoutGraph, renderGraphSvg } from '../../client/src/runtime/graphLayout';
 import { buildPanelModel } from '../../client/src/runtime/panelModel';
 import { contentSecurityPolicy, esc, jsonForScript, renderBody, renderShell } from '../../client/src/runtime/render';
-import { JSQ, midasLines, modelOf, XSS } from './runtime-panel-fixtures';
+import { edgeLine, JSQ, midasLines, modelOf, XSS } from './runtime-panel-fixtures';
 
 const hostile = buildPanelModel(modelOf(midasLines({ odb: XSS, sysmsg: JSQ, t1: `</script><script>alert(1)</script>`, t2: `' onmouseover='alert(1)`, file: `src/<b>x</b>".rs` })), {
   title: `<svg onload=alert(1)>`,
@@ -70,6 +70,18 @@ describe('Lock Panel rendering', () => {
     assert.equal((svg.match(/class="e [a-z]+ cyc"/g) ?? []).length, 4, 'all four cycle edges are red');
     assert.match(svg, /<title>&lt;img src=x onerror=alert\(1\)&gt;<\/title>/);
     assert.equal(renderGraphSvg(layoutGraph({ nodes: [], edges: [] })), '');
+  });
+
+  it('inversions and order cycles with hostile names are escaped too', () => {
+    const e = (t: number, tid: number, a: number, b: number) => edgeLine(t, tid, `${XSS}${tid}`, [a, `${JSQ}${a}`, 10 + a], [b, `${JSQ}${b}`, 20 + b], `src/<i>${a}</i>.rs`);
+    const [e1, e2, e3, e4] = [e(1, 1, 1, 2), e(2, 2, 2, 3), e(3, 3, 3, 1), e(4, 4, 2, 1)];
+    const cycle = { v: 1, type: 'order_cycle', t_ms: 3, edges: [e1, e2, e3].map(({ t_ms, thread, from, to }) => ({ t_ms, thread, from, to })) };
+    const m = buildPanelModel(modelOf([midasLines()[0], e1, e2, e3, cycle, e4]), { title: 't', state: 'live' });
+    assert.ok(m.inversions.length >= 1 && m.orderCycles.length === 1);
+    const html = renderBody(m, { key: 'label', descending: false });
+    assert.match(html, /Lock-order cycles seen at runtime/);
+    assert.match(html, /Lock-order inversions seen at runtime/);
+    assertInert(html);
   });
 
   it('esc covers the five HTML specials and backticks', () => {

@@ -91,6 +91,11 @@ export interface PanelInversion {
   ba: { thread: PanelThread; fromSite: number; toSite: number };
 }
 
+/** A lock-order cycle of three or more classes (two-class ones are inversions). */
+export interface PanelOrderCycle {
+  steps: Array<{ from: string; to: string; thread: PanelThread; fromSite: number; toSite: number }>;
+}
+
 export interface GraphNode {
   id: string;
   kind: 'thread' | 'lock';
@@ -114,6 +119,7 @@ export interface PanelModel {
   locks: PanelLock[];
   cycles: PanelCycle[];
   inversions: PanelInversion[];
+  orderCycles: PanelOrderCycle[];
   graph: { nodes: GraphNode[]; edges: GraphEdge[] };
   sites: PanelSite[];
   stats: { received: number; accepted: number; rejected: number; dropped: number };
@@ -222,6 +228,10 @@ export function panelModelFromReport(report: RunReport, opts: { title: string; s
     ba: { thread: thread(inv.ba.thread), fromSite: site(inv.ba.from.site), toSite: site(inv.ba.to.site) },
   }));
 
+  const orderCycles: PanelOrderCycle[] = report.orderCycles
+    .filter((c) => new Set(c.edges.map((e) => e.from.lock.classId)).size > 2)
+    .map((c) => ({ steps: c.edges.map((e) => ({ from: e.from.lock.label, to: e.to.lock.label, thread: thread(e.thread), fromSite: site(e.from.site), toSite: site(e.to.site) })) }));
+
   return {
     title: opts.title,
     state: opts.state,
@@ -229,6 +239,7 @@ export function panelModelFromReport(report: RunReport, opts: { title: string; s
     locks,
     cycles,
     inversions,
+    orderCycles,
     graph: waitForGraph(locks, cycles),
     sites,
     stats: {

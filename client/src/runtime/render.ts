@@ -132,6 +132,17 @@ export function renderInversions(model: PanelModel): string {
   return `<section class="inversions"><h2>Lock-order inversions seen at runtime</h2><ul>${items}</ul></section>`;
 }
 
+export function renderOrderCycles(model: PanelModel): string {
+  if (!model.orderCycles?.length) return '';
+  const items = model.orderCycles
+    .map(
+      (c) =>
+        `<li>${c.steps.map((st) => `<b>${esc(st.from)}</b> → <b>${esc(st.to)}</b> by <span class="thread">${esc(st.thread.label)}</span> at ${siteLink(model, st.toSite)}`).join('; ')}</li>`,
+    )
+    .join('');
+  return `<section class="inversions"><h2>Lock-order cycles seen at runtime</h2><ul>${items}</ul></section>`;
+}
+
 export function renderHeader(model: PanelModel): string {
   const procs = model.processes.map((p) => `${esc(p.program)} (pid ${esc(p.pid)})`).join(', ');
   const state = model.state === 'live' ? 'live' : model.state === 'replay' ? 'replay' : 'ended';
@@ -141,7 +152,7 @@ export function renderHeader(model: PanelModel): string {
 
 /** Everything below the page head; the graph is filled in by the webview (it needs the layout library). */
 export function renderBody(model: PanelModel, sort: SortState, graphSvg = ''): string {
-  return `${renderHeader(model)}${renderCycles(model)}${renderInversions(model)}${renderTable(model, sort)}<section id="graph"><h2>Wait-for graph</h2>${graphSvg || (model.graph.nodes.length ? '' : '<div class="none">Nobody waits.</div>')}</section>`;
+  return `${renderHeader(model)}${renderCycles(model)}${renderInversions(model)}${renderOrderCycles(model)}${renderTable(model, sort)}<section id="graph"><h2>Wait-for graph</h2>${graphSvg || (model.graph.nodes.length ? '' : '<div class="none">Nobody waits.</div>')}</section>`;
 }
 
 const STYLE = `
