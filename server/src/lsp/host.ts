@@ -5,6 +5,7 @@
 
 import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations } from '../analysis/api';
 import type { Edition } from '../analysis/model';
+import type { CrateInfo as DiscoveredCrate } from '../workspace/discover';
 
 export interface Point {
   row: number;
@@ -34,17 +35,8 @@ export interface EngineLike<P extends ParsedFileLike = ParsedFileLike> {
   analyzeFile(parsed: P, file: string, index: CrateIndex, options: EngineOptions): FileAnalysis;
 }
 
-export interface CrateInfo {
-  name: string;
-  /** Directory containing the crate's Cargo.toml. */
-  root: string;
-  edition: Edition;
-  /** Absolute paths of the crate's .rs files. */
-  files: string[];
-  dependencies: string[];
-  /** `[package.metadata.locklens]` and friends, as read from Cargo.toml. */
-  config: unknown;
-}
+/** A crate as workspace discovery describes it (server/src/workspace/discover.ts). */
+export type CrateInfo = Omit<DiscoveredCrate, 'config' | 'manifest'> & { config: unknown };
 
 export interface WorkspaceInfo {
   root: string;

@@ -2,7 +2,7 @@
 // different lock's condvar, block_on, running processes) while a guard is alive: every thread
 // that needs the lock waits for the I/O too.
 
-import type { Acquisition, Finding } from '../model';
+import type { Acquisition, Finding, Range } from '../model';
 import { isAlive } from '../regions';
 import { comparePos, type Node } from '../syntax';
 import type { CallFact } from '../functions';
@@ -85,21 +85,7 @@ export const blockingUnderLock: Rule = {
       if (!what) continue;
       const held = c.heldGuards.map((id) => byId.get(id)!).filter((a) => a && a.lock !== waitedLock);
       if (held.length === 0) continue;
-      const first = held[0];
-      const names = held.map(lockLabel).join(', ');
-      out.push(
-        makeFinding(
-          'blocking-under-lock',
-          'warning',
-          ctx.file,
-          c.range,
-          `\`${c.calleeText}(..)\` is ${what} while ${names} ${held.length > 1 ? 'are' : 'is'} held (acquired at ${at(first.range.start)}, ${describeRelease(first)}): every thread that needs ${held.length > 1 ? 'these locks' : 'this lock'} waits for it too. Copy what you need out of the guard and release it before blocking.`,
-          {
-            acquisitions: held.map((a) => a.id),
-            related: held.map((a) => ({ file: ctx.file, range: a.range, message: `${lockLabel(a)} acquired here` })),
-          },
-        ),
-      );
+      out.push(blockingFinding(ctx, c.range, `\`${c.calleeText}(..)\` is ${what}`, held));
     }
     // `cv.wait(g)` is also recorded as the acquisition that gives `g`'s lock back; other locks
     // alive there are held for the whole wait (whether or not the call itself was listed above).
@@ -108,21 +94,7 @@ export const blockingUnderLock: Rule = {
       if (out.some((f) => comparePos(f.range.start, w.range.start) >= 0 && comparePos(f.range.start, w.range.end) <= 0)) continue;
       const held = ctx.fn.acquisitions.filter((a) => a !== w && a.lock !== w.lock && !a.lockType.async && isAlive(a, w.range.start));
       if (held.length === 0) continue;
-      const first = held[0];
-      const names = held.map(lockLabel).join(', ');
-      out.push(
-        makeFinding(
-          'blocking-under-lock',
-          'warning',
-          ctx.file,
-          w.range,
-          `\`${w.receiverText}.${w.method}(..)\` is waiting on a condition variable of \`${w.lock}\` while ${names} ${held.length > 1 ? 'are' : 'is'} held (acquired at ${at(first.range.start)}, ${describeRelease(first)}): every thread that needs ${held.length > 1 ? 'these locks' : 'this lock'} waits for it too. Copy what you need out of the guard and release it before blocking.`,
-          {
-            acquisitions: held.map((a) => a.id),
-            related: held.map((a) => ({ file: ctx.file, range: a.range, message: `${lockLabel(a)} acquired here` })),
-          },
-        ),
-      );
+      out.push(blockingFinding(ctx, w.range, `\`${w.receiverText}.${w.method}(..)\` is waiting on a condition variable of \`${w.lock}\``, held));
     }
     return out;
   },
@@ -132,4 +104,22 @@ function isAwaited(call: Node): boolean {
   let p = call.parent;
   while (p && (p.type === 'parenthesized_expression' || p.type === 'try_expression')) p = p.parent;
   return p?.type === 'await_expression';
+}
+
+/** `<what blocks> while <locks> is held ...`, with the acquisitions as related locations. */
+function blockingFinding(ctx: RuleContext, range: Range, what: string, held: Acquisition[]): Finding {
+  const first = held[0];
+  const names = held.map(lockLabel).join(', ');
+  const many = held.length > 1;
+  return makeFinding(
+    'blocking-under-lock',
+    'warning',
+    ctx.file,
+    range,
+    `${what} while ${names} ${many ? 'are' : 'is'} held (acquired at ${at(first.range.start)}, ${describeRelease(first)}): every thread that needs ${many ? 'these locks' : 'this lock'} waits for it too. Copy what you need out of the guard and release it before blocking.`,
+    {
+      acquisitions: held.map((a) => a.id),
+      related: held.map((a) => ({ file: ctx.file, range: a.range, message: `${lockLabel(a)} acquired here` })),
+    },
+  );
 }
