@@ -12,7 +12,8 @@
 //     --clippy-runs N        cold clippy runs (default 1; 0 skips clippy)
 //     --clippy-features F    cargo features for clippy (default "full")
 //     --registry DIR         Debian cargo registry used as a directory source (default /usr/share/cargo/registry)
-//     --out FILE             JSON output (default bench/results/engine-<YYYY-MM-DD>.json)
+//     --out FILE             JSON output (default bench/results/engine-<YYYY-MM-DD>.json, plus a
+//                            git-ignored copy in bench/results/runs/)
 //     --cli FILE             launcher to benchmark instead of bin/locklens.js (same arguments)
 //     --max-load X           before each round, wait (up to --max-wait s, default 300) until the
 //                            1-minute load average is below X (for shared machines)
@@ -93,7 +94,7 @@ function usage(msg) {
   const text = readFileSync(fileURLToPath(import.meta.url), 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('//'))
-    .slice(0, 22)
+    .slice(0, 23)
     .map((l) => l.replace(/^\/\/ ?/, ''))
     .join('\n');
   if (msg) process.stderr.write(`bench/engine.mjs: ${msg}\n\n`);
@@ -669,6 +670,13 @@ async function main() {
   res.machine.loadAvgAtEnd = os.loadavg().map((x) => round(x, 2));
   mkdirSync(path.dirname(outFile), { recursive: true });
   writeFileSync(outFile, JSON.stringify(res, null, 2) + '\n');
+  // Every run is also kept (git-ignored) under results/runs/, so repeat runs can be compared.
+  if (!o.out) {
+    const runsDir = path.join(BENCH_DIR, 'results', 'runs');
+    mkdirSync(runsDir, { recursive: true });
+    const stamp = res.machine.date.replace(/:/g, '').replace(/\.\d+Z$/, 'Z');
+    writeFileSync(path.join(runsDir, `engine-${stamp}.json`), JSON.stringify(res, null, 2) + '\n');
+  }
   process.stdout.write('\n');
   printTable(res);
   process.stdout.write(`\nJSON: ${path.relative(process.cwd(), outFile)}\n`);

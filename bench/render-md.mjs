@@ -170,6 +170,32 @@ if (!d.locklens.summary) {
   lines.push('');
   lines.push(`**locklens row not yet measured:** ${d.locklens.error ?? 'no samples'} Re-run \`node bench/engine.mjs\` once the CLI builds.`);
 }
+// Repeat runs of the same day (bench/results/runs/, git-ignored), to show the spread.
+const runsDir = path.join(BENCH_DIR, 'results', 'runs');
+const day = m.date.slice(0, 10);
+const repeats = existsSync(runsDir)
+  ? readdirSync(runsDir)
+      .filter((f) => f.startsWith(`engine-${day}`) && f.endsWith('.json'))
+      .sort()
+      .map((f) => JSON.parse(readFileSync(path.join(runsDir, f), 'utf8')))
+      .filter((x) => x.crate?.path === d.crate.path && x.locklens?.summary && x.options.runs >= 3)
+  : [];
+if (repeats.length > 1) {
+  if (lines.at(-1) !== '') lines.push('');
+  lines.push(`All full runs of this benchmark on ${day} (medians, wall s; commit is HEAD at run time and `out/` was built from the shared working tree, so the engine changed between some runs; `+wip` marks runs known to include uncommitted engine edits):`);
+  lines.push('');
+  lines.push(`| time UTC | commit | check | check \`--threads 1\` | parse 1 thread | parse ${d.options.workers} workers | clippy | check / parse | clippy / check |`);
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const x of repeats) {
+    const med = (k) => s(x[k]?.summary?.medianS);
+    const rr = x.ratios;
+    lines.push(
+      `| ${x.machine.date.slice(11, 16)} | \`${x.machine.gitCommit}\`${x.machine.uncommittedEngineFiles ? '+wip' : ''} | ${med('locklens')} | ${med('locklens1')} | ${med('parseSingle')} | ${med('parseParallel')} | ${med('clippy')} | ` +
+        `${rr.checkOverParse == null ? 'n/a' : rr.checkOverParse.toFixed(2) + '×'} | ${rr.clippyOverCheck == null ? 'n/a' : rr.clippyOverCheck.toFixed(1) + '×'} |`,
+    );
+  }
+  lines.push('');
+}
 if (lines.at(-1) !== '') lines.push('');
 lines.push(`Raw data: \`${path.relative(path.resolve(BENCH_DIR, '..'), path.resolve(file))}\`.`);
 const section = lines.join('\n') + '\n';
