@@ -182,7 +182,7 @@ const repeats = existsSync(runsDir)
   : [];
 if (repeats.length > 1) {
   if (lines.at(-1) !== '') lines.push('');
-  lines.push(`All full runs of this benchmark on ${day} (medians, wall s; commit is HEAD at run time and `out/` was built from the shared working tree, so the engine changed between some runs; `+wip` marks runs known to include uncommitted engine edits):`);
+  lines.push(`All full runs of this benchmark on ${day} (medians, wall s; commit is HEAD at run time and \`out/\` was built from the shared working tree, so the engine changed between some runs; \`+wip\` marks runs known to include uncommitted engine edits):`);
   lines.push('');
   lines.push(`| time UTC | commit | check | check \`--threads 1\` | parse 1 thread | parse ${d.options.workers} workers | clippy | check / parse | clippy / check |`);
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
