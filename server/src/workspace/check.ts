@@ -185,7 +185,10 @@ export class LocalShard implements Shard {
 const PARALLEL_MIN_FILES = 48;
 
 async function openShards(jobs: FileJob[], opts: CheckOptions): Promise<Array<{ shard: Shard; jobs: FileJob[] }>> {
-  const threads = opts.threads ?? Math.min(4, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
+  // Each worker starts its own tree-sitter runtime and receives the crate index: on two cores
+  // that costs more than the second core gives back (BENCHMARKS.md), so parallelism starts at three.
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  const threads = opts.threads ?? (cores <= 2 ? 1 : Math.min(4, cores - 1));
   if (threads <= 1 || jobs.length < PARALLEL_MIN_FILES || !WorkerShard.available()) {
     return [{ shard: new LocalShard(await getEngine()), jobs }];
   }
