@@ -8,13 +8,14 @@ import * as path from 'path';
 import type { CheckResult } from './check';
 
 export function workspaceGraph(result: CheckResult): LockGraph {
-  const files = result.crates.flatMap((c) =>
-    c.files.map((analysis) => ({
+  const files = result.crates.flatMap((c) => {
+    const byFile = new Map(c.declarations.map((d) => [d.file, d]));
+    return c.files.map((analysis) => ({
       crate: c.crate.name,
       analysis,
-      declarations: c.declarations.find((d) => d.file === analysis.file) ?? { file: analysis.file, structs: [], statics: [], functions: [], imports: {}, modulePath: '' },
-    })),
-  );
+      declarations: byFile.get(analysis.file) ?? { file: analysis.file, structs: [], statics: [], functions: [], imports: {}, modulePath: '' },
+    }));
+  });
   const withOrder = result.crates.find((c) => c.crate.config.order.length > 0);
   return buildLockGraph({
     files,

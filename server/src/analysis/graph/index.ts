@@ -3,7 +3,7 @@
 // acquisition). From it: lock-order cycles, double locks through calls, and violations of a
 // declared lock hierarchy. Plain data in, plain data out.
 
-import type { FileAnalysis, FileDeclarations, FunctionSummary } from '../api';
+import type { CallSite, FileAnalysis, FileDeclarations, FunctionSummary } from '../api';
 import type { Acquisition, Finding, GuardMode, RelatedLocation, RuleId, Severity } from '../model';
 import { conflictOf, modeConflict } from '../rules/double-lock';
 import { CallResolver, functionId, type FunctionNode } from './calls';
@@ -68,7 +68,7 @@ export interface LockGraph {
   edges: LockEdge[];
   cycles: LockCycle[];
   findings: Finding[];
-  /** Function summaries by id, and which locks each takes (directly or through calls). */
+  /** Functions that take locks (directly or through calls), with those locks. */
   functions: Array<{ id: string; name: string; file: string; range: Acquisition['range']; locks: Array<{ lock: string; mode: GuardMode; acquisition: string; via: string[] }> }>;
   /** For every call made under a guard: the functions it may reach (ids in `functions`). */
   heldCalls: Array<{ fn: string; call: number; callees: string[] }>;
@@ -222,13 +222,16 @@ export function buildLockGraph(input: LockGraphInput): LockGraph {
     n.acquisitions.push(a);
     if (!n.modes.includes(a.mode)) n.modes.push(a.mode);
   }
-  const functions = fns.map((fn) => ({
-    id: fn.id,
-    name: fn.summary.qualifiedName,
-    file: fn.summary.file,
-    range: fn.summary.nameRange,
-    locks: [...reach(fn)].flatMap(([lock, list]) => list.slice(0, 1).map((r) => ({ lock, mode: r.acq.mode, acquisition: r.acq.id, via: r.chain.map((s) => s.callee) }))),
-  }));
+  // Only functions that take a lock, directly or through calls: the others add nothing.
+  const functions = fns
+    .filter((fn) => reach(fn).size > 0)
+    .map((fn) => ({
+      id: fn.id,
+      name: fn.summary.qualifiedName,
+      file: fn.summary.file,
+      range: fn.summary.nameRange,
+      locks: [...reach(fn)].flatMap(([lock, list]) => list.slice(0, 1).map((r) => ({ lock, mode: r.acq.mode, acquisition: r.acq.id, via: r.chain.map((s) => s.callee) }))),
+    }));
   const heldCalls = fns.flatMap((fn) =>
     fn.summary.calls.flatMap((call, index) => (call.heldGuards.length > 0 ? [{ fn: fn.id, call: index, callees: resolver.resolve(fn, call).map((r) => r.callee.id) }] : [])),
   );
@@ -237,17 +240,27 @@ export function buildLockGraph(input: LockGraphInput): LockGraph {
 
 function computeReach(fns: FunctionNode[], acqs: Map<string, Acquisition>, resolver: CallResolver): Map<string, Map<string, Reach[]>> {
   // Resolved, non-deferred call edges of every function.
-  const out = new Map<string, Array<{ callee: FunctionNode; step: CallStep }>>();
+  // Call edges; the step (for messages) is made only when a lock actually flows through it.
+  interface CallEdge {
+    callee: FunctionNode;
+    caller: FunctionNode;
+    call: CallSite;
+    may: boolean;
+    step?: CallStep;
+  }
+  const stepOf = (e: CallEdge): CallStep =>
+    (e.step ??= { file: e.caller.summary.file, range: e.call.range, caller: e.caller.summary.qualifiedName, callee: e.callee.summary.qualifiedName, calleeText: e.call.calleeText, may: e.may });
+  const out = new Map<string, CallEdge[]>();
   for (const fn of fns) {
-    const list: Array<{ callee: FunctionNode; step: CallStep }> = [];
+    if (fn.summary.calls.length === 0) continue;
+    const list: CallEdge[] = [];
     for (const call of fn.summary.calls) {
       if (call.deferred) continue;
       for (const { callee, may } of resolver.resolve(fn, call)) {
-        if (callee.id === fn.id) continue;
-        list.push({ callee, step: { file: fn.summary.file, range: call.range, caller: fn.summary.qualifiedName, callee: callee.summary.qualifiedName, calleeText: call.calleeText, may } });
+        if (callee.id !== fn.id) list.push({ callee, caller: fn, call, may });
       }
     }
-    out.set(fn.id, list);
+    if (list.length > 0) out.set(fn.id, list);
   }
   const reach = new Map<string, Map<string, Reach[]>>();
   for (const fn of fns) {
@@ -258,7 +271,9 @@ function computeReach(fns: FunctionNode[], acqs: Map<string, Acquisition>, resol
     }
     reach.set(fn.id, m);
   }
-  const merge = (into: Map<string, Reach[]>, from: Map<string, Reach[]>, step: CallStep): boolean => {
+  const merge = (into: Map<string, Reach[]>, from: Map<string, Reach[]>, edge: CallEdge): boolean => {
+    if (from.size === 0) return false;
+    const step = stepOf(edge);
     let changed = false;
     for (const [lock, list] of from) {
       for (const r of list) {
@@ -276,14 +291,14 @@ function computeReach(fns: FunctionNode[], acqs: Map<string, Acquisition>, resol
     const inComp = new Set(comp);
     for (const id of comp) {
       const mine = reach.get(id)!;
-      for (const { callee, step } of out.get(id) ?? []) if (!inComp.has(callee.id)) merge(mine, reach.get(callee.id)!, step);
+      for (const edge of out.get(id) ?? []) if (!inComp.has(edge.callee.id)) merge(mine, reach.get(edge.callee.id)!, edge);
     }
     if (comp.length === 1 && !(out.get(comp[0]) ?? []).some((e) => e.callee.id === comp[0])) continue;
     for (let changed = true, rounds = 0; changed && rounds < 64; rounds++) {
       changed = false;
       for (const id of comp) {
         const mine = reach.get(id)!;
-        for (const { callee, step } of out.get(id) ?? []) if (inComp.has(callee.id) && merge(mine, reach.get(callee.id)!, step)) changed = true;
+        for (const edge of out.get(id) ?? []) if (inComp.has(edge.callee.id) && merge(mine, reach.get(edge.callee.id)!, edge)) changed = true;
       }
     }
   }
