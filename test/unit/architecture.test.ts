@@ -72,3 +72,9 @@ test('custom protocol messages are defined once, in common/, and documented', ()
     }
   }
 });
+
+test('the editor-side rule list (common/rules.ts) agrees with the engine catalogue', async () => {
+  const common = await import('../../common/rules');
+  const engine = RULES.map((r) => r.id).filter((id) => id !== 'parse-error');
+  assert.deepEqual([...common.RULE_IDS].sort(), [...engine].sort());
+});
