@@ -12,7 +12,7 @@
 // - a named guard lives to the end of its block unless dropped or moved earlier.
 
 import type { Acquisition, Edition, GuardHolder, Position, Range, Release, ScrutineeInfo } from './model';
-import type { LocalDecl, Scopes } from './scopes';
+import { letConditionOwner, type LocalDecl, type Scopes } from './scopes';
 import { blockTail, comparePos, field, isTailOf, lastCharOf, methodCall, namedChildren, pathCall, rangeOf, startOf, visitTypes, walk, type Node } from './syntax';
 
 const EXIT_TYPES = new Set(['return_expression', 'try_expression', 'break_expression', 'continue_expression', 'closure_expression', 'async_block', 'function_item']);
@@ -334,7 +334,7 @@ export class RegionBuilder {
         }
         case 'let_condition': {
           if (field(node, 'value')?.id !== child.id) break;
-          const owner = letOwner(node);
+          const owner = letConditionOwner(node);
           if (!owner) break;
           if (owner.type === 'while_expression') {
             const body = field(owner, 'body')!;
@@ -475,13 +475,6 @@ export class RegionBuilder {
   }
 }
 
-function letOwner(n: Node): Node | undefined {
-  for (let p = n.parent; p; p = p.parent) {
-    if (p.type === 'if_expression' || p.type === 'while_expression') return p;
-    if (p.type !== 'let_chain' && p.type !== 'parenthesized_expression') return undefined;
-  }
-  return undefined;
-}
 
 /** Whether a `break`/`continue` jumps to a loop outside `scope`. */
 function leavesScope(jump: Node, scope: Node): boolean {
@@ -864,6 +857,16 @@ function executesWhenReached(site: Node, scope: Node, movedIn?: (branch: Node) =
     }
   }
   return false;
+}
+
+/** The last release on the normal path (early exits left out), by position; undefined if there is none. */
+export function lastRelease(releases: readonly Release[]): Release | undefined {
+  let best: Release | undefined;
+  for (const r of releases) {
+    if (r.kind === 'early-exit') continue;
+    if (!best || comparePos(r.position, best.position) > 0) best = r;
+  }
+  return best;
 }
 
 /** Used by rules: is the guard alive at `pos` (after its acquisition expression has run)? */

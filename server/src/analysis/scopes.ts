@@ -175,7 +175,8 @@ export class Scopes {
   }
 }
 
-function letConditionOwner(n: Node): Node | undefined {
+/** The `if`/`while` whose condition holds this `let` (through let-chains and parentheses). */
+export function letConditionOwner(n: Node): Node | undefined {
   for (let p = n.parent; p; p = p.parent) {
     if (p.type === 'if_expression' || p.type === 'while_expression') return p;
     if (p.type !== 'let_chain' && p.type !== 'parenthesized_expression') return undefined;

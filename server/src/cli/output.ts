@@ -4,8 +4,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import type { Acquisition, Finding, Range, Release, Severity } from '../analysis/model';
+import type { Acquisition, Finding, Range, Severity } from '../analysis/model';
 import { RULES } from '../analysis/rules/catalog';
+import { lastRelease } from '../analysis/regions';
 
 export const VERSION: string = (() => {
   // out/server/src/cli/ in a checkout, dist/ in the packaged extension: look upwards.
@@ -134,15 +135,6 @@ function snippet(lines: string[], r: Range, acq: Acquisition | undefined): strin
   }
   out.push(`${pad} |`);
   return out;
-}
-
-function lastRelease(rs: Release[]): Release | undefined {
-  let best: Release | undefined;
-  for (const r of rs) {
-    if (r.kind === 'early-exit') continue;
-    if (!best || r.position.line > best.position.line || (r.position.line === best.position.line && r.position.column > best.position.column)) best = r;
-  }
-  return best;
 }
 
 export function regionsText(acqs: Acquisition[]): string {

@@ -5,6 +5,7 @@
 import type { LockCycle, LockGraph } from '../analysis/graph';
 import type { Acquisition, Finding, RuleId } from '../analysis/model';
 import type { CheckResult } from './check';
+import { lastRelease } from '../analysis/regions';
 
 const RISK: Record<RuleId, { level: 'HIGH' | 'MEDIUM' | 'LOW'; what: string }> = {
   'lock-order-inversion': { level: 'HIGH', what: 'deadlock when two threads take the locks in opposite order' },
@@ -93,7 +94,7 @@ export function renderReport(result: CheckResult, graph: LockGraph, findings: Fi
     out.push(`### \`${esc(n.id)}\` (${typeName(n.acquisitions[0])})`, '');
     out.push('| Site | Function | Mode | Held until | Region | Under the guard |', '|---|---|---|---|---:|---|');
     for (const a of n.acquisitions.slice().sort((x, y) => x.file.localeCompare(y.file) || x.range.start.line - y.range.start.line)) {
-      const rel = lastRelease(a);
+      const rel = lastRelease(a.releases) ?? a.releases[0];
       const lines = rel ? rel.position.line - a.range.start.line + 1 : 1;
       const notes = [...new Set((findingsByAcq.get(a.id) ?? []).filter((f) => f.rule !== 'poison-unwrap').map((f) => f.rule))];
       const under = underGuard(a, graph);
@@ -209,12 +210,6 @@ export function layers(graph: LockGraph): Array<Array<{ lock: string; cyclic: bo
     (out[d] ??= []).push({ lock: n.id, cyclic: cyclic.has(n.id) });
   }
   return out.filter(Boolean).map((l) => l.sort((a, b) => a.lock.localeCompare(b.lock)));
-}
-
-function lastRelease(a: Acquisition) {
-  let best = a.releases[0];
-  for (const r of a.releases) if (r.kind !== 'early-exit' && (!best || best.kind === 'early-exit' || r.position.line > best.position.line)) best = r;
-  return best;
 }
 
 function typeName(a: Acquisition | undefined): string {

@@ -6,6 +6,7 @@
 import type { CallSite, FileAnalysis, FileDeclarations, FunctionSummary } from '../api';
 import type { Acquisition, Finding, GuardMode, RelatedLocation, RuleId, Severity } from '../model';
 import { conflictOf, modeConflict } from '../rules/double-lock';
+import { isAlive } from '../regions';
 import { CallResolver, functionId, type FunctionNode } from './calls';
 
 export { functionId } from './calls';
@@ -138,7 +139,7 @@ export function buildLockGraph(input: LockGraphInput): LockGraph {
       if (inner.isTry) continue;
       for (const outer of own) {
         if (outer === inner || outer.lock === inner.lock) continue;
-        if (!aliveAt(outer, inner)) continue;
+        if (!isAlive(outer, inner.range.start)) continue;
         addEdge({ outer, calls: [], inner });
       }
     }
@@ -322,13 +323,6 @@ function addReach(m: Map<string, Reach[]>, lock: string, r: Reach): void {
   const list = m.get(lock);
   if (!list) m.set(lock, [r]);
   else if (list.length < MAX_REACH_PER_LOCK && !list.some((x) => x.acq.id === r.acq.id)) list.push(r);
-}
-
-function aliveAt(outer: Acquisition, inner: Acquisition): boolean {
-  const p = inner.range.start;
-  const before = (a: { line: number; column: number }, b: { line: number; column: number }) => a.line < b.line || (a.line === b.line && a.column < b.column);
-  if (before(p, outer.range.end)) return false;
-  return outer.held.some((r) => !before(p, r.start) && before(p, r.end));
 }
 
 function loc(file: string, line: number): string {

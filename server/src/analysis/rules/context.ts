@@ -2,6 +2,7 @@
 
 import type { EngineOptions } from '../api';
 import type { FunctionFacts } from '../functions';
+import { lastRelease } from '../regions';
 import type { Acquisition, Finding, Position, Range, RuleId, Severity } from '../model';
 import type { Node } from '../syntax';
 
@@ -38,9 +39,7 @@ export function at(p: Position): string {
 
 /** The last release rustc performs on the normal path (not an early exit). */
 export function finalRelease(a: Acquisition) {
-  let best = a.releases[0];
-  for (const r of a.releases) if (r.kind !== 'early-exit' && (!best || best.kind === 'early-exit' || r.position.line > best.position.line || (r.position.line === best.position.line && r.position.column > best.position.column))) best = r;
-  return best;
+  return lastRelease(a.releases) ?? a.releases[0];
 }
 
 export function describeRelease(a: Acquisition): string {
