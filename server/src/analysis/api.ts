@@ -67,6 +67,8 @@ export interface FunctionDecl {
   file: string;
   range: Range;
   nameRange: Range;
+  /** The body block, `{` to `}`. */
+  bodyRange?: Range;
   modulePath: string;
 }
 

@@ -27,6 +27,13 @@ export function fnv1a(s: string, seed = 0x811c9dc5): number {
   return h;
 }
 
+const POSITION_KEYS = new Set(['range', 'nameRange', 'bodyRange']);
+
+/** JSON of declarations with their positions left out: what stays equal when only code moves. */
+export function positionFreeJson(value: unknown): string {
+  return JSON.stringify(value, (k, v) => (POSITION_KEYS.has(k) ? undefined : v));
+}
+
 const declHashes = new WeakMap<FileDeclarations, number>();
 const indexHashes = new WeakMap<CrateIndex, string>();
 
@@ -34,7 +41,7 @@ const indexHashes = new WeakMap<CrateIndex, string>();
 function declarationsHash(d: FileDeclarations): number {
   let h = declHashes.get(d);
   if (h === undefined) {
-    h = fnv1a(JSON.stringify(d, (k, v) => (k === 'range' || k === 'nameRange' ? undefined : v)));
+    h = fnv1a(positionFreeJson(d));
     declHashes.set(d, h);
   }
   return h;

@@ -136,6 +136,7 @@ function functionDecl(item: Node, file: string, mod: string, impl: { selfType: s
   }
   // Modifiers (`pub async unsafe`) come before the name: a text test avoids walking children.
   const isAsync = /\basync\b/.test(item.text.slice(0, nameNode.startIndex - item.startIndex));
+  const body = field(item, 'body');
   return {
     qualifiedName: impl ? `${impl.selfType}::${name}` : join(mod, name),
     name,
@@ -147,6 +148,7 @@ function functionDecl(item: Node, file: string, mod: string, impl: { selfType: s
     file,
     range: rangeOf(item),
     nameRange: rangeOf(nameNode),
+    bodyRange: body ? rangeOf(body) : undefined,
     modulePath: mod,
   };
 }

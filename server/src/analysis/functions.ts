@@ -7,7 +7,7 @@ import type { Acquisition, Edition, GuardMode, LockType, Range } from './model';
 import { ENTRY_PASS_THROUGH, guardShape, isAlive, isDropCall, RegionBuilder } from './regions';
 import { CrateView, FunctionResolver, peel } from './resolve';
 import { Scopes } from './scopes';
-import { field, methodCall, pathCall, rangeOf, runsInPlace, startOf, visitTypes, type Node } from './syntax';
+import { field, methodCall, pathCall, rangeOf, runsInPlace, startOf, type Node } from './syntax';
 
 const ACQUIRE_NAMES = new Set([
   'lock', 'read', 'write', 'try_lock', 'try_read', 'try_write',
@@ -23,8 +23,6 @@ const ACQUIRE_NAMES = new Set([
 /** Methods whose calls are part of handling a guard, not calls made under it. */
 const GUARD_PLUMBING = new Set(['unwrap', 'expect', 'unwrap_or_else', 'map_err', 'ok', 'clone', 'into_inner', 'deref', 'deref_mut', 'as_ref', 'as_mut', 'borrow', 'borrow_mut']);
 
-const FUNCTION_TYPES = new Set(['function_item']);
-const STRUCTURE_TYPES = new Set(['function_item', 'closure_expression', 'async_block', 'await_expression']);
 const LOCKISH_NAME = /^(lock|read|write|try_(lock|read|write|upgradable_read|read_recursive)\w*|blocking_(lock|read|write)|upgradable_read|read_recursive|(lock|read|write|upgradable_read)_(arc|owned)|wait|wait_while|wait_timeout\w*)$/;
 const DASHMAP_NAME = /^(get|get_mut|try_get\w*|entry|try_entry|iter|iter_mut)$/;
 
@@ -250,14 +248,34 @@ export function fileText(text: string, parseFragment?: FragmentParser): FileText
   return { text, lineStarts: undefined, parseFragment };
 }
 
+/**
+ * Where a function is: its declaration (when the declarations pass found it), its body's offsets
+ * in the file, and its tree node, looked up only when the analysis needs the tree. Most
+ * functions never lock anything, and for those the text and the declaration are enough.
+ */
+export interface FunctionSite {
+  decl?: FunctionDecl;
+  bodyStart: number;
+  bodyEnd: number;
+  node(): Node;
+  /** The file's root node: leaves are found from offsets without the function's node. */
+  root: Node;
+}
+
+/** A site for a function node already in hand (nested functions). */
+function siteOfNode(node: Node, root: Node): FunctionSite {
+  const body = field(node, 'body')!;
+  return { bodyStart: body.startIndex, bodyEnd: body.endIndex, node: () => node, root };
+}
+
 /** One `fn` item of the declarations pass and the functions nested in its body. */
-export function analyzeFunctionItem(node: Node, decl: FunctionDecl, decls: FileDeclarations, view: CrateView, edition: Edition, file: FileText): FunctionFacts[] {
+export function analyzeFunctionItem(site: FunctionSite, decls: FileDeclarations, view: CrateView, edition: Edition, file: FileText): FunctionFacts[] {
   const out: FunctionFacts[] = [];
-  const pending: Array<{ node: Node; decl?: FunctionDecl }> = [{ node, decl }];
+  const pending: FunctionSite[] = [site];
   for (let i = 0; i < pending.length; i++) {
-    const facts = analyzeFunction(pending[i].node, pending[i].decl, decls, view, edition, file);
+    const facts = analyzeFunction(pending[i], decls, view, edition, file);
     out.push(facts);
-    for (const nested of facts.nested) pending.push({ node: nested });
+    for (const nested of facts.nested) pending.push(siteOfNode(nested, site.root));
   }
   return out;
 }
@@ -301,18 +319,64 @@ function enclosingFunctionName(n: Node): string | undefined {
   return undefined;
 }
 
-function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: FileDeclarations, view: CrateView, edition: Edition, file: FileText): FunctionFacts {
-  const name = field(fnNode, 'name')?.text ?? '?';
-  const outer = enclosingFunctionName(fnNode);
-  const qualifiedName = decl?.qualifiedName ?? (outer ? `${outer}::${name}` : name);
+/** The innermost node of one of `types` around the leaf at `offset`, at most `depth` levels up. */
+function enclosingOfType(root: Node, offset: number, types: ReadonlySet<string>, depth: number): Node | undefined {
+  for (let n: Node | null = root.descendantForIndex(offset), i = 0; n && i <= depth; n = n.parent, i++) {
+    if (types.has(n.type)) return n;
+  }
+  return undefined;
+}
+
+const CLOSURE_TYPES = new Set(['closure_expression', 'async_block']);
+const AWAIT_TYPES = new Set(['await_expression']);
+
+/**
+ * Nested `fn` items, closures and async blocks of a body: found from their tokens in the text
+ * (`fn name`, `|`, `async`) and confirmed on the tree, so the cost follows the number of such
+ * tokens rather than the size of the body. Tokens inside macro arguments find no node, as in the
+ * tree itself.
+ */
+function bodyStructure(site: FunctionSite, code: string): { nested: Node[]; closures: Node[] } {
+  const nested: Node[] = [];
+  const closures: Node[] = [];
+  const base = site.bodyStart;
+  for (const m of code.matchAll(/\bfn\s+[A-Za-z_]/g)) {
+    const leaf = site.root.descendantForIndex(base + m.index!);
+    const item = leaf?.parent;
+    if (item && item.type === 'function_item' && item.startIndex > base && !nested.some((n) => n.startIndex <= item.startIndex && item.endIndex <= n.endIndex)) nested.push(item);
+  }
+  const inNested = (offset: number) => nested.some((n) => n.startIndex <= offset && offset < n.endIndex);
+  let skipUntil = -1;
+  for (const m of code.matchAll(/\|\|?|\basync\b/g)) {
+    const offset = base + m.index!;
+    if (offset < skipUntil || inNested(offset)) continue;
+    const leaf = site.root.descendantForIndex(offset);
+    let closure: Node | null | undefined;
+    if (m[0] === 'async') closure = leaf?.parent?.type === 'async_block' ? leaf.parent : undefined;
+    else if (leaf?.parent?.type === 'closure_parameters') {
+      closure = leaf.parent.parent;
+      skipUntil = leaf.parent.endIndex;
+    }
+    if (closure && CLOSURE_TYPES.has(closure.type)) closures.push(closure);
+  }
+  closures.sort((a, b) => a.startIndex - b.startIndex);
+  return { nested, closures };
+}
+
+function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: CrateView, edition: Edition, file: FileText): FunctionFacts {
+  const decl = site.decl;
+  let fnNodeCache: Node | undefined;
+  const fnNode = () => (fnNodeCache ??= site.node());
+  const qualifiedName = decl?.qualifiedName ?? nestedName(fnNode());
   const scopes = new Scopes(fnNode);
-  const resolver = new FunctionResolver(view, decls, scopes, qualifiedName, decl?.selfType ?? implSelfType(fnNode));
-  const regions = new RegionBuilder(edition, scopes, fnNode);
+  const resolver = new FunctionResolver(view, decls, scopes, qualifiedName, decl ? decl.selfType : implSelfType(fnNode()));
   const facts: FunctionFacts = {
     decl,
     qualifiedName,
-    node: fnNode,
-    isAsync: decl?.isAsync ?? /\basync\b/.test(fnNode.text.slice(0, (field(fnNode, 'name')?.startIndex ?? fnNode.startIndex) - fnNode.startIndex)),
+    get node() {
+      return fnNode();
+    },
+    isAsync: decl?.isAsync ?? isAsyncItem(fnNode()),
     acquisitions: [],
     nodes: new Map(),
     awaits: [],
@@ -321,41 +385,25 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
     deferred: new Set(),
     nested: [],
   };
-  const body = field(fnNode, 'body')!;
-  const closures: Node[] = [];
   const waits: Node[] = [];
-  const bodyStart = body.startIndex;
+  const bodyStart = site.bodyStart;
   file.code ??= codeOnly(file.text);
-  const code = file.code.slice(bodyStart, body.endIndex);
-  const nestedRanges: Array<[number, number]> = [];
-  const inNested = (offset: number) => nestedRanges.some(([a, b]) => offset >= a && offset < b);
+  const code = file.code.slice(bodyStart, site.bodyEnd);
+  const { nested, closures } = bodyStructure(site, code);
+  facts.nested = nested;
+  const inNested = (offset: number) => nested.some((n) => n.startIndex <= offset && offset < n.endIndex);
   const anyCandidate = mayAcquire(code, view) || mayCallGuardFunction(code, view);
-  // Structure that needs the tree: nested fns, closures, awaits (few nodes, found inside
-  // tree-sitter). Calls are found lexically; only the interesting ones get their node.
-  if (anyCandidate || /\bfn\s+[A-Za-z_]/.test(code)) {
-    visitTypes(body, anyCandidate ? STRUCTURE_TYPES : FUNCTION_TYPES, (n) => {
-      if (n.type === 'function_item') {
-        if (n.id === body.id) return undefined;
-        facts.nested.push(n);
-        nestedRanges.push([n.startIndex, n.endIndex]);
-        return false;
-      }
-      if (n.type === 'closure_expression' || n.type === 'async_block') closures.push(n);
-      if (n.type === 'await_expression') facts.awaits.push({ node: n, range: rangeOf(n) });
-      return undefined;
-    });
-  }
   const scanned = scanCalls(code, bodyStart, file, resolver, decl).filter((c) => !inNested(c.nameOffset));
-  if (!anyCandidate) {
-    facts.calls = scanned;
-    return facts;
-  }
+  let bodyCache: Node | undefined;
+  const body = () => (bodyCache ??= field(fnNode(), 'body')!);
+  let regionsCache: RegionBuilder | undefined;
+  const regions = () => (regionsCache ??= new RegionBuilder(edition, scopes, fnNode()));
   // Lock calls: candidates from the text, confirmed on the tree.
   const acquisitionCalls = new Set<number>();
-  for (const c of scanned) {
+  for (const c of anyCandidate ? scanned : []) {
     const lockish = LOCKISH_NAME.test(c.name) || (view.usesDashMap && DASHMAP_NAME.test(c.name)) || view.guardFunctionNames.has(c.name);
     if (!lockish) continue;
-    const n = callNodeAt(body, c.nameOffset);
+    const n = callNodeAt(body(), c.nameOffset);
     if (!n) continue;
     const mcw = methodCall(n);
     if (mcw && /^wait(_while|_timeout|_timeout_while)?$/.test(mcw.name) && mcw.args.length >= 1) {
@@ -372,9 +420,9 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
   // Lock calls inside macro arguments (`println!("{}", m.lock().unwrap())`): the tree has only
   // tokens there, so the arguments are parsed on the side and mapped back.
   const macros = new Map<number, Node>();
-  for (const c of scanned) {
+  for (const c of anyCandidate ? scanned : []) {
     if (acquisitionCalls.has(c.nameOffset) || !LOCKISH_NAME.test(c.name)) continue;
-    const m = macroAround(body, c.nameOffset);
+    const m = macroAround(body(), c.nameOffset);
     if (m) macros.set(m.startIndex, m);
   }
   for (const m of macros.values()) {
@@ -405,6 +453,15 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
     if (/^wait_timeout/.test(waitName) && added.holder.kind === 'binding' && !/^\(/.test(added.holder.name)) added.holder.inAggregate = true;
   }
   facts.acquisitions.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.column - b.range.start.column);
+  // Awaits matter only to guards (held across them, or ending a scrutinee's construct).
+  if (facts.acquisitions.length > 0) {
+    for (const m of code.matchAll(/\.\s*await\b/g)) {
+      const offset = bodyStart + m.index!;
+      if (inNested(offset)) continue;
+      const n = enclosingOfType(site.root, offset, AWAIT_TYPES, 1);
+      if (n) facts.awaits.push({ node: n, range: rangeOf(n) });
+    }
+  }
 
   function labelAt(n: Node): { closure: Node | undefined; fnLabel: string } {
     const closure = closures.filter((c) => c.startIndex <= n.startIndex && n.endIndex <= c.endIndex).pop();
@@ -443,14 +500,14 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
 
   function addMacroAcquisition(invocation: Node, acq: FoundAcquisition, ranges: { range: Range; callRange: Range; unwrap?: Acquisition['unwrap'] }): void {
     const { closure, fnLabel } = labelAt(invocation);
-    const a = record(acq, { ...ranges, fnLabel }, regions.macroRegion(invocation));
+    const a = record(acq, { ...ranges, fnLabel }, regions().macroRegion(invocation));
     facts.nodes.set(a.id, { call: invocation, guardExpr: invocation, receiver: invocation, closure });
   }
 
   function addAcquisition(n: Node, acq: FoundAcquisition): void {
     const { closure, fnLabel } = labelAt(n);
     const shape = guardShape(n, acq.method.wrapped, !!acq.method.awaits, acq.type.kind === 'dashmap' && /entry$/.test(acq.methodName) ? ENTRY_PASS_THROUGH : undefined);
-    const region = regions.build(shape);
+    const region = regions().build(shape);
     const range = rangeOf(shape.guardExpr.type === 'try_expression' || !shape.wrapped ? shape.guardExpr : n);
     const unwrap = shape.unwrap ? { method: shape.unwrap.method, range: rangeOf(shape.unwrap.node) } : undefined;
     const a = record(acq, { range, callRange: rangeOf(n), unwrap, fnLabel }, region);
@@ -482,7 +539,7 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
     const held = facts.acquisitions.filter((a) => acqDeferred.get(a.id) === runsLater && isAlive(a, at) && !handedOver(a)).map((a) => a.id);
     if (held.length > 0) {
       // Under a guard the details matter (receiver type, arguments): take them from the tree.
-      const n = callNodeAt(body, offset);
+      const n = callNodeAt(body(), offset);
       const precise = n ? callFact(n, resolver) : undefined;
       if (precise) {
         precise.nameOffset = offset;
@@ -494,7 +551,7 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
     if (runsLater) c.deferred = true;
     // `f(..)` where `f` is one of this function's parameters: a callback run under these guards.
     if (!c.receiverText && !c.pathQualifier && params.some((p) => p.name === c.name)) {
-      const n = c.node ?? callNodeAt(body, offset);
+      const n = c.node ?? callNodeAt(body(), offset);
       const fnExpr = n ? field(n, 'function') : null;
       const d = fnExpr && fnExpr.type === 'identifier' ? scopes.resolve(fnExpr.text, fnExpr) : undefined;
       if (d && d.kind === 'param') c.paramIndex = params.findIndex((p) => p.name === d.name);
@@ -519,6 +576,18 @@ function analyzeFunction(fnNode: Node, decl: FunctionDecl | undefined, decls: Fi
     }
   }
   return facts;
+}
+
+/** `outer::inner` for a function nested in another function's body. */
+function nestedName(fnNode: Node): string {
+  const name = field(fnNode, 'name')?.text ?? '?';
+  const outer = enclosingFunctionName(fnNode);
+  return outer ? `${outer}::${name}` : name;
+}
+
+/** Modifiers (`pub async unsafe`) come before the name. */
+function isAsyncItem(fnNode: Node): boolean {
+  return /\basync\b/.test(fnNode.text.slice(0, (field(fnNode, 'name')?.startIndex ?? fnNode.startIndex) - fnNode.startIndex));
 }
 
 function implSelfType(fnNode: Node): string | undefined {
@@ -672,19 +741,20 @@ function callFact(call: Node, resolver: FunctionResolver): CallFact | undefined 
 }
 
 export function summarize(f: FunctionFacts, file: string): FunctionSummary {
-  const nameNode = field(f.node, 'name') ?? f.node;
+  const decl = f.decl;
+  const nameRange = () => rangeOf(field(f.node, 'name') ?? f.node);
   const returned = f.acquisitions.find((a) => a.holder.kind === 'returned' && a.releases.some((r) => r.reason.startsWith('returned')));
   return {
     qualifiedName: f.qualifiedName,
     file,
-    range: rangeOf(f.node),
-    nameRange: rangeOf(nameNode),
+    range: decl ? decl.range : rangeOf(f.node),
+    nameRange: decl ? decl.nameRange : nameRange(),
     acquisitions: f.acquisitions.filter((a) => !f.deferred.has(a.id)).map((a) => a.id),
     deferredAcquisitions: f.acquisitions.filter((a) => f.deferred.has(a.id)).map((a) => a.id),
     calls: f.calls.map(({ node: _n, receiverLock: _l, nameOffset: _o, ...rest }) => rest),
     returnsGuard: returned ? { lock: returned.lock, mode: returned.mode } : undefined,
-    name: f.decl?.name ?? field(f.node, 'name')?.text ?? '?',
-    selfType: f.decl?.selfType ?? implSelfType(f.node),
+    name: decl ? decl.name : field(f.node, 'name')?.text ?? '?',
+    selfType: decl ? decl.selfType : implSelfType(f.node),
     traitName: f.decl?.traitName,
     modulePath: f.decl?.modulePath ?? '',
     isAsync: f.isAsync,

@@ -16,6 +16,7 @@ export * from './model';
 export * from './api';
 export type { ParsedFile, TreeEdit } from './parser';
 export { modulePathForFile } from './declarations';
+export { positionFreeJson } from './cache';
 export { RULES, RULE_IDS, ruleInfo } from './rules/catalog';
 
 export type EngineInit = ParserHostOptions;
@@ -77,12 +78,20 @@ export class Engine {
       const key = `${context}|${d.qualifiedName}|${d.selfType ?? ''}|${d.range.start.column}|${fnv1a(parsed.text.slice(start, end))}|${end - start}`;
       let result = this.functionCache.get(key, d.range.start.line, file);
       if (!result) {
-        const node = root.descendantForPosition({ row: d.range.start.line, column: d.range.start.column }, { row: d.range.end.line, column: d.range.end.column });
-        if (!node || node.type !== 'function_item' || !node.childForFieldName('body')) continue;
+        if (!d.bodyRange) continue;
+        const site = {
+          decl: d,
+          bodyStart: offsetAt(ft, d.bodyRange.start.line, d.bodyRange.start.column),
+          bodyEnd: offsetAt(ft, d.bodyRange.end.line, d.bodyRange.end.column),
+          node: () => root.descendantForPosition({ row: d.range.start.line, column: d.range.start.column }, { row: d.range.end.line, column: d.range.end.column })!,
+          root,
+        };
         result = { acquisitions: [], findings: [], summaries: [] };
-        for (const fn of analyzeFunctionItem(node, d, decls, view, options.edition, ft)) {
+        for (const fn of analyzeFunctionItem(site, decls, view, options.edition, ft)) {
           result.acquisitions.push(...fn.acquisitions);
           result.summaries.push(summarize(fn, file));
+          // Every rule looks at guards: a function that takes none has nothing to report.
+          if (fn.acquisitions.length === 0) continue;
           for (const rule of FUNCTION_RULES) {
             const sev = severityFor(rule.id, rule.defaultSeverity, options);
             if (sev === 'off') continue;

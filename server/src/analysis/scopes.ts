@@ -31,12 +31,12 @@ export class Scopes {
   private collected = false;
 
   /** Declarations are collected on first use: most functions never need them. */
-  constructor(private readonly fnNode: Node) {}
+  constructor(private readonly fnNode: Node | (() => Node)) {}
 
   private ensure(): void {
     if (this.collected) return;
     this.collected = true;
-    this.collect(this.fnNode);
+    this.collect(typeof this.fnNode === 'function' ? this.fnNode() : this.fnNode);
   }
 
   private add(d: LocalDecl): void {

@@ -24,6 +24,7 @@ import {
   WatchKind,
 } from 'vscode-languageserver';
 import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations } from '../analysis/api';
+import { positionFreeJson } from '../analysis/cache';
 import type { Edition, Finding, RuleId } from '../analysis/model';
 import {
   GuardRegionsParams,
@@ -116,7 +117,7 @@ interface AnalysisResult {
 const WATCH_GLOBS = ['**/*.rs', '**/Cargo.toml'];
 
 function signatureOf(declarations: FileDeclarations): string {
-  return JSON.stringify(declarations, (key, value) => (key === 'range' || key === 'nameRange' ? undefined : value));
+  return positionFreeJson(declarations);
 }
 
 function stringArray(value: unknown): string[] | undefined {
@@ -1140,7 +1141,7 @@ function withoutEngineDuplicates(findings: Finding[], analysisOf: (file: string)
 function declarationEntities(d: FileDeclarations | undefined): Map<string, { json: string; identifiers: string[] }> {
   const out = new Map<string, { json: string; identifiers: string[] }>();
   if (!d) return out;
-  const strip = (v: unknown) => JSON.stringify(v, (k, val) => (k === 'range' || k === 'nameRange' ? undefined : val));
+  const strip = positionFreeJson;
   const last = (q: string) => q.split('::').filter((x) => x && !x.startsWith('{')).pop() ?? q;
   for (const st of d.structs ?? []) out.set(`struct ${st.name}`, { json: strip(st), identifiers: [st.name, ...st.fields.map((f) => f.name)] });
   for (const st of d.statics ?? []) out.set(`static ${st.name}`, { json: strip(st), identifiers: [st.name] });
