@@ -1,0 +1,26 @@
+// Closures found in every function, also in functions that take no lock themselves: a call made
+// from a spawned closure is not a call made by the function, a call from an in-place closure is.
+
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { checkWorkspace } from '../../server/src/workspace/check';
+import { discoverWorkspace } from '../../server/src/workspace/discover';
+import { workspaceFindings, workspaceGraph } from '../../server/src/workspace/graph';
+
+const FIX = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'graph', 'spawned');
+
+test('a lock-free function that spawns the locking call does not re-lock; one that runs it in place does', async () => {
+  const result = await checkWorkspace(discoverWorkspace(FIX), { threads: 1 });
+  const graph = workspaceGraph(result);
+  const doubles = workspaceFindings(result, graph).filter((f) => f.rule === 'double-lock');
+  assert.deepEqual(doubles.map((f) => `${f.file}:${f.range.start.line + 1}`), ['src/lib.rs:32']);
+  assert.match(doubles[0].message, /via Svc::run_now → Svc::run/);
+  const fns = result.crates[0].files.flatMap((f) => f.functions);
+  const start = fns.find((f) => f.qualifiedName === 'Svc::start')!;
+  assert.deepEqual(start.calls.filter((c) => c.name === 'run').map((c) => c.deferred), [true]);
+  const runNow = fns.find((f) => f.qualifiedName === 'Svc::run_now')!;
+  const inPlace = runNow.calls.find((c) => c.name === 'run')!;
+  assert.equal(inPlace.inClosure, true);
+  assert.notEqual(inPlace.deferred, true);
+});
