@@ -12,7 +12,7 @@ import * as path from 'path';
 const USAGE = `locklens ${VERSION}: see where Rust lock guards are held, and what goes wrong inside.
 
 Usage:
-  locklens check PATH... [--format text|json|sarif] [--fail-on error|warning|information|none] [--edition E] [--max-file-size SIZE] [--threads N]
+  locklens check PATH... [--format text|json|sarif] [--fail-on error|warning|information|none] [--edition E] [--max-file-size SIZE] [--threads N] [--timings]
   locklens regions PATH... [--format text|json] [--edition E]
   locklens report PATH [--out FILE] [--edition E]
   locklens graph PATH [--format dot|mermaid|json] [--edition E]
@@ -102,8 +102,9 @@ export async function loadAndCheck(args: ParsedArgs, out: Out): Promise<{ models
 }
 
 async function check(argv: string[], out: Out): Promise<number> {
-  const args = parseArgs(argv, { format: true, 'fail-on': true, edition: true, 'max-file-size': true, threads: true });
+  const args = parseArgs(argv, { format: true, 'fail-on': true, edition: true, 'max-file-size': true, threads: true, timings: false });
   const format = oneOf(args, 'format', ['text', 'json', 'sarif'] as const, 'text');
+  const started = performance.now();
   const failOn = oneOf(args, 'fail-on', ['error', 'warning', 'information', 'hint', 'none'] as const, 'warning');
   const { models, results, ioError } = await loadAndCheck(args, out);
   const graph = await import('../workspace/graph');
@@ -111,8 +112,11 @@ async function check(argv: string[], out: Out): Promise<number> {
   const acqs = new Map<string, Acquisition>();
   const linesCache = new Map<string, string[] | undefined>();
   const fileBase = new Map<string, string>();
+  let graphMs = 0;
   results.forEach((r, i) => {
+    const graphStart = performance.now();
     findings.push(...r.findings, ...graph.workspaceFindings(r));
+    graphMs += performance.now() - graphStart;
     for (const c of r.crates) for (const f of c.files) {
       fileBase.set(f.file, models[i].base);
       for (const a of f.acquisitions) acqs.set(a.id, a);
@@ -144,6 +148,7 @@ async function check(argv: string[], out: Out): Promise<number> {
     // Nothing was checked (a missing path, an empty folder): the error on stderr says it all.
     if (stats.files > 0 || !ioError) out.stdout(`${summaryLine(findings)} in ${stats.files} file${stats.files === 1 ? '' : 's'} (${stats.lines} lines)\n`);
   }
+  if (args.flags.has('timings')) out.stderr(timingsLine(results, graphMs, performance.now() - started));
   if (ioError) return 2;
   if (failOn === 'none') return 0;
   const threshold = SEVERITY_RANK[failOn];
@@ -158,6 +163,15 @@ async function regions(argv: string[], out: Out): Promise<number> {
   for (const r of results) for (const c of r.crates) for (const f of c.files) acqs.push(...f.acquisitions);
   out.stdout(format === 'json' ? regionsJson(acqs) + '\n' : regionsText(acqs));
   return ioError ? 2 : 0;
+}
+
+/** `--timings`: where the time went, in ms (the check phases summed over PATHs). */
+function timingsLine(results: CheckResult[], graphMs: number, totalMs: number): string {
+  const phases = new Map<string, number>();
+  for (const r of results) for (const [k, v] of Object.entries(r.timings)) phases.set(k, (phases.get(k) ?? 0) + v);
+  phases.set('graph', graphMs);
+  const parts = [...phases].map(([k, v]) => `${k.replace(/_/g, '+')} ${v.toFixed(0)}`);
+  return `timings (ms): ${parts.join(', ')}; check total ${totalMs.toFixed(0)}, since process start ${performance.now().toFixed(0)}\n`;
 }
 
 export function sortFindings(findings: Finding[]): void {

@@ -37,6 +37,8 @@ export interface CheckResult {
   /** All findings, file paths relative to the workspace base. */
   findings: Finding[];
   stats: { files: number; lines: number; bytes: number };
+  /** Wall time of each phase in ms (`locklens check --timings`). */
+  timings: { start: number; read_parse_declare: number; index: number; analyze: number };
 }
 
 let sharedEngine: Promise<Engine> | undefined;
@@ -64,7 +66,20 @@ export function engineOptionsFor(crate: CrateInfo, edition: Edition): EngineOpti
 }
 
 export async function checkWorkspace(model: WorkspaceModel, opts: CheckOptions = {}): Promise<CheckResult> {
-  const result: CheckResult = { base: model.base, crates: [], messages: [...model.messages], findings: [], stats: { files: 0, lines: 0, bytes: 0 } };
+  const result: CheckResult = {
+    base: model.base,
+    crates: [],
+    messages: [...model.messages],
+    findings: [],
+    stats: { files: 0, lines: 0, bytes: 0 },
+    timings: { start: 0, read_parse_declare: 0, index: 0, analyze: 0 },
+  };
+  let clock = performance.now();
+  const lap = (phase: keyof CheckResult['timings']) => {
+    const now = performance.now();
+    result.timings[phase] = now - clock;
+    clock = now;
+  };
   const jobs: FileJob[] = [];
   model.crates.forEach((crate, crateIdx) => {
     for (const abs of crate.files) jobs.push({ abs, rel: relativeFile(model.base, abs), crateIdx });
@@ -72,9 +87,11 @@ export async function checkWorkspace(model: WorkspaceModel, opts: CheckOptions =
   const total = jobs.length;
   let done = 0;
   const shards = await openShards(jobs, opts);
+  lap('start');
   try {
     // Phase 1, in parallel: read, parse and collect declarations; trees stay in their shard.
-    const declared = (await Promise.all(shards.map((s) => s.shard.declare(s.jobs, opts.maxFileBytes)))).flat();
+    const declared = (await inParallel(shards, (s) => s.shard.declare(s.jobs, opts.maxFileBytes))).flat();
+    lap('read_parse_declare');
     const byCrate = model.crates.map(() => ({ declarations: [] as FileDeclarations[], texts: new Map<string, string>() }));
     for (const d of declared) {
       if (!d.ok) {
@@ -93,7 +110,8 @@ export async function checkWorkspace(model: WorkspaceModel, opts: CheckOptions =
       const edition = opts.edition ?? crate.edition;
       return { crateIdx, index: buildCrateIndex(edition, byCrate[crateIdx].declarations), options: engineOptionsFor(crate, edition) };
     });
-    const analysed = (await Promise.all(shards.map((s) => s.shard.analyze(crateJobs)))).flat();
+    lap('index');
+    const analysed = (await inParallel(shards, (s) => s.shard.analyze(crateJobs))).flat();
     const filesByCrate = model.crates.map(() => [] as FileAnalysis[]);
     for (const { crateIdx, analysis } of analysed) {
       if (analysis.syntaxErrors > 0) {
@@ -108,10 +126,21 @@ export async function checkWorkspace(model: WorkspaceModel, opts: CheckOptions =
       const files = filesByCrate[crateIdx].sort((a, b) => a.file.localeCompare(b.file));
       result.crates.push({ crate, files, declarations: byCrate[crateIdx].declarations, options: crateJobs[crateIdx].options, texts: byCrate[crateIdx].texts });
     });
+    lap('analyze');
   } finally {
     await Promise.all(shards.map((s) => s.shard.close()));
   }
   return result;
+}
+
+/**
+ * Runs one step on every shard. The in-process shard works synchronously, so the workers get
+ * their requests first: started after it, they would sit idle until it finished.
+ */
+function inParallel<S extends { shard: Shard }, T>(shards: S[], step: (s: S) => Promise<T>): Promise<T[]> {
+  const pending: Array<Promise<T>> = new Array(shards.length);
+  for (let i = shards.length - 1; i >= 0; i--) pending[i] = step(shards[i]);
+  return Promise.all(pending);
 }
 
 export interface FileJob {
