@@ -22,19 +22,38 @@ export function modulePathForFile(relPath: string): string {
   return p.split('/').join('::');
 }
 
-export function collectDeclarations(root: Node, file: string): FileDeclarations {
+/** `text` is the parsed source, when the caller has it: slicing it is cheaper than asking nodes for text. */
+export function collectDeclarations(root: Node, file: string, text?: string): FileDeclarations {
   const modulePath = modulePathForFile(file);
   const decls: FileDeclarations = { file, structs: [], statics: [], functions: [], imports: {}, modulePath };
-  visitItems(root, modulePath, decls, undefined);
+  visitItems(root, modulePath, decls, undefined, text);
   return decls;
+}
+
+const ITEM_TYPES = new Set(['use_declaration', 'struct_item', 'static_item', 'const_item', 'macro_invocation', 'function_item', 'impl_item', 'trait_item', 'mod_item']);
+
+/** Children of `container` that are items this pass reads; a cursor avoids materialising the others. */
+function itemsOf(container: Node): Node[] {
+  const out: Node[] = [];
+  const cursor = container.walk();
+  try {
+    if (cursor.gotoFirstChild()) {
+      do {
+        if (ITEM_TYPES.has(cursor.nodeType)) out.push(cursor.currentNode);
+      } while (cursor.gotoNextSibling());
+    }
+  } finally {
+    cursor.delete();
+  }
+  return out;
 }
 
 function join(mod: string, name: string): string {
   return mod ? `${mod}::${name}` : name;
 }
 
-function visitItems(container: Node, mod: string, decls: FileDeclarations, impl: { selfType: string; traitName?: string } | undefined): void {
-  for (const item of namedChildren(container)) {
+function visitItems(container: Node, mod: string, decls: FileDeclarations, impl: { selfType: string; traitName?: string } | undefined, text: string | undefined): void {
+  for (const item of itemsOf(container)) {
     switch (item.type) {
       case 'use_declaration': {
         const arg = field(item, 'argument');
@@ -65,25 +84,25 @@ function visitItems(container: Node, mod: string, decls: FileDeclarations, impl:
         break;
       case 'function_item':
       case 'function_signature_item':
-        if (item.type === 'function_item') decls.functions.push(functionDecl(item, decls.file, mod, impl));
+        if (item.type === 'function_item') decls.functions.push(functionDecl(item, decls.file, mod, impl, text));
         break;
       case 'impl_item': {
         const type = field(item, 'type');
         const trait = field(item, 'trait');
         const body = field(item, 'body');
-        if (type && body) visitItems(body, mod, decls, { selfType: baseTypeName(type.text), traitName: trait ? baseTypeName(trait.text) : undefined });
+        if (type && body) visitItems(body, mod, decls, { selfType: baseTypeName(type.text), traitName: trait ? baseTypeName(trait.text) : undefined }, text);
         break;
       }
       case 'trait_item': {
         const name = field(item, 'name');
         const body = field(item, 'body');
-        if (name && body) visitItems(body, mod, decls, { selfType: name.text, traitName: name.text });
+        if (name && body) visitItems(body, mod, decls, { selfType: name.text, traitName: name.text }, text);
         break;
       }
       case 'mod_item': {
         const name = field(item, 'name');
         const body = field(item, 'body');
-        if (name && body) visitItems(body, join(mod, name.text), decls, undefined);
+        if (name && body) visitItems(body, join(mod, name.text), decls, undefined, text);
         break;
       }
       default:
@@ -119,7 +138,7 @@ function structDecl(item: Node, file: string): StructDecl {
   return { name, file, range: rangeOf(item), fields };
 }
 
-function functionDecl(item: Node, file: string, mod: string, impl: { selfType: string; traitName?: string } | undefined): FunctionDecl {
+function functionDecl(item: Node, file: string, mod: string, impl: { selfType: string; traitName?: string } | undefined, text: string | undefined): FunctionDecl {
   const nameNode = field(item, 'name')!;
   const name = nameNode.text;
   const params: Array<{ name: string; typeText: string }> = [];
@@ -135,7 +154,7 @@ function functionDecl(item: Node, file: string, mod: string, impl: { selfType: s
     }
   }
   // Modifiers (`pub async unsafe`) come before the name: a text test avoids walking children.
-  const isAsync = /\basync\b/.test(item.text.slice(0, nameNode.startIndex - item.startIndex));
+  const isAsync = /\basync\b/.test(text !== undefined ? text.slice(item.startIndex, nameNode.startIndex) : item.text.slice(0, nameNode.startIndex - item.startIndex));
   const body = field(item, 'body');
   return {
     qualifiedName: impl ? `${impl.selfType}::${name}` : join(mod, name),
