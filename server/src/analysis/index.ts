@@ -19,10 +19,16 @@ export { modulePathForFile } from './declarations';
 export { positionFreeJson } from './cache';
 export { RULES, RULE_IDS, ruleInfo } from './rules/catalog';
 
-export type EngineInit = ParserHostOptions;
+export interface EngineInit extends ParserHostOptions {
+  /**
+   * Keep per-function results for the next analysis of the same file (default true). An editor
+   * re-analyses files as they change; a one-shot check never asks twice, so it saves the keys.
+   */
+  reuseResults?: boolean;
+}
 
 export async function createEngine(opts: EngineInit): Promise<Engine> {
-  return new Engine(await ParserHost.create(opts));
+  return new Engine(await ParserHost.create(opts), opts.reuseResults ?? true);
 }
 
 export function buildCrateIndex(edition: Edition, files: FileDeclarations[]): CrateIndex {
@@ -50,33 +56,36 @@ export class Engine {
   /** Results of unchanged functions are reused across edits (see cache.ts). */
   private readonly functionCache = new FunctionResultCache();
 
-  constructor(private readonly host: ParserHost) {}
+  constructor(
+    private readonly host: ParserHost,
+    private readonly reuseResults = true,
+  ) {}
 
   parse(text: string, previous?: ParsedFile, edits?: TreeEdit[]): ParsedFile {
     return this.host.parse(text, previous, edits);
   }
 
   declarations(parsed: ParsedFile, file: string): FileDeclarations {
-    return collectDeclarations(parsed.tree.rootNode, file);
+    return collectDeclarations(parsed.tree.rootNode, file, parsed.text);
   }
 
   analyzeFile(parsed: ParsedFile, file: string, index: CrateIndex, options: EngineOptions): FileAnalysis {
     const root = parsed.tree.rootNode;
-    const decls = index.files.find((f) => f.file === file) ?? collectDeclarations(root, file);
+    const decls = index.files.find((f) => f.file === file) ?? collectDeclarations(root, file, parsed.text);
     const view = viewFor(index.files.includes(decls) ? index : { ...index, files: [...index.files, decls] }, options);
     const eol = parsed.text.includes('\r\n') ? '\r\n' : '\n';
     const lines = parsed.text.split(/\r?\n/);
     const ft = fileText(parsed.text, (source) => this.host.parse(source));
     // Everything a function's result depends on besides its own text and place.
-    const context = `${file}|${indexHash(index)}|${fnv1a(JSON.stringify(options))}|${eol.length}`;
+    const context = this.reuseResults ? `${file}|${indexHash(index)}|${fnv1a(JSON.stringify(options))}|${eol.length}` : '';
     const acquisitions: Acquisition[] = [];
     const summaries: FunctionSummary[] = [];
     let findings: Finding[] = [];
     for (const d of decls.functions) {
       const start = offsetAt(ft, d.range.start.line, d.range.start.column);
       const end = offsetAt(ft, d.range.end.line, d.range.end.column);
-      const key = `${context}|${d.qualifiedName}|${d.selfType ?? ''}|${d.range.start.column}|${fnv1a(parsed.text.slice(start, end))}|${end - start}`;
-      let result = this.functionCache.get(key, d.range.start.line, file);
+      const key = this.reuseResults ? `${context}|${d.qualifiedName}|${d.selfType ?? ''}|${d.range.start.column}|${fnv1a(parsed.text.slice(start, end))}|${end - start}` : '';
+      let result = this.reuseResults ? this.functionCache.get(key, d.range.start.line, file) : undefined;
       if (!result) {
         if (!d.bodyRange) continue;
         const site = {
@@ -102,7 +111,7 @@ export class Engine {
             }
           }
         }
-        this.functionCache.set(key, d.range.start.line, result);
+        if (this.reuseResults) this.functionCache.set(key, d.range.start.line, result);
       }
       acquisitions.push(...result.acquisitions);
       summaries.push(...result.summaries);

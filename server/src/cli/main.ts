@@ -93,7 +93,7 @@ export async function loadAndCheck(args: ParsedArgs, out: Out): Promise<{ models
     // different PATHs never collide (and one SARIF %SRCROOT% covers them all).
     if (args.positionals.length > 1) model.base = model.root = process.cwd();
     models.push(model);
-    const result = await checkWorkspace(model, { edition, maxFileBytes, threads });
+    const result = await checkWorkspace(model, { edition, maxFileBytes, threads, oneShot: true });
     if (model.crates.length === 0) ioError = true;
     for (const m of result.messages) out.stderr(`${m}\n`);
     results.push(result);

@@ -18,6 +18,11 @@ export interface CheckOptions {
   onFile?: (done: number, total: number) => void;
   /** Worker threads for parsing and analysis; default: the machine's cores, at most 4. */
   threads?: number;
+  /**
+   * The process exits right after this check (the CLI): syntax trees are left for the exit to
+   * reclaim instead of being freed one by one.
+   */
+  oneShot?: boolean;
 }
 
 export interface CrateResult {
@@ -45,7 +50,8 @@ let sharedEngine: Promise<Engine> | undefined;
 
 /** One engine (one wasm runtime) per process. */
 export function getEngine(): Promise<Engine> {
-  sharedEngine ??= createEngine(locateWasm());
+  // A check analyses each file once: no per-function results are kept for a next time.
+  sharedEngine ??= createEngine({ ...locateWasm(), reuseResults: false });
   return sharedEngine;
 }
 
@@ -176,7 +182,11 @@ export interface Shard {
 export class LocalShard implements Shard {
   private readonly parsed: Array<{ job: FileJob; parsed: ParsedFile }> = [];
 
-  constructor(private readonly engine: Engine) {}
+  /** `freeTrees` false: the owner of this thread ends it soon, which frees the trees at once. */
+  constructor(
+    private readonly engine: Engine,
+    private readonly freeTrees = true,
+  ) {}
 
   async declare(jobs: FileJob[], maxFileBytes?: number): Promise<Declared[]> {
     const out: Declared[] = [];
@@ -198,7 +208,7 @@ export class LocalShard implements Shard {
     for (const { job, parsed } of this.parsed) {
       const c = crates.find((x) => x.crateIdx === job.crateIdx)!;
       out.push({ crateIdx: job.crateIdx, analysis: this.engine.analyzeFile(parsed, job.rel, c.index, c.options) });
-      parsed.dispose();
+      if (this.freeTrees) parsed.dispose();
     }
     this.parsed.length = 0;
     return out;
@@ -219,7 +229,7 @@ async function openShards(jobs: FileJob[], opts: CheckOptions): Promise<Array<{ 
   const cores = os.availableParallelism?.() ?? os.cpus().length;
   const threads = opts.threads ?? (cores <= 2 ? 1 : Math.min(4, cores - 1));
   if (threads <= 1 || jobs.length < PARALLEL_MIN_FILES || !WorkerShard.available()) {
-    return [{ shard: new LocalShard(await getEngine()), jobs }];
+    return [{ shard: new LocalShard(await getEngine(), !opts.oneShot), jobs }];
   }
   // Balance by size: largest files first, each to the least loaded shard.
   const sizes = jobs.map((j) => {
@@ -238,7 +248,7 @@ async function openShards(jobs: FileJob[], opts: CheckOptions): Promise<Array<{ 
   }
   // This thread takes the first share itself: one tree-sitter runtime fewer to start, and no
   // thread sits idle waiting for the others.
-  const local = new LocalShard(await getEngine());
+  const local = new LocalShard(await getEngine(), !opts.oneShot);
   return buckets.filter((b) => b.jobs.length > 0).map((b, i) => ({ shard: i === 0 ? local : new WorkerShard(), jobs: b.jobs }));
 }
 

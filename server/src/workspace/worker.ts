@@ -7,7 +7,8 @@ let shard: LocalShard | undefined;
 
 parentPort?.on('message', async (m: { id: number; kind: string; payload: { jobs?: FileJob[]; maxFileBytes?: number; crates?: CrateJob[] } }) => {
   try {
-    shard ??= new LocalShard(await getEngine());
+    // The worker is terminated after the check, which frees its whole wasm memory at once.
+    shard ??= new LocalShard(await getEngine(), false);
     let value: unknown;
     if (m.kind === 'declare') value = await shard.declare(m.payload.jobs ?? [], m.payload.maxFileBytes);
     else if (m.kind === 'analyze') value = await shard.analyze(m.payload.crates ?? []);
