@@ -209,6 +209,7 @@ fn launch(cfg: Config) {
         next_async: AtomicU64::new(1),
         abort_after_write: AtomicBool::new(false),
         coarse_ms: CacheLine(AtomicU64::new(0)),
+        clock: SampleClock::new(start),
     };
     if RT.set(rt).is_err() {
         return;
@@ -302,6 +303,95 @@ pub(crate) struct Runtime {
     /// Written only by the background thread, read by every tracked
     /// acquisition: kept on a cache line of its own.
     pub(crate) coarse_ms: CacheLine<AtomicU64>,
+    /// The clock of sampled hold times.
+    clock: SampleClock,
+}
+
+/// Clock of sampled hold times: the CPU's time-stamp counter where it is
+/// invariant (x86_64 with the CPUID "invariant TSC" bit), read with one
+/// `rdtsc` (about a third of a `clock_gettime` in a VM), converted to ns
+/// with a ratio calibrated against [`Instant`] since the hook started
+/// (refined by the background thread on every tick). Elsewhere it is
+/// `Instant` itself. Readings are ticks since the hook started.
+struct SampleClock {
+    tsc0: u64,
+    start: Instant,
+    /// ns per tick as 32.32 fixed point; 0 = not calibrated yet.
+    mult: AtomicU64,
+}
+
+impl SampleClock {
+    fn new(start: Instant) -> SampleClock {
+        let tsc0 = if tsc_usable() { rdtsc().max(1) } else { 0 };
+        SampleClock { tsc0, start, mult: AtomicU64::new(0) }
+    }
+
+    /// Ticks since start (ns when there is no usable TSC).
+    #[inline(always)]
+    fn now(&self) -> u64 {
+        if self.tsc0 != 0 {
+            rdtsc().saturating_sub(self.tsc0)
+        } else {
+            self.start.elapsed().as_nanos() as u64
+        }
+    }
+
+    /// Converts a tick count into ns.
+    fn to_ns(&self, ticks: u64) -> u64 {
+        if self.tsc0 == 0 {
+            return ticks;
+        }
+        let mut m = self.mult.load(Relaxed);
+        if m == 0 {
+            m = self.calibrate();
+        }
+        ((ticks as u128 * m as u128) >> 32) as u64
+    }
+
+    /// Ratio of elapsed ns to elapsed ticks since start. Stored once the
+    /// window is long enough for a precise ratio (1 ms: the two start
+    /// readings are tens of ns apart), returned in any case.
+    fn calibrate(&self) -> u64 {
+        if self.tsc0 == 0 {
+            return 0;
+        }
+        let ns = self.start.elapsed().as_nanos();
+        let ticks = rdtsc().saturating_sub(self.tsc0).max(1) as u128;
+        let m = ((ns << 32) / ticks).clamp(1, u64::MAX as u128) as u64;
+        if ns >= 1_000_000 {
+            self.mult.store(m, Relaxed);
+        }
+        m
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unused_unsafe)] // `__cpuid` is safe from Rust 1.87, unsafe before
+fn tsc_usable() -> bool {
+    use std::arch::x86_64::__cpuid;
+    // SAFETY: CPUID is available on every x86_64 CPU.
+    let max_ext = unsafe { __cpuid(0x8000_0000) }.eax;
+    // invariant TSC: constant rate, runs in every C-state, synchronised
+    // between cores
+    max_ext >= 0x8000_0007 && unsafe { __cpuid(0x8000_0007) }.edx & (1 << 8) != 0
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn tsc_usable() -> bool {
+    false
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn rdtsc() -> u64 {
+    // SAFETY: RDTSC is available on every x86_64 CPU.
+    unsafe { std::arch::x86_64::_rdtsc() }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn rdtsc() -> u64 {
+    0
 }
 
 impl Runtime {
@@ -316,10 +406,18 @@ impl Runtime {
     /// Background thread only: refresh the coarse clock.
     pub(crate) fn tick_clock(&self) {
         self.coarse_ms.store(self.now_ms(), Relaxed);
+        self.clock.calibrate();
     }
 
-    fn now_ns(&self) -> u64 {
-        self.start.elapsed().as_nanos() as u64
+    /// Start token of a sampled hold (see [`HeldToken`]).
+    #[inline]
+    fn sample_token(&self) -> HeldToken {
+        self.clock.now() + 2
+    }
+
+    /// ns since the sampled hold with start token `token` began.
+    fn sampled_hold_ns(&self, token: HeldToken) -> u64 {
+        self.clock.to_ns((self.clock.now() + 2).saturating_sub(token))
     }
 
     pub(crate) fn status_locked(&self) -> StdMutexGuard<'_, Status> {
@@ -512,6 +610,9 @@ impl LockMeta {
 
 pub(crate) struct HeldSlot {
     ident: AtomicU64,
+    /// Last lock-order pair checked from this slot (owner thread only; see
+    /// [`check_edges`]). 0 = none.
+    edge_memo: AtomicU64,
     site: AtomicPtr<Location<'static>>,
     mode: AtomicU8,
     since_ms: AtomicU64,
@@ -572,6 +673,7 @@ impl ThreadState {
             held_len: AtomicUsize::new(0),
             held: std::array::from_fn(|_| HeldSlot {
                 ident: AtomicU64::new(0),
+                edge_memo: AtomicU64::new(0),
                 site: AtomicPtr::new(ptr::null_mut()),
                 mode: AtomicU8::new(0),
                 since_ms: AtomicU64::new(0),
@@ -777,8 +879,16 @@ fn register_thread(rt: &Runtime) -> &'static ThreadState {
 // Acquire / release (fast path)
 
 /// Token kept in a guard: 0 = untracked, 1 = tracked, >= 2 = tracked and
-/// sampled (value = start in ns since hook start + 2).
+/// sampled (value = start on the [`SampleClock`] + 2).
 pub(crate) type HeldToken = u64;
+
+/// [`acquired`] after a wait: the slow path, kept out of line so that the
+/// inlined fast path stays small at every call site.
+#[cold]
+#[inline(never)]
+pub(crate) fn acquired_waited(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) -> HeldToken {
+    acquired(meta, mode, site, waited_ns)
+}
 
 /// Records that the calling thread now holds the lock. `waited_ns` is set
 /// when the acquisition had to wait.
@@ -799,11 +909,9 @@ pub(crate) fn acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'sta
         sample_start(rt, ts)
     };
     if len < MAX_HELD {
-        // exact start for sampled and waited acquisitions (their clock was
-        // read anyway), the background thread's coarse clock otherwise
-        let since = if token >= 2 {
-            (token - 2) / 1_000_000
-        } else if waited_ns.is_some() {
+        // exact start for waited acquisitions (their clock was read
+        // anyway), the background thread's coarse clock otherwise
+        let since = if waited_ns.is_some() {
             rt.now_ms()
         } else {
             rt.coarse_ms.load(Relaxed)
@@ -834,7 +942,7 @@ pub(crate) fn acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'sta
 #[inline(never)]
 fn sample_start(rt: &Runtime, ts: &ThreadState) -> HeldToken {
     ts.sample_countdown.store(rt.cfg.sample_every, Relaxed);
-    rt.now_ns() + 2
+    rt.sample_token()
 }
 
 /// Records a failed `try_*` (no wait).
@@ -877,7 +985,7 @@ fn released_slow(ts: &ThreadState, ident: u64, len: usize, token: HeldToken) {
         if ts.held[i].ident.load(Relaxed) == ident {
             if token >= 2 {
                 if let Some(rt) = RT.get() {
-                    let hold = (rt.now_ns() + 2).saturating_sub(token);
+                    let hold = rt.sampled_hold_ns(token);
                     let site = ts.held[i].site.load(Relaxed);
                     let mode = Mode::from_u8(ts.held[i].mode.load(Relaxed));
                     // SAFETY: only &'static Locations are stored.
@@ -903,23 +1011,68 @@ fn released_slow(ts: &ThreadState, ident: u64, len: usize, token: HeldToken) {
 }
 
 /// Reports lock-order edges from every held lock to the one being acquired.
+///
+/// Hot path of nested acquisitions. Each held slot remembers the last
+/// class pair (`from << 32 | to`) checked from it, so a nested acquisition
+/// that repeats the pattern it had last time costs one compare per held
+/// lock: no hashing, no thread-local lookup, no shared state. A miss falls
+/// back to the per-thread edge cache (a hash of the pair, still
+/// thread-local), and only a pair this thread has never seen goes to the
+/// global edge graph ([`new_edge`]). The memo holds class ids only, so it
+/// stays valid when the slot is refilled by another acquisition.
 #[inline(always)]
 fn check_edges(rt: &Runtime, ts: &ThreadState, len: usize, ident: u64, mode: Mode, site: &'static Location<'static>) {
-    let to_class = ident >> INSTANCE_BITS;
+    if len == 1 {
+        // the common case: one lock held
+        check_edge(rt, ts, 0, ident, mode, site);
+    } else {
+        check_edges_deep(rt, ts, len, ident, mode, site);
+    }
+}
+
+#[inline(never)]
+fn check_edges_deep(rt: &Runtime, ts: &ThreadState, len: usize, ident: u64, mode: Mode, site: &'static Location<'static>) {
     for i in 0..len.min(MAX_HELD) {
-        let held = ts.held[i].ident.load(Relaxed);
-        if held == ident {
-            continue; // re-entrant / recursive acquisition of the same lock
-        }
-        let key = (held >> INSTANCE_BITS) << 32 | to_class;
-        let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 59) as usize;
-        let known = EDGE_CACHE.with(|c| {
-            let c: &Cell<[u64]> = c;
-            c.as_slice_of_cells()[slot].get() == key
-        });
-        if known {
-            continue;
-        }
+        check_edge(rt, ts, i, ident, mode, site);
+    }
+}
+
+#[inline(always)]
+fn check_edge(rt: &Runtime, ts: &ThreadState, i: usize, ident: u64, mode: Mode, site: &'static Location<'static>) {
+    let slot = &ts.held[i];
+    let held = slot.ident.load(Relaxed);
+    if held == ident {
+        return; // re-entrant / recursive acquisition of the same lock
+    }
+    let key = (held >> INSTANCE_BITS) << 32 | ident >> INSTANCE_BITS;
+    if slot.edge_memo.load(Relaxed) == key {
+        return;
+    }
+    edge_cache_miss(rt, ts, i, held, ident, mode, site, key);
+}
+
+/// The held slot's memo missed: look in the per-thread edge cache, then
+/// (a pair new to this thread) in the global graph.
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn edge_cache_miss(
+    rt: &Runtime,
+    ts: &ThreadState,
+    i: usize,
+    held: u64,
+    ident: u64,
+    mode: Mode,
+    site: &'static Location<'static>,
+    key: u64,
+) {
+    ts.held[i].edge_memo.store(key, Relaxed);
+    let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 59) as usize;
+    let known = EDGE_CACHE.with(|c| {
+        let c: &Cell<[u64]> = c;
+        c.as_slice_of_cells()[slot].get() == key
+    });
+    if !known {
         new_edge(rt, ts, i, held, ident, mode, site, key, slot);
     }
 }
@@ -1591,7 +1744,7 @@ pub(crate) fn async_acquired(meta: &LockMeta, mode: Mode, site: &'static Locatio
         1
     } else {
         ts.sample_countdown.store(rt.cfg.sample_every, Relaxed);
-        rt.now_ns() + 2
+        rt.sample_token()
     }
 }
 
@@ -1602,7 +1755,7 @@ pub(crate) fn async_released(meta: &LockMeta, mode: Mode, site: &'static Locatio
         return;
     }
     let Some(rt) = RT.get() else { return };
-    let hold = (rt.now_ns() + 2).saturating_sub(token);
+    let hold = rt.sampled_hold_ns(token);
     let ts = thread_state(rt);
     let ident = meta.ident(rt);
     ts.count(ident >> INSTANCE_BITS, site, mode, |c| {

@@ -43,7 +43,7 @@ pub(crate) fn acquire_on<G>(
     let w = rt::begin_wait(meta, mode, site, kind);
     let g = block();
     let waited = rt::end_wait(w);
-    (g, rt::acquired(meta, mode, site, waited))
+    (g, rt::acquired_waited(meta, mode, site, waited))
 }
 
 /// Non-blocking attempt.
@@ -86,7 +86,7 @@ pub(crate) fn acquire_until<G>(
     let g = timed();
     let waited = rt::end_wait(w);
     match g {
-        Some(g) => Some((g, rt::acquired(meta, mode, site, waited))),
+        Some(g) => Some((g, rt::acquired_waited(meta, mode, site, waited))),
         None => {
             rt::wait_timed_out(meta, mode, site, waited);
             None

@@ -448,3 +448,86 @@ fn try_failures_and_rwlock_modes_are_counted_per_site() {
         [read_line, write_line, try_line].iter().filter_map(|l| latest(*l)).map(|e| e.get("acquisitions").num().unwrap()).sum();
     assert_eq!(total, 2);
 }
+
+#[test]
+fn nested_edges_are_sent_once_each_however_the_patterns_interleave() {
+    // The per-held-slot memo of the last checked pair is overwritten when
+    // the nesting pattern changes (A->B, then A->C, then A->B again) and
+    // deeper nesting checks every held lock: each class pair still goes
+    // out exactly once, with the sites of its first sighting.
+    let c = hook();
+    let a = Mutex::named("online.memo.a", ());
+    let b = Mutex::named("online.memo.b", ());
+    let d = Mutex::named("online.memo.c", ());
+    let (la, lb, lc) = (line!() + 2, line!() + 4, line!() + 7);
+    for i in 0..300 {
+        let _ga = a.lock().unwrap();
+        if i % 2 == 0 {
+            let _gb = b.lock().unwrap();
+            if i % 3 == 0 {
+                // three deep: A, B held while C is taken
+                let _gc = d.lock().unwrap();
+            }
+        } else {
+            let _gc = d.lock().unwrap();
+        }
+    }
+    let x = Mutex::named("online.memo.sentinel.x", ());
+    let y = Mutex::named("online.memo.sentinel.y", ());
+    {
+        let _gx = x.lock().unwrap();
+        let _gy = y.lock().unwrap();
+    }
+    c.wait_for("sentinel edge", |j| is(j, "edge", "to.lock", "online.memo.sentinel.y"));
+    let all = c.all();
+    let edges = |from: &str, to: &str| -> Vec<Json> {
+        all.iter().filter(|j| is(j, "edge", "from.lock", from) && lock_name(j.at("to.lock")) == Some(to)).cloned().collect()
+    };
+    let ab = edges("online.memo.a", "online.memo.b");
+    let ac = edges("online.memo.a", "online.memo.c");
+    let bc = edges("online.memo.b", "online.memo.c");
+    assert_eq!((ab.len(), ac.len(), bc.len()), (1, 1, 1), "{ab:#?} {ac:#?} {bc:#?}");
+    assert_eq!(ab[0].at("from.site.line").num(), Some(la as u64));
+    assert_eq!(ab[0].at("to.site.line").num(), Some(lb as u64));
+    // A->C was first seen three deep (i = 0), at the inner site
+    assert_eq!(ac[0].at("from.site.line").num(), Some(la as u64));
+    assert_eq!(ac[0].at("to.site.line").num(), Some(lc as u64));
+    assert_eq!(bc[0].at("from.site.line").num(), Some(lb as u64));
+    assert_eq!(bc[0].at("to.site.line").num(), Some(lc as u64));
+    assert!(!all.iter().any(|j| is(j, "edge", "from.lock", "online.memo.c")));
+}
+
+#[test]
+fn sampled_hold_time_is_measured_in_nanoseconds() {
+    // The first tracked acquisition of a thread is sampled; its hold time
+    // comes from the sample clock (TSC where invariant) converted to ns.
+    let c = hook();
+    let m = Arc::new(Mutex::named("online.sampled.hold", ()));
+    let m2 = m.clone();
+    let held = Duration::from_millis(20);
+    let outer = thread::spawn(move || {
+        let t0 = std::time::Instant::now();
+        {
+            let _g = m2.lock().unwrap();
+            let t = std::time::Instant::now();
+            while t.elapsed() < held {
+                std::hint::spin_loop();
+            }
+        }
+        t0.elapsed()
+    })
+    .join()
+    .unwrap();
+    let s = c.wait_for("snapshot with the sampled hold", |j| {
+        j.ty() == "snapshot"
+            && j.get("entries").arr().iter().any(|e| {
+                e.at("class.name").str() == Some("online.sampled.hold") && e.get("hold_samples").num() == Some(1)
+            })
+    });
+    let e = s.get("entries").arr().iter().find(|e| e.at("class.name").str() == Some("online.sampled.hold")).unwrap();
+    let ns = e.get("hold_ns_max").num().unwrap();
+    // within the wall-clock bounds around the hold (1 % for calibration)
+    assert!(ns >= held.as_nanos() as u64 * 99 / 100, "{ns} < {held:?}");
+    assert!(ns <= outer.as_nanos() as u64 * 101 / 100, "{ns} > {outer:?}");
+    assert_eq!(e.get("hold_ns_total").num(), Some(ns));
+}
