@@ -8,6 +8,11 @@
 //! hook off), `on` (locklens::sync, hook on, connected to an in-process
 //! sink that reads and discards), and with the feature `pl`
 //! (parking_lot::Mutex), `pl-off`, `pl-on` (locklens::parking_lot).
+//! `pl-dd` is parking_lot::Mutex with parking_lot's `deadlock_detection`
+//! feature and its checker running every 100 ms (LockLens' snapshot
+//! interval); the feature changes parking_lot for the whole build, so that
+//! mode runs in a second binary built with the feature
+//! `bench-pl-deadlock-detection`, named by `BENCH_PL_DD_BIN`.
 //! Workloads: uncontended lock+increment+unlock on one thread; the same
 //! with a second lock nested inside (order-edge check on every
 //! acquisition); 4 threads hammering one mutex. Median of several runs.
@@ -221,6 +226,15 @@ fn run_mode(mode: &str) {
             let (st, ok) = locklens::wait_status(Duration::from_secs(5), |s| s.connected);
             assert!(ok, "hook did not connect: {st:?}");
         }
+        "pl-dd" => {
+            #[cfg(feature = "bench-pl-deadlock-detection")]
+            std::thread::spawn(|| loop {
+                std::thread::sleep(Duration::from_millis(100));
+                assert!(parking_lot::deadlock::check_deadlock().is_empty());
+            });
+            #[cfg(not(feature = "bench-pl-deadlock-detection"))]
+            panic!("mode pl-dd needs the feature bench-pl-deadlock-detection");
+        }
         _ => {}
     }
     // BENCH_ONLY=uncontended|nested|contended runs one workload (for
@@ -233,7 +247,11 @@ fn run_mode(mode: &str) {
             ("off" | "on", "uncontended") => uncontended::<locklens::sync::Mutex<u64>>,
             ("off" | "on", "nested") => nested::<locklens::sync::Mutex<u64>>,
             #[cfg(feature = "parking_lot")]
-            ("pl", "uncontended") => uncontended::<parking_lot::Mutex<u64>>,
+            ("pl" | "pl-dd", "uncontended") => uncontended::<parking_lot::Mutex<u64>>,
+            #[cfg(feature = "parking_lot")]
+            ("pl" | "pl-dd", "nested") => nested::<parking_lot::Mutex<u64>>,
+            #[cfg(feature = "parking_lot")]
+            ("pl-off" | "pl-on", "nested") => nested::<locklens::parking_lot::Mutex<u64>>,
             #[cfg(feature = "parking_lot")]
             ("pl-off" | "pl-on", "uncontended") => uncontended::<locklens::parking_lot::Mutex<u64>>,
             _ => panic!("BENCH_ONLY={only} not supported for mode {mode}"),
@@ -249,7 +267,7 @@ fn run_mode(mode: &str) {
             contended::<locklens::sync::Mutex<u64>>(),
         ),
         #[cfg(feature = "parking_lot")]
-        "pl" => (
+        "pl" | "pl-dd" => (
             uncontended::<parking_lot::Mutex<u64>>(),
             nested::<parking_lot::Mutex<u64>>(),
             contended::<parking_lot::Mutex<u64>>(),
@@ -280,11 +298,19 @@ fn main() {
     if cfg!(feature = "parking_lot") {
         modes.extend(["pl", "pl-off", "pl-on"]);
     }
+    let pl_dd_bin = std::env::var_os("BENCH_PL_DD_BIN");
+    if pl_dd_bin.is_some() {
+        modes.push("pl-dd");
+    }
     let mut rows: Vec<(String, Vec<f64>)> = Vec::new();
     let mut samples: Vec<(String, Vec<Vec<f64>>)> = modes.iter().map(|m| (m.to_string(), Vec::new())).collect();
     for _round in 0..rounds() {
     for (m, acc) in samples.iter_mut() {
-        let out = Command::new(std::env::current_exe().unwrap())
+        let exe = match (m.as_str(), &pl_dd_bin) {
+            ("pl-dd", Some(b)) => b.into(),
+            _ => std::env::current_exe().unwrap(),
+        };
+        let out = Command::new(exe)
             .args(["--mode", m.as_str()])
             .env_remove("LOCKLENS_ENDPOINT")
             .env_remove("LOCKLENS_TOKEN")
@@ -319,13 +345,25 @@ fn main() {
         );
     }
     if let Some(pl) = pl {
-        for m in ["pl-off", "pl-on", "on"] {
+        for m in ["pl-off", "pl-on", "on", "pl-dd"] {
             if let Some(v) = base(m) {
                 println!(
                     "\n{m} vs parking_lot: uncontended {:.2}x, nested {:.2}x, contended {:.2}x",
                     v[0] / pl[0],
                     v[1] / pl[1],
                     v[2] / pl[2]
+                );
+            }
+        }
+    }
+    if let Some(dd) = base("pl-dd") {
+        for m in ["on", "pl-on"] {
+            if let Some(v) = base(m) {
+                println!(
+                    "\n{m} vs parking_lot deadlock_detection (pl-dd): uncontended {:.2}x, nested {:.2}x, contended {:.2}x",
+                    v[0] / dd[0],
+                    v[1] / dd[1],
+                    v[2] / dd[2]
                 );
             }
         }
