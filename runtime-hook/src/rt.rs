@@ -1638,6 +1638,42 @@ pub(crate) fn read_slot(s: &StatSlot) -> Option<(StatKey, SiteCounters)> {
     Some(((key >> 8, site as usize, (key & 0xff) as u8), c))
 }
 
+/// Every lock held right now by a registered thread, read from the
+/// threads' held-lock stacks (racy like [`Graph::capture`]: a lock taken or
+/// released during the read may be missed or listed), longest-held first,
+/// at most `max`. Background thread only.
+pub(crate) fn current_holders(rt: &Runtime, max: usize) -> Vec<wire::HeldNow> {
+    let mut out = Vec::new();
+    for ts in rt.thread_list() {
+        if !ts.alive.load(Relaxed) {
+            continue;
+        }
+        let len = ts.held_len.load(Acquire).min(MAX_HELD);
+        if len == 0 {
+            continue;
+        }
+        let thread = ts.thread_ref();
+        for s in &ts.held[..len] {
+            let site = s.site.load(Relaxed);
+            let ident = s.ident.load(Relaxed);
+            if site.is_null() || ident == 0 {
+                continue;
+            }
+            out.push(wire::HeldNow {
+                thread: thread.clone(),
+                lock: rt.lock_ref(ident),
+                mode: Mode::from_u8(s.mode.load(Relaxed)),
+                // SAFETY: only &'static Locations are stored.
+                site: Site::from_location(unsafe { &*site }),
+                since_ms: s.since_ms.load(Relaxed),
+            });
+        }
+    }
+    out.sort_by_key(|h| (h.since_ms, h.thread.id));
+    out.truncate(max);
+    out
+}
+
 /// Turns a stat key back into wire types.
 pub(crate) fn entry_of(rt: &Runtime, key: &StatKey, c: &SiteCounters) -> wire::SnapshotEntry {
     // SAFETY: the key's site came from a &'static Location.

@@ -211,6 +211,7 @@ fn snapshot(rt: &Runtime, st: &mut Snapshots) -> Message {
         threads: threads.iter().filter(|t| t.alive.load(Relaxed)).count() as u64,
         dropped: rt.dropped.load(Relaxed),
         entries,
+        holders: rt::current_holders(rt, crate::wire::MAX_SNAPSHOT_HOLDERS),
     })
 }
 

@@ -240,6 +240,17 @@ pub struct SnapshotEntry {
     pub counters: SiteCounters,
 }
 
+/// A lock held at snapshot time (from the threads' held-lock stacks).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldNow {
+    pub thread: ThreadRef,
+    pub lock: LockRef,
+    pub mode: Mode,
+    /// Where the holder acquired it.
+    pub site: Site,
+    pub since_ms: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
     pub t_ms: u64,
@@ -249,7 +260,14 @@ pub struct Snapshot {
     /// Only entries whose counters changed since the previous snapshot;
     /// values are cumulative since hook start.
     pub entries: Vec<SnapshotEntry>,
+    /// Every lock held at `t_ms` (thread locks; tokio locks are not
+    /// tracked per thread), longest-held first, at most
+    /// [`MAX_SNAPSHOT_HOLDERS`]. Complete in every snapshot, not a delta.
+    pub holders: Vec<HeldNow>,
 }
+
+/// Most holders listed in one snapshot.
+pub const MAX_SNAPSHOT_HOLDERS: usize = 512;
 
 /// The lock-order graph has a cycle: taken in these orders by different
 /// code paths, these locks can deadlock even if they have not yet. The
@@ -438,6 +456,15 @@ impl Message {
                         .u64("hold_ns_total", c.hold_ns_total)
                         .u64("hold_ns_max", c.hold_ns_max)
                         .end_obj();
+                }
+                j.end_arr().arr("holders");
+                for h in &s.holders {
+                    j.begin_obj();
+                    thread(&mut j, "thread", &h.thread);
+                    lock(&mut j, "lock", &h.lock);
+                    j.str("mode", h.mode.as_str());
+                    site(&mut j, "site", &h.site);
+                    j.u64("since_ms", h.since_ms).end_obj();
                 }
                 j.end_arr();
             }

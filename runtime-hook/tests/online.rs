@@ -531,3 +531,41 @@ fn sampled_hold_time_is_measured_in_nanoseconds() {
     assert!(ns <= outer.as_nanos() as u64 * 101 / 100, "{ns} > {outer:?}");
     assert_eq!(e.get("hold_ns_total").num(), Some(ns));
 }
+
+#[test]
+fn snapshots_list_current_holders_even_without_waiters() {
+    // Nobody waits for this lock, so no `wait` event names its holder: the
+    // periodic snapshot does, from the threads' held-lock stacks.
+    let c = hook();
+    let m = Arc::new(Mutex::named("online.snapshot.holder", ()));
+    let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let m2 = m.clone();
+    let line = line!() + 4;
+    let t = thread::Builder::new()
+        .name("snapshot-holder".into())
+        .spawn(move || {
+            let _g = m2.lock().unwrap();
+            held_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        })
+        .unwrap();
+    held_rx.recv().unwrap();
+    let holds = |j: &Json| {
+        j.ty() == "snapshot" && j.get("holders").arr().iter().any(|h| lock_name(h.get("lock")) == Some("online.snapshot.holder"))
+    };
+    let s = c.wait_for("snapshot listing the holder", holds);
+    let h = s.get("holders").arr().iter().find(|h| lock_name(h.get("lock")) == Some("online.snapshot.holder")).unwrap().clone();
+    assert_eq!(h.at("thread.name").str(), Some("snapshot-holder"));
+    assert_eq!(h.get("mode").str(), Some("mutex"));
+    assert_eq!(h.at("site.line").num(), Some(line as u64));
+    assert!(h.get("since_ms").num().unwrap() <= s.get("t_ms").num().unwrap());
+    let seq = s.get("seq").num().unwrap();
+    release_tx.send(()).unwrap();
+    t.join().unwrap();
+    // a snapshot taken after the release no longer lists it
+    let after = c.wait_for("snapshot after the release", |j| {
+        j.ty() == "snapshot" && j.get("seq").num().unwrap_or(0) > seq && !holds(j)
+    });
+    assert!(after.get("holders").arr().iter().all(|h| lock_name(h.get("lock")) != Some("online.snapshot.holder")));
+}

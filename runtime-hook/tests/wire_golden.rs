@@ -187,8 +187,24 @@ fn samples() -> Vec<Message> {
                     counters: SiteCounters { acquisitions: 1, ..SiteCounters::default() },
                 },
             ],
+            holders: vec![
+                HeldNow {
+                    thread: thread(3, None, 31330),
+                    lock: catalog(),
+                    mode: Mode::Read,
+                    site: site("src/catalog.rs", 80, 40),
+                    since_ms: 1500,
+                },
+                HeldNow {
+                    thread: thread(2, Some("odb-writer"), 31301),
+                    lock: odb(),
+                    mode: Mode::Mutex,
+                    site: site("src/odb.rs", 30, 9),
+                    since_ms: 2690,
+                },
+            ],
         }),
-        Message::Snapshot(Snapshot { t_ms: 2800, seq: 28, threads: 5, dropped: 3, entries: vec![] }),
+        Message::Snapshot(Snapshot { t_ms: 2800, seq: 28, threads: 5, dropped: 3, entries: vec![], holders: vec![] }),
     ]
 }
 

@@ -85,7 +85,14 @@ export function stall(t: number, tid: number, lockId: number, at: number, waited
   return { v: 1, type: 'stall', t_ms: t, thread: thread(tid), lock: lock(lockId), mode: 'mutex', site: site('src/lib.rs', at), waited_ms: waited, holders: holders.map((h) => ({ thread: thread(h.tid), mode: 'mutex', site: site('src/lib.rs', h.at), since_ms: 0 })), last: null };
 }
 
-export function snapshot(t: number, seq: number, entries: Array<{ classId: number; at: number; acq: number; cont?: number; waitTotal?: number; waitMax?: number; holdSamples?: number; holdTotal?: number; holdMax?: number }> = [], dropped = 0) {
+export function snapshot(
+  t: number,
+  seq: number,
+  entries: Array<{ classId: number; at: number; acq: number; cont?: number; waitTotal?: number; waitMax?: number; holdSamples?: number; holdTotal?: number; holdMax?: number }> = [],
+  dropped = 0,
+  /** `snapshot.holders` (left out when undefined, as older hooks do). */
+  holders?: Array<{ tid: number; lockId: number; at: number; since: number; mode?: string; kind?: string }>,
+) {
   return {
     v: 1,
     type: 'snapshot',
@@ -94,5 +101,6 @@ export function snapshot(t: number, seq: number, entries: Array<{ classId: numbe
     threads: 3,
     dropped,
     entries: entries.map((e) => ({ class: cls(e.classId, `L${e.classId}`), site: site('src/lib.rs', e.at), mode: 'mutex', acquisitions: e.acq, contended: e.cont ?? 0, try_failed: 0, wait_ns_total: e.waitTotal ?? 0, wait_ns_max: e.waitMax ?? 0, hold_samples: e.holdSamples ?? 0, hold_ns_total: e.holdTotal ?? 0, hold_ns_max: e.holdMax ?? 0 })),
+    ...(holders ? { holders: holders.map((h) => ({ thread: thread(h.tid, `t${h.tid}`), lock: lock(h.lockId, h.lockId, `L${h.lockId}`, h.kind), mode: h.mode ?? 'mutex', site: site('src/lib.rs', h.at), since_ms: h.since })) } : {}),
   };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildReport } from '../../server/src/analysis/trace';
 import { buildPanelModel, formatMs, siteDecorations, sortLocks, waitForGraph } from '../../client/src/runtime/panelModel';
+import { renderTable } from '../../client/src/runtime/render';
 import { edgeLine, midasLines, modelOf } from './runtime-panel-fixtures';
 
 const resolve = (f: string) => (f.startsWith('examples/') ? `/repo/runtime-hook/${f}` : undefined);
@@ -59,6 +60,23 @@ describe('Lock Panel model', () => {
     assert.deepEqual(sys.holders, [], 'cm_watchdog released SYSMSG: odbedit got it');
     assert.equal(sys.last?.thread.name, 'odbedit', 'the last acquisition is the one the edge reported');
     assert.equal(after.sites[sys.last!.site].line, 34);
+  });
+
+  it('uncontended holders from the snapshots are shown with how long they have held so far, and go when released', () => {
+    const hello = { v: 1, type: 'hello', protocol: 'locklens-hook', token: 't', pid: 77, program: 'p', start_unix_ms: 0, config: { stall_ms: 1000, snapshot_ms: 100, sample_every: 64, on_deadlock: 'report', queue_capacity: 16 } };
+    const catalog = { id: 5, class: { id: 3, kind: 'std.rwlock', name: 'catalog.load', created: { file: 'src/catalog.rs', line: 41, col: 19 } } };
+    const snap = (t: number, seq: number, holders: object[]) => ({ v: 1, type: 'snapshot', t_ms: t, seq, threads: 2, dropped: 0, entries: [], holders });
+    const holder = { thread: { id: 3, name: 'loader<img>', os_tid: null }, lock: catalog, mode: 'read', site: { file: 'src/catalog.rs', line: 80, col: 40 }, since_ms: 1200 };
+    const held = buildPanelModel(modelOf([hello, snap(1500, 1, [holder])]), { title: 't', state: 'live' });
+    const l = held.locks.find((x) => x.label === 'catalog.load')!;
+    assert.deepEqual(l.waiters, []);
+    assert.deepEqual(l.holders.map((h) => [h.thread.label, h.mode, held.sites[h.site].label, h.forMs]), [['loader<img> #3', 'read', 'src/catalog.rs:80', 300]]);
+    const html = renderTable(held, { key: 'label', descending: false });
+    assert.ok(html.includes('loader&lt;img&gt; #3'), 'holder thread name escaped in the table');
+    assert.ok(!html.includes('loader<img>'));
+    assert.ok(held.graph.edges.some((e) => e.kind === 'holds' && e.from === 'l:77/3' && e.to === 't:77/3'));
+    const freed = buildPanelModel(modelOf([hello, snap(1500, 1, [holder]), snap(1600, 2, [])]), { title: 't', state: 'live' });
+    assert.deepEqual(freed.locks.find((x) => x.label === 'catalog.load')!.holders, []);
   });
 
   it('wait-for graph: threads and locks, deadlock edges marked', () => {

@@ -289,3 +289,63 @@ describe('helpers', () => {
     assert.deepEqual(userFrames(bt), ['   1: app::f', '             at ./src/main.rs:3:4']);
   });
 });
+
+describe('snapshot holders (every held lock, contended or not)', () => {
+  const h = (lockId: number) => (m: TraceModel) => [...m.locks.values()].find((l) => l.id === lockId)!;
+  test('an uncontended holder is known from the snapshot, with site and since; a later snapshot without it frees the lock', () => {
+    const m = new TraceModel();
+    feed(m, hello('tok'), snapshot(100, 1, [], 0, [{ tid: 4, lockId: 1, at: 20, since: 40 }]));
+    const l = h(1)(m);
+    assert.deepEqual(l.holders.map((x) => [x.thread.id, x.site.line, x.since_ms]), [[4, 20, 40]]);
+    assert.equal(l.holdersAsOfMs, 100);
+    assert.equal(l.holdersCurrent, true);
+    assert.deepEqual(l.waiters, []);
+    assert.equal(m.thread(m.processes.keys().next().value!, 4)?.name, 't4');
+    const r = report(m).locks.find((c) => c.lock.name === 'L1')!;
+    assert.equal(r.instances[0].holdersCurrent, true);
+    assert.equal(r.instances[0].holders[0].forMs, 60, 'held from 40 ms to the last message at 100 ms');
+    feed(m, snapshot(200, 2, [], 0, []));
+    assert.deepEqual(h(1)(m).holders, []);
+    assert.equal(h(1)(m).holdersAsOfMs, 200);
+  });
+  test('several readers of one lock, and a holder that also appears in a wait', () => {
+    const m = new TraceModel();
+    feed(m, hello('tok'), snapshot(100, 1, [], 0, [{ tid: 1, lockId: 3, at: 5, since: 10, mode: 'read' }, { tid: 2, lockId: 3, at: 6, since: 90, mode: 'read' }]));
+    assert.deepEqual(h(3)(m).holders.map((x) => [x.thread.id, x.mode]), [[1, 'read'], [2, 'read']]);
+    // a wait sent before the snapshot but arriving after it (urgent messages overtake) does not
+    // replace the newer list
+    feed(m, wait(90, 5, 3, 7, [{ tid: 1, at: 5, mode: 'read' }]));
+    assert.equal(h(3)(m).holders.length, 2);
+    assert.equal(h(3)(m).waiters.length, 1);
+  });
+  test('an older snapshot does not clear holders a newer wait reported; tokio locks are never cleared', () => {
+    const m = new TraceModel();
+    feed(m, hello('tok'), wait(300, 2, 1, 11, [{ tid: 1, at: 10, since: 250 }]), wait(310, 3, 9, 12, [{ tid: 1, at: 10, since: 260 }], { lock: { id: 9, class: { id: 9, kind: 'tokio.mutex', name: 'T', created: { file: 'src/lib.rs', line: 9, col: 5 } } } }));
+    feed(m, snapshot(200, 1, [], 0, []));
+    assert.deepEqual(h(1)(m).holders.map((x) => x.thread.id), [1]);
+    assert.equal(h(1)(m).holdersAsOfMs, 300);
+    feed(m, snapshot(400, 2, [], 0, []));
+    assert.deepEqual(h(1)(m).holders, [], 'the snapshot after the wait lists no holder: released');
+    assert.deepEqual(h(9)(m).holders.map((x) => x.thread.id), [1], 'tokio holders are tasks: snapshots do not list them');
+    assert.equal(h(9)(m).holdersCurrent, false);
+  });
+  test('snapshots without the field (older hooks) leave holders alone', () => {
+    const m = new TraceModel();
+    feed(m, hello('tok'), wait(300, 2, 1, 11, [{ tid: 1, at: 10, since: 250 }]), snapshot(400, 1, []));
+    assert.equal(m.stats.rejectedTotal, 0);
+    assert.deepEqual(h(1)(m).holders.map((x) => x.thread.id), [1]);
+    assert.equal(h(1)(m).holdersCurrent, false);
+  });
+  test('hostile holders: wrong types are rejected, long arrays capped per lock', () => {
+    const m = new TraceModel();
+    feed(m, hello('tok'));
+    const bad = snapshot(100, 1, [], 0, [{ tid: 1, lockId: 1, at: 2, since: 3 }]) as { holders: Array<Record<string, unknown>> };
+    bad.holders[0].since_ms = -1;
+    feed(m, bad);
+    assert.equal(m.stats.rejectedTotal, 1);
+    const many = Array.from({ length: 100 }, (_, i) => ({ tid: i + 1, lockId: 1, at: 2, since: 3, mode: 'read' }));
+    feed(m, snapshot(200, 2, [], 0, many));
+    assert.equal(h(1)(m).holders.length, 64);
+    assert.ok((m.stats.dropped.holders ?? 0) >= 1);
+  });
+});

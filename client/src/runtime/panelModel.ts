@@ -182,10 +182,12 @@ export function panelModelFromReport(report: RunReport, opts: { title: string; s
     const waiters: PanelWaiter[] = [];
     let last: PanelLock['last'] = null;
     for (const inst of c.instances) {
-      // The hook reports holders only with a wait (acquire/release events would cost more than the
-      // lock). While someone still waits, those holders still hold; once nobody waits, the waiter
-      // got the lock, so they released it: then they are history, shown as the last holder.
-      const current = inst.waiters.length > 0;
+      // The hook's snapshots list every held lock (`holdersCurrent`): those holders are shown
+      // whether or not anyone waits, with how long they have held it so far. Without that (tokio
+      // locks, older hooks) holders are known only from waits: while someone still waits, they
+      // still hold; once nobody waits, the waiter got the lock, so they released it: then they
+      // are history, shown as the last holder.
+      const current = inst.holdersCurrent || inst.waiters.length > 0;
       if (current) for (const h of inst.holders) holders.push({ thread: thread(h.thread), mode: h.mode, site: site(h.site), forMs: h.forMs });
       for (const w of inst.waiters) waiters.push({ thread: thread(w.thread), mode: w.mode, site: site(w.site), forMs: w.forMs, state: w.state, timed: w.timed });
       if (inst.last && !last) last = { thread: thread(inst.last.thread), mode: inst.last.mode, site: site(inst.last.site) };

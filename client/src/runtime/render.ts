@@ -78,7 +78,7 @@ function waiterCell(model: PanelModel, l: PanelLock): string {
 
 const COLUMNS: Array<{ key: SortKey; title: string; hint: string }> = [
   { key: 'label', title: 'Lock', hint: 'Lock class: its name, or where it was created' },
-  { key: 'holder', title: 'Held by', hint: 'Who holds the lock while others wait for it, where they took it and for how long (the hook reports holders with each wait)' },
+  { key: 'holder', title: 'Held by', hint: 'Who holds the lock now, where they took it and for how long so far (from the hook\'s snapshots every 100 ms, and with each wait)' },
   { key: 'waiters', title: 'Waiting', hint: 'Threads waiting for the lock now, where they asked and for how long' },
   { key: 'last', title: 'Last holder', hint: 'The most recent acquisition the hook reported' },
   { key: 'contention', title: 'Contention', hint: 'Acquisitions that had to wait (finished or still waiting)' },

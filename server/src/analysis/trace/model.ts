@@ -8,10 +8,13 @@
 //
 // The hook sends no acquire/release events (that would cost more than the lock), so holders are
 // known from the moments they are observed: each `wait`, `stall` and `deadlock` carries the
-// holders of the lock at that time, and `holdersAsOfMs` says when. A wait ends when the waiting
-// thread is seen doing something else (a later wait, or a lock-order edge, which is sent when the
-// thread acquires), or when no `stall` came for it by the time it would have (stall_ms plus scan
-// intervals): then it lasted less than stall_ms.
+// holders of the lock at that time, and every `snapshot` (from hooks that send its `holders`)
+// lists all the locks held at its time, so uncontended holders show up too and a lock it does not
+// list is free; `holdersAsOfMs` says when, and `holdersCurrent` that the list is complete.
+//
+// A wait ends when the waiting thread is seen doing something else (a later wait, or a lock-order
+// edge, which is sent when the thread acquires), or when no `stall` came for it by the time it
+// would have (stall_ms plus scan intervals): then it lasted less than stall_ms.
 
 import { DurationHistogram } from './hist';
 import {
@@ -131,6 +134,12 @@ export interface LockState {
   /** Holders as last observed (at `holdersAsOfMs`). */
   holders: Holder[];
   holdersAsOfMs: number | null;
+  /**
+   * The holders list is complete as of `holdersAsOfMs`: the process's snapshots list every held
+   * lock (hooks that send `snapshot.holders`; never for tokio locks, whose holders are tasks).
+   * Otherwise holders are only known from waits, stalls and deadlocks.
+   */
+  holdersCurrent: boolean;
   last: LastAcquire | null;
   lastAsOfMs: number | null;
   waiters: Waiter[];
@@ -437,7 +446,7 @@ export class TraceModel {
       this.drop('locks');
       return undefined;
     }
-    const s: LockState = { process: p.key, key, id: l.id, classKey: cls.key, holders: [], holdersAsOfMs: null, last: null, lastAsOfMs: null, waiters: [], waits: 0, stalls: 0 };
+    const s: LockState = { process: p.key, key, id: l.id, classKey: cls.key, holders: [], holdersAsOfMs: null, holdersCurrent: false, last: null, lastAsOfMs: null, waiters: [], waits: 0, stalls: 0 };
     this.locks.set(key, s);
     return s;
   }
@@ -629,6 +638,7 @@ export class TraceModel {
       s.holdNsTotal = Math.max(s.holdNsTotal, e.hold_ns_total);
       s.holdNsMax = Math.max(s.holdNsMax, e.hold_ns_max);
     }
+    if (m.holders) this.snapshotHolders(p, m.t_ms, m.holders);
     // Waits with no stall by now ended in less than stall_ms.
     const horizon = p.config.stall_ms + 3 * Math.max(p.config.snapshot_ms, 1);
     for (const set of [...this.waitingOn.values()]) {
@@ -638,6 +648,30 @@ export class TraceModel {
       }
     }
     this.emit({ kind: 'snapshot', process: p.key, msg: m });
+  }
+
+  /** `snapshot.holders`: every std/parking_lot lock of the process held at `t`, the others free. */
+  private snapshotHolders(p: ProcessInfo, t: number, held: NonNullable<SnapshotMsg['holders']>): void {
+    const byLock = new Map<LockState, Holder[]>();
+    for (const h of held) {
+      this.noteThread(p, h.thread);
+      const l = this.lock(p, h.lock);
+      if (!l) continue;
+      const list = byLock.get(l) ?? byLock.set(l, []).get(l)!;
+      list.push({ thread: h.thread, mode: h.mode, site: h.site, since_ms: h.since_ms });
+    }
+    for (const [l, hs] of byLock) {
+      this.setHolders(l, hs, t);
+      if (l.holdersAsOfMs === t) l.holdersCurrent = true;
+    }
+    for (const l of this.locks.values()) {
+      if (l.process !== p.key || byLock.has(l)) continue;
+      if (this.classes.get(l.classKey)?.kind.startsWith('tokio.')) continue; // tasks: not in the held stacks
+      if (l.holdersAsOfMs !== null && l.holdersAsOfMs > t) continue; // newer news (an urgent message overtook)
+      l.holders = [];
+      l.holdersAsOfMs = t;
+      l.holdersCurrent = true;
+    }
   }
 
   /** Removes the `n` oldest waits (not in an untimed deadlock) of class `classKey` at `site`/`mode` that began by `t`. */

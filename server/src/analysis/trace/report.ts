@@ -99,6 +99,8 @@ export interface ReportLockClass {
     id: number;
     holders: Array<ReportHolder & { forMs: number }>;
     holdersAsOfMs: number | null;
+    /** `holders` is the complete list as of `holdersAsOfMs` (the hook's snapshots list every held lock). */
+    holdersCurrent: boolean;
     waiters: Array<{ thread: ReportThread; mode: string; site: ReportSite; sinceMs: number; forMs: number; state: string; timed: boolean }>;
     last: { thread: ReportThread; mode: string; site: ReportSite } | null;
   }>;
@@ -218,6 +220,7 @@ export function buildReport(m: TraceModel, input: ReportInput): RunReport {
       id: l.id,
       holders: l.holders.map((h) => ({ ...b.holder(c.process, h), forMs: Math.max(0, now - h.since_ms) })),
       holdersAsOfMs: l.holdersAsOfMs,
+      holdersCurrent: l.holdersCurrent,
       waiters: l.waiters.map((w) => ({ thread: b.thread(c.process, w.thread), mode: w.mode, site: site(w.site), sinceMs: w.sinceMs, forMs: Math.max(0, now - w.sinceMs), state: w.state, timed: w.timed })),
       last: b.last(c.process, l.last),
     }));

@@ -151,6 +151,14 @@ export interface SnapshotEntry {
   hold_ns_total: number;
   hold_ns_max: number;
 }
+/** A lock held at snapshot time. */
+export interface SnapshotHolder {
+  thread: ThreadRef;
+  lock: LockRef;
+  mode: Mode | string;
+  site: Site;
+  since_ms: number;
+}
 export interface SnapshotMsg {
   v: 1;
   type: 'snapshot';
@@ -159,6 +167,8 @@ export interface SnapshotMsg {
   threads: number;
   dropped: number;
   entries: SnapshotEntry[];
+  /** Every (std/parking_lot) lock held at `t_ms`; absent from hooks older than the field. */
+  holders?: SnapshotHolder[];
 }
 
 export type WireMessage = HelloMsg | WaitMsg | EdgeMsg | OrderCycleMsg | DeadlockMsg | StallMsg | SnapshotMsg;
@@ -187,7 +197,9 @@ type Spec =
   | { t: 'const'; value: string | number }
   | { t: 'nullable'; of: Spec }
   | { t: 'array'; of: Spec }
-  | { t: 'object'; fields: Record<string, Spec> };
+  | { t: 'object'; fields: Record<string, Spec> }
+  /** A field added after its message type was published: may be missing. */
+  | { t: 'optional'; of: Spec };
 
 const uint: Spec = { t: 'uint' };
 const bool: Spec = { t: 'bool' };
@@ -195,6 +207,7 @@ const str: Spec = { t: 'string' };
 const nullable = (of: Spec): Spec => ({ t: 'nullable', of });
 const array = (of: Spec): Spec => ({ t: 'array', of });
 const object = (fields: Record<string, Spec>): Spec => ({ t: 'object', fields });
+const optional = (of: Spec): Spec => ({ t: 'optional', of });
 const mode: Spec = { t: 'enum', values: MODES };
 
 const site = object({ file: str, line: uint, col: uint });
@@ -260,6 +273,7 @@ export const MESSAGE_SCHEMAS: Record<WireType, Spec> = {
         hold_ns_max: uint,
       }),
     ),
+    holders: optional(array(object({ thread: threadRef, lock: lockRef, mode, site, since_ms: uint }))),
   }),
 };
 
@@ -348,6 +362,9 @@ function check(spec: Spec, v: unknown, path: string, ctx: Ctx): unknown {
       return v;
     case 'nullable':
       return v === null ? null : check(spec.of, v, path, ctx);
+    case 'optional':
+      // only reached for a present field (see 'object')
+      return check(spec.of, v, path, ctx);
     case 'array': {
       if (!Array.isArray(v)) throw new Invalid('wrong type', `${path}: expected an array, got ${describe(v)}`);
       const n = Math.min(v.length, ctx.limits.maxArray);
@@ -360,7 +377,10 @@ function check(spec: Spec, v: unknown, path: string, ctx: Ctx): unknown {
       if (!isPlainObject(v)) throw new Invalid('wrong type', `${path || 'message'}: expected an object, got ${describe(v)}`);
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(spec.fields)) {
-        if (!Object.prototype.hasOwnProperty.call(v, k)) throw new Invalid('missing field', `${path ? path + '.' : ''}${k}: missing`);
+        if (!Object.prototype.hasOwnProperty.call(v, k)) {
+          if (spec.fields[k].t === 'optional') continue;
+          throw new Invalid('missing field', `${path ? path + '.' : ''}${k}: missing`);
+        }
         out[k] = check(spec.fields[k], v[k], path ? `${path}.${k}` : k, ctx);
       }
       for (const k of Object.keys(v)) {
@@ -411,7 +431,7 @@ export function parseWireLine(line: string, limits: WireLimits = DEFAULT_WIRE_LI
 export function schemaPaths(type: WireType): string[] {
   const out: string[] = [];
   const walk = (spec: Spec, path: string): void => {
-    if (spec.t === 'nullable') return walk(spec.of, path);
+    if (spec.t === 'nullable' || spec.t === 'optional') return walk(spec.of, path);
     if (spec.t === 'array') return walk(spec.of, `${path}[]`);
     if (spec.t === 'object') {
       for (const [k, s] of Object.entries(spec.fields)) walk(s, path ? `${path}.${k}` : k);
