@@ -12,6 +12,7 @@
 
 import { Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Range } from 'vscode-languageserver';
 import type { LockGraphResult, RuntimeEdge, RuntimeLockClass, RuntimeSite } from '../../../common/protocol';
+import type { SeveritySetting } from '../../../common/settings';
 
 export interface StaticAcquisition {
   lock: string;
@@ -78,8 +79,27 @@ function path(adj: Map<string, Set<string>>, from: string, to: string): boolean 
   return false;
 }
 
-/** Diagnostics by uri for all runtime evidence. */
-export function runtimeDiagnostics(evidence: RuntimeEvidence[], graph: LockGraphResult, lookup: StaticLookup): Map<string, Diagnostic[]> {
+/**
+ * The user's severity for `lock-order-inversion` in a file (`locklens.severity` over the crate's
+ * `[package.metadata.locklens]` severities), as for static findings.
+ */
+export type RuntimeSeverityOf = (uri: string) => SeveritySetting;
+
+const SEVERITY: Record<Exclude<SeveritySetting, 'default' | 'off'>, DiagnosticSeverity> = {
+  error: DiagnosticSeverity.Error,
+  warning: DiagnosticSeverity.Warning,
+  information: DiagnosticSeverity.Information,
+  hint: DiagnosticSeverity.Hint,
+};
+
+/**
+ * Diagnostics by uri for all runtime evidence. `severityOf` applies the user's setting for
+ * `lock-order-inversion` the way static findings get it: `off` drops the runtime diagnostics too,
+ * an explicit severity replaces the default Error of confirmed inversions. An order that was only
+ * observed (no inversion, no contradiction with the code) is a Hint whatever the setting, except
+ * `off`: it is context, not a finding.
+ */
+export function runtimeDiagnostics(evidence: RuntimeEvidence[], graph: LockGraphResult, lookup: StaticLookup, severityOf: RuntimeSeverityOf = () => 'default'): Map<string, Diagnostic[]> {
   const staticIds = graph.nodes.map((n) => n.id);
   const staticAdj = new Map<string, Set<string>>();
   const staticEdge = new Map<string, LockGraphResult['edges'][number]>();
@@ -113,6 +133,9 @@ export function runtimeDiagnostics(evidence: RuntimeEvidence[], graph: LockGraph
   const out = new Map<string, Diagnostic[]>();
   const seen = new Set<string>();
   const add = (uri: string, d: Diagnostic) => {
+    const setting = severityOf(uri);
+    if (setting === 'off') return;
+    if (setting !== 'default' && d.severity === DiagnosticSeverity.Error) d.severity = SEVERITY[setting];
     const key = `${uri}\u0000${d.range.start.line}\u0000${d.message}`;
     if (seen.has(key)) return;
     seen.add(key);

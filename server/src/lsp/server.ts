@@ -256,6 +256,7 @@ export class LockLensServer {
         const settings = (p?.settings as Record<string, unknown> | undefined)?.[SECTION];
         if (settings !== undefined) this.pushedSettings = settings;
         await this.reanalyzeAll();
+        if (this.runtimeEvidence.size > 0) await this.refreshRuntimeDiagnostics();
         if (this.capabilities.inlayRefresh) await this.connection.languages.inlayHint.refresh().catch(() => undefined);
         if (this.capabilities.codeLensRefresh) await this.connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
       }),
@@ -965,6 +966,11 @@ export class LockLensServer {
     if (edges.length === 0) this.runtimeEvidence.delete(p.session);
     else this.runtimeEvidence.set(p.session, { label: typeof p.label === 'string' ? p.label.slice(0, 200) : 'traced run', edges });
     while (this.runtimeEvidence.size > 16) this.runtimeEvidence.delete(this.runtimeEvidence.keys().next().value as string);
+    await this.refreshRuntimeDiagnostics();
+  }
+
+  /** Re-checks the runtime evidence (new evidence, or new settings) and republishes what changed. */
+  private async refreshRuntimeDiagnostics(): Promise<void> {
     const graph = this.runtimeEvidence.size ? await this.lockGraph({}) : { crates: [], nodes: [], edges: [], cycles: [] };
     const regions = new Map<string, StaticAcquisition[]>();
     const uris = new Set<string>();
@@ -974,7 +980,14 @@ export class LockLensServer {
       const r = await this.guardRegions({ textDocument: { uri } }).catch(() => null);
       regions.set(uri, (r?.regions ?? []).map((g) => ({ lock: g.lock, range: g.acquisition })));
     }
-    const next = runtimeDiagnostics([...this.runtimeEvidence.values()], graph, (uri, line) => (regions.get(uri) ?? []).filter((a) => a.range.start.line === line - 1));
+    // the user's severity for lock-order-inversion, per file, as for static findings
+    const severity = new Map<string, SeveritySetting>();
+    for (const uri of uris) {
+      const p = uriToPath(uri);
+      const crate = p ? this.fileForPath(p)?.crate ?? this.crateFor(p) : undefined;
+      severity.set(uri, this.diagnosticContext(await this.settingsFor(uri), () => undefined, crate).severityOf('lock-order-inversion'));
+    }
+    const next = runtimeDiagnostics([...this.runtimeEvidence.values()], graph, (uri, line) => (regions.get(uri) ?? []).filter((a) => a.range.start.line === line - 1), (uri) => severity.get(uri) ?? 'default');
     const previous = this.runtimeDiags;
     this.runtimeDiags = next;
     for (const uri of new Set([...previous.keys(), ...next.keys()])) {
