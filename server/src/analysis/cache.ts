@@ -34,6 +34,33 @@ export function positionFreeJson(value: unknown): string {
   return JSON.stringify(value, (k, v) => (POSITION_KEYS.has(k) ? undefined : v));
 }
 
+/**
+ * Deep equality of plain data (objects, arrays, strings, numbers, booleans), optionally ignoring
+ * the position keys. Cheaper than comparing JSON: no strings are built, and it stops at the first
+ * difference.
+ */
+export function sameData(a: unknown, b: unknown, ignorePositions = false): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i], ignorePositions)) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  // Keys whose value is undefined are absent in JSON: treat both forms alike.
+  let count = 0;
+  for (const k in ao) {
+    if (ao[k] === undefined || (ignorePositions && POSITION_KEYS.has(k))) continue;
+    count++;
+    if (!sameData(ao[k], bo[k], ignorePositions)) return false;
+  }
+  for (const k in bo) if (bo[k] !== undefined && !(ignorePositions && POSITION_KEYS.has(k))) count--;
+  return count === 0;
+}
+
 const declHashes = new WeakMap<FileDeclarations, number>();
 const indexHashes = new WeakMap<CrateIndex, string>();
 

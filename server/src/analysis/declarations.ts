@@ -2,6 +2,7 @@
 // lock classes and calls can be resolved across the files of a crate.
 
 import type { FieldDecl, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
+import type { Position, Range } from './model';
 import { field, namedChildren, rangeOf, type Node } from './syntax';
 
 const LOCK_TYPE_NAMES = ['Mutex', 'RwLock', 'Condvar', 'ReentrantMutex', 'FairMutex', 'DashMap', 'DashSet'];
@@ -229,4 +230,66 @@ function collectLazyStatics(item: Node, mod: string, decls: FileDeclarations): v
   while ((m = re.exec(text))) {
     decls.statics.push({ name: m[1], typeText: m[2], initText: m[3], file: decls.file, range: rangeOf(item), modulePath: mod });
   }
+}
+
+/** An edit in tree-sitter's terms (the parser's TreeEdit, without depending on it). */
+export interface DeclarationEdit {
+  startPosition: { row: number; column: number };
+  oldEndPosition: { row: number; column: number };
+  newEndPosition: { row: number; column: number };
+}
+
+const before = (a: Position, b: { row: number; column: number }) => a.line < b.row || (a.line === b.row && a.column < b.column);
+
+/** Where a position of the old text is after the edit (it must not lie inside the replaced text). */
+function shiftPosition(p: Position, e: DeclarationEdit): Position {
+  if (before(p, e.oldEndPosition)) return p;
+  if (p.line === e.oldEndPosition.row) return { line: e.newEndPosition.row, column: e.newEndPosition.column + (p.column - e.oldEndPosition.column) };
+  return { line: p.line + (e.newEndPosition.row - e.oldEndPosition.row), column: p.column };
+}
+
+function shiftRange(r: Range, e: DeclarationEdit): Range {
+  return { start: shiftPosition(r.start, e), end: shiftPosition(r.end, e) };
+}
+
+/**
+ * The declarations of the edited text from those of the text before `edits`, when every edit
+ * falls strictly inside one function body: no item starts, ends or is named there (items nested
+ * in bodies are not declarations), so only positions move. The new tree must agree that the
+ * body is still that function's whole block (typing a `}` ends it early). Undefined otherwise:
+ * collect afresh.
+ */
+export function shiftDeclarations(previous: FileDeclarations, edits: readonly DeclarationEdit[], root: Node): FileDeclarations | undefined {
+  let decls = previous;
+  const touched = new Set<number>();
+  for (const e of edits) {
+    const at = decls.functions.findIndex(
+      (f) => !!f.bodyRange && before(f.bodyRange.start, e.startPosition) && !before(lastColumn(f.bodyRange.end), e.oldEndPosition),
+    );
+    if (at < 0) return undefined;
+    touched.add(at);
+    decls = {
+      ...decls,
+      structs: decls.structs.map((s) => ({ ...s, range: shiftRange(s.range, e), fields: s.fields.map((f) => ({ ...f, range: shiftRange(f.range, e) })) })),
+      statics: decls.statics.map((s) => ({ ...s, range: shiftRange(s.range, e) })),
+      functions: decls.functions.map((f) => ({ ...f, range: shiftRange(f.range, e), nameRange: shiftRange(f.nameRange, e), bodyRange: f.bodyRange && shiftRange(f.bodyRange, e) })),
+    };
+  }
+  for (const i of touched) {
+    const f = decls.functions[i];
+    const body = root.descendantForPosition({ row: f.bodyRange!.start.line, column: f.bodyRange!.start.column }, { row: f.bodyRange!.end.line, column: f.bodyRange!.end.column });
+    if (!body || body.type !== 'block' || !sameRange(rangeOf(body), f.bodyRange!)) return undefined;
+    const item = body.parent;
+    if (!item || item.type !== 'function_item' || !sameRange(rangeOf(item), f.range)) return undefined;
+  }
+  return decls;
+}
+
+/** The position of a range end's last character (a body's closing `}`). */
+function lastColumn(end: Position): Position {
+  return { line: end.line, column: Math.max(0, end.column - 1) };
+}
+
+function sameRange(a: Range, b: Range): boolean {
+  return a.start.line === b.start.line && a.start.column === b.start.column && a.end.line === b.end.line && a.end.column === b.end.column;
 }

@@ -2,7 +2,7 @@
 // runtime (wasm), owned by the Engine and by each ParsedFile until disposed.
 
 import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations, FunctionSummary } from './api';
-import { collectDeclarations, modulePathForFile } from './declarations';
+import { collectDeclarations, modulePathForFile, shiftDeclarations } from './declarations';
 import { analyzeFunctionItem, fileText, offsetAt, summarize } from './functions';
 import { FunctionResultCache, fnv1a, indexHash } from './cache';
 import type { Acquisition, Edition, Finding, RuleId, Severity } from './model';
@@ -65,7 +65,16 @@ export class Engine {
     return this.host.parse(text, previous, edits);
   }
 
-  declarations(parsed: ParsedFile, file: string): FileDeclarations {
+  /**
+   * What the file declares. With `previous`, the declarations of the text before `edits` (the
+   * edits `parsed` was re-parsed with), edits that stay inside one function body only move
+   * positions, and nothing is collected again.
+   */
+  declarations(parsed: ParsedFile, file: string, previous?: { declarations: FileDeclarations; edits: readonly TreeEdit[] }): FileDeclarations {
+    if (previous && previous.declarations.file === file && previous.edits.length > 0) {
+      const shifted = shiftDeclarations(previous.declarations, previous.edits, parsed.tree.rootNode);
+      if (shifted) return shifted;
+    }
     return collectDeclarations(parsed.tree.rootNode, file, parsed.text);
   }
 

@@ -6,6 +6,7 @@
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver';
 import type { EngineLike, ParsedFileLike, Point, TreeEditLike } from './host';
+import type { FileDeclarations } from '../analysis/api';
 
 /** Tree-sitter point (row, UTF-16 column) of an offset; rows are split at `\n` only, like tree-sitter. */
 export function pointAt(text: string, offset: number): Point {
@@ -65,6 +66,10 @@ export interface OpenDocument {
   parsedVersion?: number;
   /** Edits made since `parsed` was produced; undefined when a full re-parse is needed. */
   pendingEdits: TreeEditLike[] | undefined;
+  /** How the current tree was made from the one before: its version and the edits (incremental parses only). */
+  lastParse?: { fromVersion: number; edits: TreeEditLike[] };
+  /** Declarations computed for a parsed version, the base for the next version's. */
+  declared?: { version: number; declarations: FileDeclarations };
   /** Number of incremental and full parses, for diagnostics of the cache itself. */
   stats: { incremental: number; full: number };
 }
@@ -121,10 +126,12 @@ export class DocumentStore {
     const text = entry.document.getText();
     const previous = entry.parsed;
     let next: ParsedFileLike;
+    entry.lastParse = undefined;
     if (previous && entry.pendingEdits && entry.pendingEdits.length > 0) {
       try {
         next = engine.parse(text, previous, entry.pendingEdits);
         entry.stats.incremental++;
+        if (entry.parsedVersion !== undefined) entry.lastParse = { fromVersion: entry.parsedVersion, edits: entry.pendingEdits };
       } catch {
         next = engine.parse(text);
         entry.stats.full++;

@@ -31,7 +31,8 @@ export interface ParsedFileLike {
 
 export interface EngineLike<P extends ParsedFileLike = ParsedFileLike> {
   parse(text: string, previous?: P, edits?: TreeEditLike[]): P;
-  declarations(parsed: P, file: string): FileDeclarations;
+  /** With `previous`: the declarations before the edits `parsed` was re-parsed with (see Engine.declarations). */
+  declarations(parsed: P, file: string, previous?: { declarations: FileDeclarations; edits: readonly TreeEditLike[] }): FileDeclarations;
   analyzeFile(parsed: P, file: string, index: CrateIndex, options: EngineOptions): FileAnalysis;
 }
 

@@ -24,7 +24,7 @@ import {
   WatchKind,
 } from 'vscode-languageserver';
 import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations } from '../analysis/api';
-import { positionFreeJson } from '../analysis/cache';
+import { positionFreeJson, sameData } from '../analysis/cache';
 import type { Edition, Finding, RuleId } from '../analysis/model';
 import {
   GuardRegionsParams,
@@ -95,10 +95,6 @@ interface FileEntry {
   key: string;
   crate: CrateEntry;
   declarations?: FileDeclarations;
-  /** Declarations without positions: what other files' analyses depend on. */
-  signature?: string;
-  /** Declarations as JSON, positions included. */
-  declarationsText?: string;
   analysis?: FileAnalysis;
   stamp?: string;
   /** The text `analysis` was computed from (for allow comments and fixes). */
@@ -115,10 +111,6 @@ interface AnalysisResult {
 }
 
 const WATCH_GLOBS = ['**/*.rs', '**/Cargo.toml'];
-
-function signatureOf(declarations: FileDeclarations): string {
-  return positionFreeJson(declarations);
-}
 
 function stringArray(value: unknown): string[] | undefined {
   return Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : undefined;
@@ -514,13 +506,10 @@ export class LockLensServer {
   private updateDeclarations(file: FileEntry, declarations: FileDeclarations): Set<string> {
     // Identical declarations (positions included) keep the crate index object, and with it
     // the engine's per-index caches.
-    const full = JSON.stringify(declarations);
-    if (file.declarations && file.declarationsText === full) return new Set();
-    const signature = signatureOf(declarations);
-    const changed = file.signature !== undefined && file.signature !== signature ? changedIdentifiers(file.declarations, declarations) : new Set<string>();
+    const previous = file.declarations;
+    if (previous && sameData(previous, declarations)) return new Set();
+    const changed = previous && !sameData(previous, declarations, true) ? changedIdentifiers(previous, declarations) : new Set<string>();
     file.declarations = declarations;
-    file.declarationsText = full;
-    file.signature = signature;
     file.crate.index = undefined;
     if (changed.size > 0) file.crate.generation++;
     return changed;
@@ -924,7 +913,11 @@ export class LockLensServer {
     if (cached && cached.stamp === stamp) return { ...cached.result, settings };
     const parsed = this.documents.parsed(current);
     if (!parsed) return undefined;
-    const declarations = engine.declarations(parsed, key);
+    // Typing inside a function body only moves the declarations after it: derive them from the
+    // previous version's instead of walking the whole tree again.
+    const base = current.declared && current.lastParse && current.declared.version === current.lastParse.fromVersion ? { declarations: current.declared.declarations, edits: current.lastParse.edits } : undefined;
+    const declarations = engine.declarations(parsed, key, base);
+    current.declared = { version: current.document.version, declarations };
     let index: CrateIndex;
     if (file) {
       const changed = this.updateDeclarations(file, declarations);
