@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { RunReport } from '../../server/src/analysis/trace/report';
-import { loadTrace } from '../../server/src/cli/run';
+import { loadTrace } from '../../server/src/trace';
 import { ROOT, within } from '../support/trace-harness';
 
 const CLI = path.join(ROOT, 'bin', 'locklens.js');

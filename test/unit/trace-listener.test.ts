@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import * as crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { TraceModel } from '../../server/src/analysis/trace/model';
-import { LineSplitter, TraceListener } from '../../server/src/cli/run';
+import { LineSplitter, TraceListener } from '../../server/src/trace';
 import { closed, connect, hello, nextEvent, snapshot, wait, within } from '../support/trace-harness';
 
 const line = (v: unknown) => JSON.stringify(v) + '\n';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { TraceModel } from '../../server/src/analysis/trace/model';
 import { buildReport } from '../../server/src/analysis/trace/report';
-import { loadTrace, TraceListener, TraceRecorder } from '../../server/src/cli/run';
+import { loadTrace, TraceListener, TraceRecorder } from '../../server/src/trace';
 import { closed, connect, edge, hello, nextEvent, snapshot, stall, TRACE_FIXTURES, wait, within } from '../support/trace-harness';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'locklens-trace-'));

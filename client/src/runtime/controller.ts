@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { RuntimeEdgesNotification, type RuntimeEdge, type RuntimeSite } from '../../../common/protocol';
 import { buildReport, TraceModel, type ReportLock, type ReportSite, type RunReport, type TraceEvent } from '../../../server/src/analysis/trace';
-import { loadTrace, TraceListener, TraceRecorder } from '../../../server/src/cli/run';
+import { loadTrace, TraceListener, TraceRecorder } from '../../../server/src/trace';
 import { injectTracingEnv, shouldTrace, tracingProcessEnv, type TracingEnv } from './env';
 import { panelModelFromReport, siteDecorations, threadLabel, type PanelModel } from './panelModel';
 import { renderShell } from './render';
