@@ -2,8 +2,11 @@
 // `self` go to impls of the caller's Self type (in any file), `Type::f()` to that type's impls,
 // free functions through module paths and `use` imports, trait method calls to every impl
 // (marked "may"). Calls we cannot resolve are skipped, never guessed.
+//
+// The index is kept up to date function by function (the graph engine adds and removes a
+// changed file's functions), so an edit does not rebuild it for the whole workspace.
 
-import type { CallSite, FileDeclarations, FunctionSummary } from '../api';
+import type { CallSite, FunctionSummary } from '../api';
 
 export interface FunctionNode {
   id: string;
@@ -15,90 +18,73 @@ export interface FunctionNode {
   modulePath: string;
 }
 
-export interface ResolvedCall {
-  callee: FunctionNode;
+export interface ResolvedCall<N extends FunctionNode = FunctionNode> {
+  callee: N;
   /** Resolution through a trait method: one of several possible impls. */
   may: boolean;
-}
-
-export interface GraphFile {
-  crate: string;
-  declarations: FileDeclarations;
-}
-
-const resolutions = new WeakMap<CallSite, { epoch: string; caller: string; callees: Array<{ id: string; may: boolean }> }>();
-const importKeys = new WeakMap<FileDeclarations, string>();
-
-function importsKey(d: FileDeclarations): string {
-  let k = importKeys.get(d);
-  if (k === undefined) {
-    k = JSON.stringify(d.imports);
-    importKeys.set(d, k);
-  }
-  return k;
 }
 
 export function functionId(s: FunctionSummary): string {
   return `${s.file}:${s.nameRange.start.line + 1}:${s.nameRange.start.column + 1}`;
 }
 
-export class CallResolver {
-  private readonly byName = new Map<string, FunctionNode[]>();
-  private readonly traitNames = new Set<string>();
+export class CallResolver<N extends FunctionNode = FunctionNode> {
+  private readonly byName = new Map<string, N[]>();
+  private readonly traitCount = new Map<string, number>();
+  private readonly crateCount = new Map<string, number>();
   private readonly importsByFile = new Map<string, Record<string, string>>();
-  private readonly crates = new Set<string>();
-  private readonly byId = new Map<string, FunctionNode>();
-  /** Identifies everything resolution depends on: the functions and the files' imports. */
-  private readonly epoch: string;
+  /** Names whose candidate lists must be put back in workspace order before the next resolve. */
+  private readonly unsorted = new Set<string>();
 
-  constructor(readonly functions: FunctionNode[], files: GraphFile[]) {
-    for (const f of functions) {
-      const list = this.byName.get(f.name);
-      if (list) list.push(f);
-      else this.byName.set(f.name, [f]);
-      if (f.traitName) this.traitNames.add(f.traitName);
-      this.crates.add(f.crate.replace(/-/g, '_'));
-    }
-    for (const f of files) this.importsByFile.set(f.declarations.file, f.declarations.imports);
-    let h = 0x811c9dc5;
-    const mix = (t: string) => {
-      for (let i = 0; i < t.length; i++) h = Math.imul(h ^ t.charCodeAt(i), 0x01000193) >>> 0;
-    };
-    for (const f of functions) {
-      this.byId.set(f.id, f);
-      mix(`${f.id}|${f.crate}|${f.modulePath}|${f.selfType ?? ''}|${f.traitName ?? ''}|${f.name};`);
-    }
-    for (const f of files) mix(`${f.declarations.file}:${importsKey(f.declarations)}`);
-    this.epoch = `${h.toString(36)}:${functions.length}:${files.length}`;
+  /** `order` ranks functions as the workspace lists them: candidates come out in that order. */
+  constructor(private readonly order: (n: N) => number) {}
+
+  /** Adds a function; returns true when the set of crate names changed (every path may resolve differently). */
+  add(f: N): boolean {
+    const list = this.byName.get(f.name);
+    if (list) list.push(f);
+    else this.byName.set(f.name, [f]);
+    this.unsorted.add(f.name);
+    if (f.traitName) this.traitCount.set(f.traitName, (this.traitCount.get(f.traitName) ?? 0) + 1);
+    const c = crateName(f.crate);
+    const n = this.crateCount.get(c) ?? 0;
+    this.crateCount.set(c, n + 1);
+    return n === 0;
   }
 
-  resolve(caller: FunctionNode, call: CallSite): ResolvedCall[] {
-    // Call sites of unchanged files are the same objects from one graph build to the next
-    // (the language server rebuilds the graph on every edit): their resolution is reused
-    // while the set of functions and imports is the same.
-    const cached = resolutions.get(call);
-    if (cached && cached.epoch === this.epoch && cached.caller === caller.id) {
-      const out: ResolvedCall[] = [];
-      for (const c of cached.callees) {
-        const callee = this.byId.get(c.id);
-        if (!callee) return this.remember(caller, call);
-        out.push({ callee, may: c.may });
-      }
-      return out;
+  /** Removes a function added before; returns true when the set of crate names changed. */
+  remove(f: N): boolean {
+    const list = this.byName.get(f.name);
+    const i = list ? list.indexOf(f) : -1;
+    if (list && i >= 0) {
+      list.splice(i, 1);
+      if (list.length === 0) this.byName.delete(f.name);
     }
-    return this.remember(caller, call);
+    if (f.traitName) {
+      const t = (this.traitCount.get(f.traitName) ?? 1) - 1;
+      if (t > 0) this.traitCount.set(f.traitName, t);
+      else this.traitCount.delete(f.traitName);
+    }
+    const c = crateName(f.crate);
+    const n = (this.crateCount.get(c) ?? 1) - 1;
+    if (n > 0) this.crateCount.set(c, n);
+    else this.crateCount.delete(c);
+    return n === 0;
   }
 
-  private remember(caller: FunctionNode, call: CallSite): ResolvedCall[] {
-    const r = this.resolveUncached(caller, call);
-    resolutions.set(call, { epoch: this.epoch, caller: caller.id, callees: r.map((x) => ({ id: x.callee.id, may: x.may })) });
-    return r;
+  setImports(file: string, imports: Record<string, string> | undefined): void {
+    if (imports) this.importsByFile.set(file, imports);
+    else this.importsByFile.delete(file);
   }
 
-  private resolveUncached(caller: FunctionNode, call: CallSite): ResolvedCall[] {
+  resolve(caller: N, call: CallSite): Array<ResolvedCall<N>> {
+    if (this.unsorted.size > 0) {
+      for (const name of this.unsorted) this.byName.get(name)?.sort((a, b) => this.order(a) - this.order(b));
+      this.unsorted.clear();
+    }
     const candidates = this.byName.get(call.name);
     if (!candidates || candidates.length === 0) return [];
-    const sure = (list: FunctionNode[]): ResolvedCall[] => list.map((callee) => ({ callee, may: false }));
+    const sure = (list: N[]): Array<ResolvedCall<N>> => list.map((callee) => ({ callee, may: false }));
     if (call.receiverText !== undefined) {
       // Method call.
       const recvType = call.receiverText === 'self' ? caller.selfType : call.receiverType;
@@ -109,7 +95,7 @@ export class CallResolver {
         const defaults = candidates.filter((f) => f.traitName && f.selfType === f.traitName);
         if (defaults.length === 1) return sure(defaults);
         // The receiver is a trait object or generic bounded by a trait: every impl may run.
-        if (this.traitNames.has(recvType)) return candidates.filter((f) => f.traitName === recvType).map((callee) => ({ callee, may: true }));
+        if (this.traitCount.has(recvType)) return candidates.filter((f) => f.traitName === recvType).map((callee) => ({ callee, may: true }));
         return [];
       }
       // Unknown receiver type: only trait methods are worth following, as "may".
@@ -127,17 +113,17 @@ export class CallResolver {
       if (typed.length > 0) return sure(preferCrate(typed, caller.crate));
       const imports = this.importsByFile.get(caller.summary.file) ?? {};
       const expanded = imports[segs[0]] ? imports[segs[0]].split('::').concat(segs.slice(1)) : segs;
-      let crate = caller.crate.replace(/-/g, '_');
+      let crate = crateName(caller.crate);
       let modSegs = expanded;
       if (modSegs[0] === 'crate') modSegs = modSegs.slice(1);
       else if (modSegs[0] === 'self') modSegs = [...caller.modulePath.split('::').filter(Boolean), ...modSegs.slice(1)];
       else if (modSegs[0] === 'super') modSegs = [...caller.modulePath.split('::').filter(Boolean).slice(0, -1), ...modSegs.slice(1)];
-      else if (this.crates.has(modSegs[0]) && modSegs[0] !== crate) {
+      else if (this.crateCount.has(modSegs[0]) && modSegs[0] !== crate) {
         crate = modSegs[0];
         modSegs = modSegs.slice(1);
       }
       const mod = modSegs.join('::');
-      const inModule = candidates.filter((f) => !f.selfType && f.crate.replace(/-/g, '_') === crate && (f.modulePath === mod || f.modulePath.endsWith(`::${mod}`) || (mod === '' && f.modulePath === '')));
+      const inModule = candidates.filter((f) => !f.selfType && crateName(f.crate) === crate && (f.modulePath === mod || f.modulePath.endsWith(`::${mod}`) || (mod === '' && f.modulePath === '')));
       if (inModule.length > 0) return sure(inModule);
       return [];
     }
@@ -151,7 +137,7 @@ export class CallResolver {
     if (imported) {
       const parts = imported.split('::');
       const mod = parts.slice(parts[0] === 'crate' || parts[0] === 'self' || parts[0] === 'super' ? 1 : 0, -1).join('::');
-      const viaImport = free.filter((f) => f.modulePath === mod || f.modulePath.endsWith(`::${mod}`) || (this.crates.has(parts[0]) && f.crate.replace(/-/g, '_') === parts[0]));
+      const viaImport = free.filter((f) => f.modulePath === mod || f.modulePath.endsWith(`::${mod}`) || (this.crateCount.has(parts[0]) && crateName(f.crate) === parts[0]));
       if (viaImport.length > 0) return sure(viaImport);
     }
     const inCrate = free.filter((f) => f.crate === caller.crate);
@@ -160,7 +146,11 @@ export class CallResolver {
   }
 }
 
-function preferCrate(list: FunctionNode[], crate: string): FunctionNode[] {
+function crateName(crate: string): string {
+  return crate.replace(/-/g, '_');
+}
+
+function preferCrate<N extends FunctionNode>(list: N[], crate: string): N[] {
   const same = list.filter((f) => f.crate === crate);
   return same.length > 0 ? same : list;
 }

@@ -1,0 +1,697 @@
+// The lock graph, kept up to date across edits. A from-scratch build is an update from an empty
+// state, so both paths run the same code, and the result of an update depends only on the input,
+// never on the edits that led to it (test/unit/graph-incremental.test.ts checks this).
+//
+// Per function the state keeps: its calls' resolutions, its out-edges in the call graph, and
+// its "entries": for each lock class it reaches, the (at most) two nearest acquisitions, by
+// call distance (at most MAX_CHAIN calls), then by source position, each with the first call
+// edge (in call order) that leads to it at that distance. That definition is a function of the
+// call graph alone: entries are computed level by level (distance 0, 1, .., MAX_CHAIN), each
+// function once per level, so recursion, mutual recursion and huge strongly connected
+// components cost functions x levels x out-degree, and memory is bounded by functions x lock
+// classes x 2. The call chain of an entry is a pointer to the callee's entry, turned into
+// `CallStep`s only for evidence that is reported.
+//
+// After an edit, only functions that can see a difference are recomputed: the changed file's
+// functions whose summary, acquisitions or resolutions differ, callers whose calls resolve
+// differently because the file's functions changed (calls are re-resolved only for the names
+// the file declares), and the functions that reach those within MAX_CHAIN calls (a reverse
+// breadth-first walk). What each function contributes to edges and findings is recomputed for
+// those and their direct callers; the edges are then reassembled in workspace order.
+
+import type { CallSite, FileAnalysis, FileDeclarations, FunctionSummary } from '../api';
+import type { Acquisition, Finding } from '../model';
+import { isAlive } from '../regions';
+import { CallResolver, functionId, type FunctionNode, type ResolvedCall } from './calls';
+import { applySeverities, cycleFindings, dedupe, findCycles, hierarchyFindings, reentryFinding } from './findings';
+import type { CallStep, Evidence, LockEdge, LockGraph, LockGraphFile, LockGraphInput, LockNode } from './types';
+
+const MAX_CHAIN = 10;
+const MAX_REACH_PER_LOCK = 2;
+const MAX_EVIDENCE = 8;
+/** More changed files than this share of the workspace: start from an empty state. */
+const RESET_SHARE = 0.5;
+
+interface FileState {
+  key: string;
+  crate: string;
+  analysis: FileAnalysis;
+  declarations: FileDeclarations | undefined;
+  imports: string;
+  pos: number;
+  fns: FnState[];
+  /** The file's acquisitions, with guard-returning helpers replaced by the lock they return. */
+  acqs: Acquisition[];
+  returned: string;
+}
+
+interface OutEdge {
+  caller: FnState;
+  callee: FnState;
+  call: CallSite;
+  may: boolean;
+  step?: CallStep;
+}
+
+interface Entry {
+  acq: Acquisition;
+  lock: number;
+  dist: number;
+  /** The first call (in call order) through which `acq` is this near; none for own acquisitions. */
+  edge?: OutEdge;
+  next?: Entry;
+}
+
+/** One piece of evidence a function offers an edge; built into `Evidence` only if the edge keeps it. */
+interface EvRecord {
+  outer: Acquisition;
+  inner: Acquisition;
+  ev?: Evidence;
+  step?: () => CallStep;
+  entry?: Entry;
+}
+
+type FunctionItem = LockGraph['functions'][number];
+type HeldCallItem = LockGraph['heldCalls'][number];
+
+interface Contribution {
+  records: EvRecord[];
+  findings: Finding[];
+  item?: FunctionItem;
+  held: HeldCallItem[];
+}
+
+const noEntries: Entry[] = [];
+const noStarts: number[] = new Array(MAX_CHAIN + 2).fill(0);
+
+/** One function's state; a class so that every instance has the same shape (hot loops read it). */
+class FnState implements FunctionNode {
+  id: string;
+  crate: string;
+  summary: FunctionSummary;
+  name: string;
+  selfType?: string;
+  traitName?: string;
+  modulePath: string;
+  alive = true;
+  /** Scratch index while entries are computed; -1 otherwise. */
+  slot = -1;
+  /** Per call: what it may reach. */
+  resolved: Array<Array<ResolvedCall<FnState>>> = [];
+  /** Non-deferred calls to other functions, in call order: what reach flows through. */
+  out: OutEdge[] = [];
+  outSet = new Set<FnState>();
+  /** Functions with any resolved call to this one. */
+  callers = new Set<FnState>();
+  callNames: string[] = [];
+  entries: Entry[] = noEntries;
+  /** entries[starts[d] .. starts[d + 1]) are at distance d. */
+  starts: number[] = noStarts;
+  groups: Array<{ lock: string; list: Entry[] }> | undefined = undefined;
+  contrib: Contribution = { records: [], findings: [], held: [] };
+
+  constructor(
+    node: FunctionNode,
+    readonly key: string,
+    public file: FileState,
+    public idx: number,
+    /** Acquisitions of the summary, in its order. */
+    public own: Acquisition[],
+  ) {
+    this.id = node.id;
+    this.crate = node.crate;
+    this.summary = node.summary;
+    this.name = node.name;
+    this.selfType = node.selfType;
+    this.traitName = node.traitName;
+    this.modulePath = node.modulePath;
+  }
+
+  setNode(node: FunctionNode): void {
+    this.id = node.id;
+    this.crate = node.crate;
+    this.summary = node.summary;
+    this.name = node.name;
+    this.selfType = node.selfType;
+    this.traitName = node.traitName;
+    this.modulePath = node.modulePath;
+  }
+}
+
+const importKeys = new WeakMap<FileDeclarations, string>();
+
+function importsKey(d: FileDeclarations | undefined): string {
+  if (!d) return '{}';
+  let k = importKeys.get(d);
+  if (k === undefined) {
+    k = JSON.stringify(d.imports ?? {});
+    importKeys.set(d, k);
+  }
+  return k;
+}
+
+export class LockGraphEngine {
+  private files: FileState[] = [];
+  private byKey = new Map<string, FileState>();
+  private byFnKey = new Map<string, FnState>();
+  private acqById = new Map<string, Acquisition>();
+  private returned = new Map<string, string>();
+  private lockIndex = new Map<string, number>();
+  private resolver = this.newResolver();
+  private callsByName = new Map<string, Set<FnState>>();
+  private configKey: string | undefined;
+  private last: { input: LockGraphFile[]; graph: LockGraph } | undefined;
+  /** What the last update recomputed (for benchmarks and tests). */
+  lastStats = { reset: false, changedFiles: 0, resolved: 0, seeds: 0, reach: 0, contributions: 0 };
+
+  private newResolver(): CallResolver<FnState> {
+    return new CallResolver<FnState>((n) => n.file.pos * 1_048_576 + n.idx);
+  }
+
+  private reset(): void {
+    this.files = [];
+    this.byKey = new Map();
+    this.byFnKey = new Map();
+    this.acqById = new Map();
+    this.returned = new Map();
+    this.lockIndex = new Map();
+    this.resolver = this.newResolver();
+    this.callsByName = new Map();
+    this.last = undefined;
+  }
+
+  update(input: LockGraphInput): LockGraph {
+    const configKey = JSON.stringify([input.order, input.orderSource, input.reentrant, input.severities, input.maxCycles]);
+    if (configKey !== this.configKey) {
+      this.configKey = configKey;
+      this.reset();
+    }
+    const inFiles = input.files;
+    if (this.last && this.last.input.length === inFiles.length && inFiles.every((f, i) => sameFile(f, this.last!.input[i]))) return this.last.graph;
+
+    // Keys: the file name, made unique if a file is listed twice.
+    const seen = new Map<string, number>();
+    const keys = inFiles.map((f) => {
+      const n = seen.get(f.analysis.file) ?? 0;
+      seen.set(f.analysis.file, n + 1);
+      return n === 0 ? f.analysis.file : `${f.analysis.file}\u0000${n}`;
+    });
+    let changed = this.diff(inFiles, keys);
+    const stats = { reset: false, changedFiles: 0, resolved: 0, seeds: 0, reach: 0, contributions: 0 };
+    if (!changed || this.files.length === 0 || changed.count > Math.max(1, inFiles.length * RESET_SHARE)) {
+      this.reset();
+      stats.reset = true;
+      changed = this.diff(inFiles, keys)!;
+    }
+    stats.changedFiles = changed.count;
+
+    // Guard-returning helpers rename acquisitions in every file: a change there starts over.
+    const returnedOf = (f: LockGraphFile) => JSON.stringify(f.analysis.functions.filter((s) => s.returnsGuard).map((s) => [s.qualifiedName, s.returnsGuard!.lock]));
+    if (!stats.reset) {
+      const differs =
+        changed.removed.some((s) => s.returned !== '[]') ||
+        changed.added.some((i) => returnedOf(inFiles[i]) !== (this.byKey.get(keys[i])?.returned ?? '[]'));
+      if (differs) {
+        this.reset();
+        stats.reset = true;
+        changed = this.diff(inFiles, keys)!;
+      }
+    }
+    if (stats.reset) {
+      for (const f of inFiles) for (const s of f.analysis.functions) if (s.returnsGuard) this.returned.set(`${s.qualifiedName}()`, s.returnsGuard.lock);
+    }
+
+    // Files: drop the removed ones, lay out the new order.
+    const oldFiles = new Map(this.byKey);
+    const affectedNames = new Set<string>();
+    const dead: FnState[] = [];
+    let allCrates = false;
+    for (const s of changed.removed) {
+      for (const fn of s.fns) dead.push(fn);
+      this.resolver.setImports(s.analysis.file, undefined);
+      for (const a of s.acqs) if (this.acqById.get(a.id) === a) this.acqById.delete(a.id);
+      oldFiles.delete(s.key);
+    }
+    this.byKey = new Map();
+    this.files = inFiles.map((f, i) => {
+      let s = oldFiles.get(keys[i]);
+      if (!s) {
+        s = { key: keys[i], crate: f.crate, analysis: f.analysis, declarations: f.declarations, imports: importsKey(f.declarations), pos: i, fns: [], acqs: [], returned: '[]' };
+      }
+      s.pos = i;
+      s.declarations = f.declarations;
+      this.byKey.set(keys[i], s);
+      return s;
+    });
+
+    // Changed and added files: new summaries, reusing the state of functions that keep their id.
+    const seeds = new Set<FnState>();
+    const toResolve = new Set<FnState>();
+    const fromFiles = new Set<FnState>();
+    for (const i of changed.added) {
+      const file = this.files[i];
+      const f = inFiles[i];
+      const previous = new Map<string, FnState>();
+      for (const fn of file.fns) previous.set(fn.key, fn);
+      const oldAcqs = new Map(file.acqs.map((a) => [a.id, a]));
+      for (const a of file.acqs) if (this.acqById.get(a.id) === a) this.acqById.delete(a.id);
+      file.crate = f.crate;
+      file.analysis = f.analysis;
+      file.imports = importsKey(f.declarations);
+      file.returned = returnedOf(f);
+      file.acqs = f.analysis.acquisitions.map((a) => {
+        const real = this.returned.get(a.lock);
+        return real ? { ...a, lock: real } : a;
+      });
+      for (const a of file.acqs) this.acqById.set(a.id, a);
+      this.resolver.setImports(f.analysis.file, f.declarations?.imports);
+      const fnSeen = new Map<string, number>();
+      file.fns = f.analysis.functions.map((summary, idx) => {
+        const id = functionId(summary);
+        const n = fnSeen.get(id) ?? 0;
+        fnSeen.set(id, n + 1);
+        const key = n === 0 ? id : `${id}\u0000${n}`;
+        const node = toNode(f.crate, summary, id);
+        const own = summary.acquisitions.map((a) => this.acqById.get(a)).filter((a): a is Acquisition => !!a);
+        let fn = previous.get(key);
+        if (fn && fn.alive) {
+          previous.delete(key);
+          // What call resolution reads of a callee.
+          const readd = fn.crate !== node.crate || fn.name !== node.name || fn.selfType !== node.selfType || fn.traitName !== node.traitName || fn.modulePath !== node.modulePath || fn.summary.qualifiedName !== summary.qualifiedName;
+          if (readd) {
+            affectedNames.add(fn.name);
+            allCrates = this.resolver.remove(fn) || allCrates;
+          }
+          if (fingerprint(fn.summary, fn.crate, oldAcqs) !== fingerprint(summary, f.crate, this.acqById)) seeds.add(fn);
+          this.unindexCalls(fn);
+          fn.setNode(node);
+          fn.file = file;
+          fn.idx = idx;
+          fn.own = own;
+          if (readd) {
+            affectedNames.add(fn.name);
+            allCrates = this.resolver.add(fn) || allCrates;
+          }
+        } else {
+          fn = new FnState(node, key, file, idx, own);
+          this.byFnKey.set(key, fn);
+          affectedNames.add(fn.name);
+          allCrates = this.resolver.add(fn) || allCrates;
+          seeds.add(fn);
+        }
+        this.indexCalls(fn);
+        toResolve.add(fn);
+        fromFiles.add(fn);
+        return fn;
+      });
+      for (const fn of previous.values()) dead.push(fn);
+    }
+    for (const fn of dead) {
+      fn.alive = false;
+      affectedNames.add(fn.name);
+      allCrates = this.resolver.remove(fn) || allCrates;
+      this.unindexCalls(fn);
+      for (const o of fn.resolved) for (const r of o) r.callee.callers.delete(fn);
+      if (this.byFnKey.get(fn.key) === fn) this.byFnKey.delete(fn.key);
+    }
+
+    // Calls whose targets may have changed: every call of a changed file, calls to the names
+    // it declares (or declared), or every call if the set of crate names changed.
+    if (allCrates) for (const fn of this.byFnKey.values()) toResolve.add(fn);
+    else {
+      for (const name of affectedNames) for (const fn of this.callsByName.get(name) ?? []) toResolve.add(fn);
+    }
+    for (const fn of toResolve) {
+      if (!fn.alive) continue;
+      stats.resolved++;
+      const resolved = fn.summary.calls.map((call) => this.resolver.resolve(fn, call));
+      if (!sameResolutions(fn.resolved, resolved)) {
+        seeds.add(fn);
+        for (const o of fn.resolved) for (const r of o) r.callee.callers.delete(fn);
+        for (const o of resolved) for (const r of o) r.callee.callers.add(fn);
+      } else if (!fromFiles.has(fn)) {
+        continue;
+      }
+      // Re-point edges at the current call objects (an unchanged summary still comes as a new object).
+      fn.resolved = resolved;
+      fn.out = [];
+      fn.outSet = new Set();
+      fn.summary.calls.forEach((call, ci) => {
+        if (call.deferred) return;
+        for (const r of resolved[ci]) {
+          if (r.callee === fn) continue;
+          fn.out.push({ caller: fn, callee: r.callee, call, may: r.may });
+          fn.outSet.add(r.callee);
+        }
+      });
+    }
+    stats.seeds = seeds.size;
+
+    // Reach: the seeds and every function that reaches one within MAX_CHAIN calls.
+    const reach: FnState[] = [...seeds];
+    const depth = new Map<FnState, number>();
+    for (const s of seeds) depth.set(s, 0);
+    for (let i = 0; i < reach.length; i++) {
+      const g = reach[i];
+      const d = depth.get(g)!;
+      if (d >= MAX_CHAIN) continue;
+      for (const c of g.callers) {
+        if (!c.alive || depth.has(c) || !c.outSet.has(g)) continue;
+        depth.set(c, d + 1);
+        reach.push(c);
+      }
+    }
+    this.computeEntries(reach);
+    stats.reach = reach.length;
+
+    // Contributions: those functions and their direct callers (they read the callees' entries).
+    const contrib = new Set<FnState>(reach);
+    for (const g of reach) for (const c of g.callers) if (c.alive) contrib.add(c);
+    for (const fn of contrib) fn.contrib = this.contribution(fn, input);
+    stats.contributions = contrib.size;
+    this.lastStats = stats;
+
+    const graph = this.assemble(input);
+    this.last = { input: [...inFiles], graph };
+    return graph;
+  }
+
+  /** Which files changed since the last update (by object identity); undefined when the order of kept files changed. */
+  private diff(inFiles: LockGraphFile[], keys: string[]): { count: number; added: number[]; removed: FileState[] } | undefined {
+    const added: number[] = [];
+    const present = new Set<string>();
+    let lastPos = -1;
+    let ordered = true;
+    inFiles.forEach((f, i) => {
+      present.add(keys[i]);
+      const s = this.byKey.get(keys[i]);
+      if (!s) {
+        added.push(i);
+        return;
+      }
+      if (s.pos < lastPos) ordered = false;
+      lastPos = s.pos;
+      if (s.analysis !== f.analysis || s.crate !== f.crate || s.imports !== importsKey(f.declarations)) added.push(i);
+    });
+    if (!ordered) return undefined;
+    const removed = this.files.filter((s) => !present.has(s.key));
+    return { count: added.length + removed.length, added, removed };
+  }
+
+  private indexCalls(fn: FnState): void {
+    fn.callNames = [...new Set(fn.summary.calls.map((c) => c.name))];
+    for (const n of fn.callNames) {
+      let set = this.callsByName.get(n);
+      if (!set) this.callsByName.set(n, (set = new Set()));
+      set.add(fn);
+    }
+  }
+
+  private unindexCalls(fn: FnState): void {
+    for (const n of fn.callNames) {
+      const set = this.callsByName.get(n);
+      set?.delete(fn);
+      if (set && set.size === 0) this.callsByName.delete(n);
+    }
+    fn.callNames = [];
+  }
+
+  private lockOf(lock: string): number {
+    let i = this.lockIndex.get(lock);
+    if (i === undefined) {
+      i = this.lockIndex.size;
+      this.lockIndex.set(lock, i);
+    }
+    return i;
+  }
+
+  /** Entries of `fns`, level by level; every other function's entries are final. */
+  private computeEntries(fns: FnState[]): void {
+    const n = fns.length;
+    if (n === 0) return;
+    fns.forEach((f, i) => (f.slot = i));
+    for (const f of fns) for (const a of f.own) this.lockOf(a.lock);
+    const L = this.lockIndex.size;
+    // Per function and lock class: how many entries so far, and the first one's acquisition.
+    const count = new Uint8Array(n * L);
+    const first: Array<Acquisition | undefined> = new Array(n * L);
+    const entries: Entry[][] = fns.map(() => []);
+    const starts: number[][] = fns.map(() => [0]);
+    const take = (i: number, e: Entry): boolean => {
+      const k = i * L + e.lock;
+      const c = count[k];
+      if (c >= MAX_REACH_PER_LOCK || (c > 0 && first[k]!.id === e.acq.id)) return false;
+      if (c === 0) first[k] = e.acq;
+      count[k] = c + 1;
+      entries[i].push(e);
+      return true;
+    };
+    for (let i = 0; i < n; i++) {
+      const own = [...fns[i].own].sort(byPosition);
+      for (const acq of own) take(i, { acq, lock: this.lockOf(acq.lock), dist: 0 });
+    }
+    const cands: Array<{ acq: Acquisition; lock: number; edge: OutEdge; next: Entry; order: number }> = [];
+    for (let d = 1; d <= MAX_CHAIN; d++) {
+      for (let i = 0; i < n; i++) starts[i].push(entries[i].length);
+      for (let i = 0; i < n; i++) {
+        const f = fns[i];
+        cands.length = 0;
+        let order = 0;
+        for (const edge of f.out) {
+          const g = edge.callee;
+          const j = g.slot;
+          let list: Entry[], from: number, to: number;
+          if (j >= 0) {
+            list = entries[j];
+            from = starts[j][d - 1];
+            to = starts[j][d];
+          } else {
+            list = g.entries;
+            from = g.starts[d - 1];
+            to = g.starts[d];
+          }
+          for (let x = from; x < to; x++) {
+            const e = list[x];
+            const k = i * L + e.lock;
+            if (count[k] >= MAX_REACH_PER_LOCK || (count[k] === 1 && first[k]!.id === e.acq.id)) continue;
+            cands.push({ acq: e.acq, lock: e.lock, edge, next: e, order: order++ });
+          }
+        }
+        if (cands.length === 0) continue;
+        // Nearest first, then by source position; for one acquisition the first call wins.
+        cands.sort((a, b) => a.lock - b.lock || byPosition(a.acq, b.acq) || a.order - b.order);
+        for (const c of cands) take(i, { acq: c.acq, lock: c.lock, dist: d, edge: c.edge, next: c.next });
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      starts[i].push(entries[i].length);
+      const f = fns[i];
+      f.entries = entries[i].length > 0 ? entries[i] : noEntries;
+      f.starts = entries[i].length > 0 ? starts[i] : noStarts;
+      f.groups = undefined;
+      f.slot = -1;
+    }
+  }
+
+  /** A function's entries by lock class (alphabetical), nearest first. */
+  private groupsOf(fn: FnState): Array<{ lock: string; list: Entry[] }> {
+    if (fn.groups) return fn.groups;
+    const by = new Map<string, Entry[]>();
+    for (const e of fn.entries) {
+      const l = by.get(e.acq.lock);
+      if (l) l.push(e);
+      else by.set(e.acq.lock, [e]);
+    }
+    fn.groups = [...by].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([lock, list]) => ({ lock, list }));
+    return fn.groups;
+  }
+
+  private contribution(fn: FnState, input: LockGraphInput): Contribution {
+    const records: EvRecord[] = [];
+    const findings: Finding[] = [];
+    const held: HeldCallItem[] = [];
+    const s = fn.summary;
+    const acq = (id: string) => this.acqById.get(id);
+    const isAcq = (a: Acquisition | undefined): a is Acquisition => !!a;
+    // Direct nesting inside one function.
+    for (const inner of fn.own) {
+      if (inner.isTry) continue;
+      for (const outer of fn.own) {
+        if (outer === inner || outer.lock === inner.lock) continue;
+        if (!isAlive(outer, inner.range.start)) continue;
+        records.push({ outer, inner, ev: { outer, calls: [], inner } });
+      }
+    }
+    // Closures handed to a callee that runs them under its own guards (`with_state(|s| ..)`).
+    s.calls.forEach((call, ci) => {
+      if (!call.closureArgs || call.deferred) return;
+      for (const { callee, may } of fn.resolved[ci]) {
+        const step = makeStep(fn, call, callee, may);
+        for (const arg of call.closureArgs) {
+          const runs = callee.summary.calls.filter((cc) => cc.paramIndex === arg.index && cc.heldGuards.length > 0);
+          for (const run of runs) {
+            const outers = run.heldGuards.map(acq).filter(isAcq);
+            const inners: Array<{ acq: Acquisition; chain: CallStep[] }> = arg.acquisitions
+              .map(acq)
+              .filter(isAcq)
+              .map((a) => ({ acq: a, chain: [] }));
+            for (const k of arg.calls) {
+              const inner = s.calls[k];
+              if (!inner) continue;
+              for (const r of fn.resolved[k] ?? []) {
+                const innerStep = makeStep(fn, inner, r.callee, r.may);
+                for (const g of this.groupsOf(r.callee)) for (const x of g.list) inners.push({ acq: x.acq, chain: [innerStep, ...chainOf(x)] });
+              }
+            }
+            for (const outer of outers) {
+              for (const inner of inners) {
+                if (inner.acq.isTry) continue;
+                const ev: Evidence = { outer, calls: [step, ...inner.chain], inner: inner.acq };
+                if (outer.lock === inner.acq.lock) {
+                  const f = reentryFinding(ev, 'self', input);
+                  if (f) findings.push(f);
+                } else records.push({ outer, inner: inner.acq, ev });
+              }
+            }
+          }
+        }
+      }
+    });
+    // Nesting through calls made while guards are alive.
+    const deferredHere = new Set(s.deferredAcquisitions ?? []);
+    s.calls.forEach((call, ci) => {
+      if (call.heldGuards.length === 0) return;
+      held.push({ fn: fn.id, call: ci, callees: fn.resolved[ci].map((r) => r.callee.id) });
+      // A call that runs later (in a spawned closure) is under the guards of that closure only.
+      const outers = call.heldGuards.filter((id) => !call.deferred || deferredHere.has(id)).map(acq).filter(isAcq);
+      if (outers.length === 0) return;
+      for (const { callee, may } of fn.resolved[ci]) {
+        const groups = this.groupsOf(callee);
+        if (groups.length === 0) continue;
+        let made: CallStep | undefined;
+        const step = () => (made ??= makeStep(fn, call, callee, may));
+        for (const { lock, list } of groups) {
+          for (const outer of outers) {
+            if (outer.lock === lock) {
+              // One re-entry finding per held guard and call: the nearest acquisition tells the story.
+              const r = list.find((x) => !x.acq.isTry);
+              const f = r ? reentryFinding({ outer, calls: [step(), ...chainOf(r)], inner: r.acq }, call.receiverText, input) : undefined;
+              if (f) findings.push(f);
+              continue;
+            }
+            // A try-lock inside does not wait, so it orders nothing.
+            for (const r of list) if (!r.acq.isTry) records.push({ outer, inner: r.acq, step, entry: r });
+          }
+        }
+      }
+    });
+    // Only functions that take a lock, directly or through calls, are listed.
+    const item: FunctionItem | undefined =
+      fn.entries.length === 0
+        ? undefined
+        : {
+            id: fn.id,
+            name: s.qualifiedName,
+            file: s.file,
+            range: s.nameRange,
+            locks: this.groupsOf(fn).map(({ lock, list }) => ({ lock, mode: list[0].acq.mode, acquisition: list[0].acq.id, via: chainOf(list[0]).map((c) => c.callee) })),
+          };
+    return { records, findings, item, held };
+  }
+
+  private assemble(input: LockGraphInput): LockGraph {
+    const rows = new Map<string, Map<string, LockEdge>>();
+    const edgeList: LockEdge[] = [];
+    const findings: Finding[] = [];
+    const functions: FunctionItem[] = [];
+    const heldCalls: HeldCallItem[] = [];
+    const nodes = new Map<string, LockNode>();
+    for (const file of this.files) {
+      for (const a of file.acqs) {
+        let node = nodes.get(a.lock);
+        if (!node) nodes.set(a.lock, (node = { id: a.lock, acquisitions: [], modes: [] }));
+        node.acquisitions.push(a);
+        if (!node.modes.includes(a.mode)) node.modes.push(a.mode);
+      }
+      for (const fn of file.fns) {
+        const c = fn.contrib;
+        for (const r of c.records) {
+          let row = rows.get(r.outer.lock);
+          if (!row) rows.set(r.outer.lock, (row = new Map()));
+          let e = row.get(r.inner.lock);
+          if (!e) {
+            e = { from: r.outer.lock, to: r.inner.lock, evidence: [], inCycle: false };
+            row.set(r.inner.lock, e);
+            edgeList.push(e);
+          }
+          if (e.evidence.length >= MAX_EVIDENCE || e.evidence.some((x) => x.outer.id === r.outer.id && x.inner.id === r.inner.id)) continue;
+          // Built once, when an edge first keeps it; kept with the record for the next updates.
+          r.ev ??= { outer: r.outer, calls: [r.step!(), ...chainOf(r.entry!)], inner: r.inner };
+          e.evidence.push(r.ev);
+        }
+        for (const f of c.findings) findings.push(f);
+        if (c.item) functions.push(c.item);
+        for (const h of c.held) heldCalls.push(h);
+      }
+    }
+    const cycles = findCycles(edgeList, input.maxCycles ?? 50);
+    for (const c of cycles) for (const e of c.edges) e.inCycle = true;
+    findings.push(...cycleFindings(cycles, input));
+    findings.push(...hierarchyFindings(edgeList, input));
+    return { nodes: [...nodes.values()], edges: edgeList, cycles, findings: applySeverities(dedupe(findings), input.severities), functions, heldCalls };
+  }
+}
+
+/** Everything of a function the graph reads, as text: equal text, equal contributions. */
+function fingerprint(summary: FileAnalysis['functions'][number], crate: string, acqs: Map<string, Acquisition>): string {
+  const ids = new Set<string>([...summary.acquisitions, ...(summary.deferredAcquisitions ?? [])]);
+  for (const c of summary.calls) {
+    for (const g of c.heldGuards) ids.add(g);
+    for (const a of c.closureArgs ?? []) for (const x of a.acquisitions) ids.add(x);
+  }
+  return JSON.stringify([crate, summary, [...ids].map((id) => acqs.get(id) ?? null)]);
+}
+
+function sameFile(a: LockGraphFile, b: LockGraphFile): boolean {
+  return a.analysis === b.analysis && a.crate === b.crate && (a.declarations === b.declarations || importsKey(a.declarations) === importsKey(b.declarations));
+}
+
+function sameResolutions(a: FnState['resolved'], b: FnState['resolved']): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i].length !== b[i].length) return false;
+    for (let j = 0; j < a[i].length; j++) if (a[i][j].callee !== b[i][j].callee || a[i][j].may !== b[i][j].may) return false;
+  }
+  return true;
+}
+
+function byPosition(a: Acquisition, b: Acquisition): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  return a.range.start.line - b.range.start.line || a.range.start.column - b.range.start.column || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+function makeStep(caller: FnState, call: CallSite, callee: FnState, may: boolean): CallStep {
+  return { file: caller.summary.file, range: call.range, caller: caller.summary.qualifiedName, callee: callee.summary.qualifiedName, calleeText: call.calleeText, may };
+}
+
+function chainOf(entry: Entry): CallStep[] {
+  const out: CallStep[] = [];
+  for (let e: Entry | undefined = entry; e && e.edge; e = e.next) {
+    const edge: OutEdge = e.edge;
+    out.push((edge.step ??= makeStep(edge.caller, edge.call, edge.callee, edge.may)));
+  }
+  return out;
+}
+
+function toNode(crate: string, s: FileAnalysis['functions'][number], id: string): FunctionNode {
+  return {
+    id,
+    crate,
+    summary: s,
+    name: s.name ?? s.qualifiedName.slice(s.qualifiedName.lastIndexOf(':') + 1),
+    // Summaries from older producers carry only `Type::method`: take the type from there.
+    selfType: s.selfType ?? (/^[A-Z]\w*::[a-z_]\w*$/.test(s.qualifiedName) ? s.qualifiedName.split('::')[0] : undefined),
+    traitName: s.traitName,
+    modulePath: s.modulePath ?? '',
+  };
+}
