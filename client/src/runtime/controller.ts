@@ -12,6 +12,7 @@ import { buildReport, TraceModel, type ReportLock, type ReportSite, type RunRepo
 import { loadTrace, TraceListener, TraceRecorder } from '../../../server/src/trace';
 import { injectTracingEnv, shouldTrace, tracingProcessEnv, type TracingEnv } from './env';
 import { panelModelFromReport, siteDecorations, threadLabel, type PanelModel } from './panelModel';
+import { DEADLOCK_CHOICES, onDeadlockChoice, pauseDebugSession } from './pause';
 import { renderShell } from './render';
 import { crateRootAbove, packageDirs, SiteResolver } from './sites';
 
@@ -207,26 +208,17 @@ export class RuntimeController implements vscode.Disposable {
     rs.deadlocksNotified = rs.model.deadlocks.length;
     const names = d.msg.cycle.map((n) => `${threadLabel(rs.model.thread(d.process, n.thread.id) ?? n.thread)} waits for ${n.waits_for.class.name ?? `lock #${n.waits_for.id}`}`);
     const text = `LockLens: deadlock in ${rs.label}: ${names.join(', ')}.`;
-    const choice = await vscode.window.showErrorMessage(text.length > 400 ? text.slice(0, 399) + '…' : text, 'Show', 'Pause');
-    if (choice === 'Show') this.show(rs, true);
-    else if (choice === 'Pause') await this.pause(rs);
+    const choice = await vscode.window.showErrorMessage(text.length > 400 ? text.slice(0, 399) + '…' : text, ...DEADLOCK_CHOICES);
+    await onDeadlockChoice(choice, { show: () => this.show(rs, true), pause: () => this.pause(rs) });
   }
 
   private async pause(rs: RuntimeSession | undefined): Promise<void> {
-    const s = rs?.debugSession;
-    if (!s) {
-      void vscode.window.showInformationMessage('LockLens: this trace has no debug session to pause.');
-      return;
-    }
-    if (vscode.debug.activeDebugSession?.id === s.id) {
-      await vscode.commands.executeCommand('workbench.action.debug.pause');
-      return;
-    }
-    try {
-      await s.customRequest('pause', { threadId: 0 });
-    } catch (err) {
-      this.log(`runtime: pause failed: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    await pauseDebugSession(rs?.debugSession, {
+      activeSessionId: () => vscode.debug.activeDebugSession?.id,
+      executeCommand: (command) => vscode.commands.executeCommand(command),
+      info: (message) => void vscode.window.showInformationMessage(message),
+      log: (message) => this.log(message),
+    });
   }
 
   // ---------------------------------------------------------------- panel
