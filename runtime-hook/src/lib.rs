@@ -120,9 +120,11 @@
 //!
 //! On a 2-core AMD EPYC VM (`runtime-hook/BENCHMARKS-hook.md`,
 //! `scripts/bench.sh`): off, an uncontended lock+unlock costs what std's
-//! does (1.0x); on, 1.6x std's (2.1x while another lock is held) and 1.45x
+//! does (1.0x); on, 1.5x std's (1.9x while another lock is held) and 1.35x
 //! parking_lot's for `locklens::parking_lot`: about 110 instructions of
-//! bookkeeping without atomic read-modify-writes. In a wait storm, `wait`
+//! bookkeeping without atomic read-modify-writes; uncontended, about what
+//! parking_lot with its `deadlock_detection` feature costs. Sampled hold
+//! times are read from the invariant TSC where the CPU has one. In a wait storm, `wait`
 //! events that would not fit in the queue are not even built (they are
 //! counted as dropped).
 
