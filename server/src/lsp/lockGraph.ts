@@ -1,9 +1,13 @@
 // The language server's view of the engine's lock graph (server/src/analysis/graph): it
 // gathers the crates' per-file results, asks the engine for the graph once, and converts it
 // into what `locklens/lockGraph` and the code lenses send. No graph logic lives here.
+//
+// Builders made for the same owner (the server passes a workspace's crate list) share one
+// `LockGraphEngine`, which keeps the previous graph's state: after an edit it recomputes only
+// what the changed files can affect, with the same result as a fresh build.
 
 import type { CallSite, FileAnalysis, FileDeclarations, FunctionSummary } from '../analysis/api';
-import { buildLockGraph, functionId, type LockGraph } from '../analysis/graph';
+import { functionId, LockGraphEngine, type LockGraph } from '../analysis/graph';
 import type { Acquisition, Finding, GuardMode, Position } from '../analysis/model';
 import type { LockGraphEdge, LockGraphNode, LockGraphResult, LockGraphSite } from '../../../common/protocol';
 import { toRange } from './features';
@@ -32,30 +36,48 @@ export interface TransitiveLock {
 /** Sites kept per edge in the `locklens/lockGraph` answer: enough to act on, bounded for huge crates. */
 const MAX_SITES_PER_EDGE = 50;
 
+/** One engine per owner, dropped with it. */
+const engines = new WeakMap<object, LockGraphEngine>();
+
+/** The engine builders of `owner` share, if one was made (benchmarks read its last update's statistics). */
+export function graphEngineOf(owner: object): LockGraphEngine | undefined {
+  return engines.get(owner);
+}
+
 export class LockGraphBuilder {
   private graph: LockGraph | undefined;
-  private readonly acquisitions = new Map<string, Acquisition>();
+  private acquisitions: Map<string, Acquisition> | undefined;
 
+  /** `owner`: builders with the same owner update one engine instead of building from scratch. */
   constructor(
     private readonly files: readonly GraphFile[],
     private readonly config: GraphConfig = {},
-  ) {
-    for (const f of files) for (const a of f.analysis.acquisitions) this.acquisitions.set(a.id, a);
-  }
+    private readonly owner?: object,
+  ) {}
 
   /** The engine's graph over all given files, computed once. */
   get(): LockGraph {
-    this.graph ??= buildLockGraph({
-      files: this.files.map((f) => ({
-        crate: f.crate,
-        analysis: f.analysis,
-        declarations: f.declarations ?? { file: f.analysis.file, structs: [], statics: [], functions: [], imports: {}, modulePath: '' },
-      })),
+    if (this.graph) return this.graph;
+    let engine = this.owner ? engines.get(this.owner) : undefined;
+    if (!engine) {
+      engine = new LockGraphEngine();
+      if (this.owner) engines.set(this.owner, engine);
+    }
+    this.graph = engine.update({
+      files: this.files.map((f) => ({ crate: f.crate, analysis: f.analysis, declarations: f.declarations })),
       order: this.config.order,
       orderSource: this.config.orderSource,
       reentrant: this.config.reentrant,
     });
     return this.graph;
+  }
+
+  private acquisitionById(): Map<string, Acquisition> {
+    if (!this.acquisitions) {
+      this.acquisitions = new Map();
+      for (const f of this.files) for (const a of f.analysis.acquisitions) this.acquisitions.set(a.id, a);
+    }
+    return this.acquisitions;
   }
 
   /** Cross-function findings: lock-order inversions, double locks through calls, hierarchy. */
@@ -75,7 +97,7 @@ export class LockGraphBuilder {
       const callee = g.functions.find((f) => f.id === calleeId);
       if (!callee) continue;
       for (const l of callee.locks) {
-        const acquisition = this.acquisitions.get(l.acquisition);
+        const acquisition = this.acquisitionById().get(l.acquisition);
         if (acquisition) out.push({ lock: l.lock, mode: l.mode, acquisition, via: [callee.name, ...l.via] });
       }
     }

@@ -1031,7 +1031,8 @@ export class LockLensServer {
         orderSource = cfg.source ? path.relative(crate.workspace.root, cfg.source.replace(/ \[.*$/, '')).split(path.sep).join('/') + (cfg.source.match(/ \[.*$/)?.[0] ?? '') : undefined;
       }
     }
-    return new LockGraphBuilder(files, { order, orderSource, reentrant: [...reentrant] });
+    // Keyed by the crate list: a workspace's graph is updated edit by edit, not rebuilt.
+    return new LockGraphBuilder(files, { order, orderSource, reentrant: [...reentrant] }, crates);
   }
 
   private async codeLenses(uri: string): Promise<CodeLens[] | null> {

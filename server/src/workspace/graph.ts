@@ -1,23 +1,24 @@
 // Builds the workspace lock graph from a check result: all crates together, so cycles across
 // crates are found, with the declared hierarchy and suppressions applied.
 
-import { buildLockGraph, type LockGraph } from '../analysis/graph';
+import { LockGraphEngine, type LockGraph } from '../analysis/graph';
 import type { Finding } from '../analysis/model';
 import { applySuppressions } from '../analysis/suppress';
 import * as path from 'path';
 import type { CheckResult } from './check';
 
-export function workspaceGraph(result: CheckResult): LockGraph {
+/** `engine`: pass the one used for this workspace before to update its graph instead of building it anew. */
+export function workspaceGraph(result: CheckResult, engine: LockGraphEngine = new LockGraphEngine()): LockGraph {
   const files = result.crates.flatMap((c) => {
     const byFile = new Map(c.declarations.map((d) => [d.file, d]));
     return c.files.map((analysis) => ({
       crate: c.crate.name,
       analysis,
-      declarations: byFile.get(analysis.file) ?? { file: analysis.file, structs: [], statics: [], functions: [], imports: {}, modulePath: '' },
+      declarations: byFile.get(analysis.file),
     }));
   });
   const withOrder = result.crates.find((c) => c.crate.config.order.length > 0);
-  return buildLockGraph({
+  return engine.update({
     files,
     order: withOrder?.crate.config.order,
     orderSource: withOrder?.crate.config.source?.replace(/^(\/[^ ]*)/, (p) => path.relative(result.base, p).split(path.sep).join('/') || p),

@@ -77,11 +77,11 @@ type HeldCallItem = LockGraph['heldCalls'][number];
 interface Contribution {
   records: EvRecord[];
   findings: Finding[];
-  item?: FunctionItem;
   held: HeldCallItem[];
 }
 
 const noEntries: Entry[] = [];
+const noContribution: Contribution = { records: [], findings: [], held: [] };
 const noStarts: number[] = new Array(MAX_CHAIN + 2).fill(0);
 
 /** One function's state; a class so that every instance has the same shape (hot loops read it). */
@@ -100,15 +100,16 @@ class FnState implements FunctionNode {
   resolved: Array<Array<ResolvedCall<FnState>>> = [];
   /** Non-deferred calls to other functions, in call order: what reach flows through. */
   out: OutEdge[] = [];
-  outSet = new Set<FnState>();
   /** Functions with any resolved call to this one. */
   callers = new Set<FnState>();
-  callNames: string[] = [];
   entries: Entry[] = noEntries;
   /** entries[starts[d] .. starts[d + 1]) are at distance d. */
   starts: number[] = noStarts;
   groups: Array<{ lock: string; list: Entry[] }> | undefined = undefined;
-  contrib: Contribution = { records: [], findings: [], held: [] };
+  item: FunctionItem | undefined = undefined;
+  /** Scratch mark while `functions` is assembled. */
+  listed = false;
+  contrib: Contribution = noContribution;
 
   constructor(
     node: FunctionNode,
@@ -125,6 +126,12 @@ class FnState implements FunctionNode {
     this.selfType = node.selfType;
     this.traitName = node.traitName;
     this.modulePath = node.modulePath;
+  }
+
+  /** Whether reach flows from `g` into this function (a non-deferred call). */
+  calls(g: FnState): boolean {
+    for (const e of this.out) if (e.callee === g) return true;
+    return false;
   }
 
   setNode(node: FunctionNode): void {
@@ -158,8 +165,9 @@ export class LockGraphEngine {
   private returned = new Map<string, string>();
   private lockIndex = new Map<string, number>();
   private resolver = this.newResolver();
-  private callsByName = new Map<string, Set<FnState>>();
   private configKey: string | undefined;
+  private count = new Uint8Array(0);
+  private first: Array<Acquisition | undefined> = [];
   private last: { input: LockGraphFile[]; graph: LockGraph } | undefined;
   /** What the last update recomputed (for benchmarks and tests). */
   lastStats = { reset: false, changedFiles: 0, resolved: 0, seeds: 0, reach: 0, contributions: 0 };
@@ -176,7 +184,6 @@ export class LockGraphEngine {
     this.returned = new Map();
     this.lockIndex = new Map();
     this.resolver = this.newResolver();
-    this.callsByName = new Map();
     this.last = undefined;
   }
 
@@ -268,22 +275,24 @@ export class LockGraphEngine {
       const fnSeen = new Map<string, number>();
       file.fns = f.analysis.functions.map((summary, idx) => {
         const id = functionId(summary);
-        const n = fnSeen.get(id) ?? 0;
-        fnSeen.set(id, n + 1);
-        const key = n === 0 ? id : `${id}\u0000${n}`;
         const node = toNode(f.crate, summary, id);
+        // Matched by what it is, not where: a function that only moved (a line inserted above
+        // it) keeps its state, so calls to it need not be resolved again.
+        const what = `${file.key}\u0000${summary.qualifiedName}\u0000${node.name}\u0000${node.selfType ?? ''}\u0000${node.traitName ?? ''}`;
+        const n = fnSeen.get(what) ?? 0;
+        fnSeen.set(what, n + 1);
+        const key = `${what}\u0000${n}`;
         const own = summary.acquisitions.map((a) => this.acqById.get(a)).filter((a): a is Acquisition => !!a);
         let fn = previous.get(key);
         if (fn && fn.alive) {
           previous.delete(key);
-          // What call resolution reads of a callee.
-          const readd = fn.crate !== node.crate || fn.name !== node.name || fn.selfType !== node.selfType || fn.traitName !== node.traitName || fn.modulePath !== node.modulePath || fn.summary.qualifiedName !== summary.qualifiedName;
+          // What call resolution reads of a callee, and its rank among candidates.
+          const readd = fn.crate !== node.crate || fn.name !== node.name || fn.selfType !== node.selfType || fn.traitName !== node.traitName || fn.modulePath !== node.modulePath || fn.idx !== idx;
           if (readd) {
             affectedNames.add(fn.name);
             allCrates = this.resolver.remove(fn) || allCrates;
           }
           if (fingerprint(fn.summary, fn.crate, oldAcqs) !== fingerprint(summary, f.crate, this.acqById)) seeds.add(fn);
-          this.unindexCalls(fn);
           fn.setNode(node);
           fn.file = file;
           fn.idx = idx;
@@ -299,7 +308,6 @@ export class LockGraphEngine {
           allCrates = this.resolver.add(fn) || allCrates;
           seeds.add(fn);
         }
-        this.indexCalls(fn);
         toResolve.add(fn);
         fromFiles.add(fn);
         return fn;
@@ -310,7 +318,6 @@ export class LockGraphEngine {
       fn.alive = false;
       affectedNames.add(fn.name);
       allCrates = this.resolver.remove(fn) || allCrates;
-      this.unindexCalls(fn);
       for (const o of fn.resolved) for (const r of o) r.callee.callers.delete(fn);
       if (this.byFnKey.get(fn.key) === fn) this.byFnKey.delete(fn.key);
     }
@@ -319,7 +326,20 @@ export class LockGraphEngine {
     // it declares (or declared), or every call if the set of crate names changed.
     if (allCrates) for (const fn of this.byFnKey.values()) toResolve.add(fn);
     else {
-      for (const name of affectedNames) for (const fn of this.callsByName.get(name) ?? []) toResolve.add(fn);
+      // A scan of every call's name: cheaper than keeping an index of them up to date.
+      if (affectedNames.size > 0) {
+        for (const file of this.files) {
+          for (const fn of file.fns) {
+            if (toResolve.has(fn)) continue;
+            for (const call of fn.summary.calls) {
+              if (affectedNames.has(call.name)) {
+                toResolve.add(fn);
+                break;
+              }
+            }
+          }
+        }
+      }
     }
     for (const fn of toResolve) {
       if (!fn.alive) continue;
@@ -335,28 +355,26 @@ export class LockGraphEngine {
       // Re-point edges at the current call objects (an unchanged summary still comes as a new object).
       fn.resolved = resolved;
       fn.out = [];
-      fn.outSet = new Set();
       fn.summary.calls.forEach((call, ci) => {
         if (call.deferred) return;
         for (const r of resolved[ci]) {
           if (r.callee === fn) continue;
           fn.out.push({ caller: fn, callee: r.callee, call, may: r.may });
-          fn.outSet.add(r.callee);
         }
       });
     }
     stats.seeds = seeds.size;
 
     // Reach: the seeds and every function that reaches one within MAX_CHAIN calls.
-    const reach: FnState[] = [...seeds];
+    const reach: FnState[] = stats.reset ? this.files.flatMap((f) => f.fns) : [...seeds];
     const depth = new Map<FnState, number>();
-    for (const s of seeds) depth.set(s, 0);
-    for (let i = 0; i < reach.length; i++) {
+    if (!stats.reset) for (const s of seeds) depth.set(s, 0);
+    for (let i = 0; i < reach.length && !stats.reset; i++) {
       const g = reach[i];
       const d = depth.get(g)!;
       if (d >= MAX_CHAIN) continue;
       for (const c of g.callers) {
-        if (!c.alive || depth.has(c) || !c.outSet.has(g)) continue;
+        if (!c.alive || depth.has(c) || !c.calls(g)) continue;
         depth.set(c, d + 1);
         reach.push(c);
       }
@@ -366,7 +384,7 @@ export class LockGraphEngine {
 
     // Contributions: those functions and their direct callers (they read the callees' entries).
     const contrib = new Set<FnState>(reach);
-    for (const g of reach) for (const c of g.callers) if (c.alive) contrib.add(c);
+    if (!stats.reset) for (const g of reach) for (const c of g.callers) if (c.alive) contrib.add(c);
     for (const fn of contrib) fn.contrib = this.contribution(fn, input);
     stats.contributions = contrib.size;
     this.lastStats = stats;
@@ -398,24 +416,6 @@ export class LockGraphEngine {
     return { count: added.length + removed.length, added, removed };
   }
 
-  private indexCalls(fn: FnState): void {
-    fn.callNames = [...new Set(fn.summary.calls.map((c) => c.name))];
-    for (const n of fn.callNames) {
-      let set = this.callsByName.get(n);
-      if (!set) this.callsByName.set(n, (set = new Set()));
-      set.add(fn);
-    }
-  }
-
-  private unindexCalls(fn: FnState): void {
-    for (const n of fn.callNames) {
-      const set = this.callsByName.get(n);
-      set?.delete(fn);
-      if (set && set.size === 0) this.callsByName.delete(n);
-    }
-    fn.callNames = [];
-  }
-
   private lockOf(lock: string): number {
     let i = this.lockIndex.get(lock);
     if (i === undefined) {
@@ -432,39 +432,53 @@ export class LockGraphEngine {
     fns.forEach((f, i) => (f.slot = i));
     for (const f of fns) for (const a of f.own) this.lockOf(a.lock);
     const L = this.lockIndex.size;
-    // Per function and lock class: how many entries so far, and the first one's acquisition.
-    const count = new Uint8Array(n * L);
-    const first: Array<Acquisition | undefined> = new Array(n * L);
-    const entries: Entry[][] = fns.map(() => []);
-    const starts: number[][] = fns.map(() => [0]);
+    // Per function and lock class: how many entries so far, and the first one's acquisition
+    // (scratch kept between updates; `first` is only read where `count` says it was written).
+    if (this.count.length < n * L) {
+      this.count = new Uint8Array(Math.max(n * L, this.count.length * 2));
+      this.first = new Array(this.count.length);
+    }
+    const count = this.count;
+    const first = this.first;
+    count.fill(0, 0, n * L);
+    const entries: Entry[][] = new Array(n);
+    // Where each level starts in each function's entries: starts[i * W + d].
+    const W = MAX_CHAIN + 2;
+    const starts = new Int32Array(n * W);
     const take = (i: number, e: Entry): boolean => {
       const k = i * L + e.lock;
       const c = count[k];
       if (c >= MAX_REACH_PER_LOCK || (c > 0 && first[k]!.id === e.acq.id)) return false;
       if (c === 0) first[k] = e.acq;
       count[k] = c + 1;
-      entries[i].push(e);
+      (entries[i] ??= []).push(e);
       return true;
     };
     for (let i = 0; i < n; i++) {
-      const own = [...fns[i].own].sort(byPosition);
-      for (const acq of own) take(i, { acq, lock: this.lockOf(acq.lock), dist: 0 });
+      const own = fns[i].own;
+      if (own.length === 0) continue;
+      for (const acq of own.length > 1 ? [...own].sort(byPosition) : own) take(i, { acq, lock: this.lockOf(acq.lock), dist: 0 });
     }
-    const cands: Array<{ acq: Acquisition; lock: number; edge: OutEdge; next: Entry; order: number }> = [];
+    // Per lock class, the best and second-best candidate of the level being computed (nearest
+    // by source position; for one acquisition the first call in call order), without allocating.
+    const b1: Array<Entry | undefined> = new Array(L);
+    const b1Edge: Array<OutEdge | undefined> = new Array(L);
+    const b2: Array<Entry | undefined> = new Array(L);
+    const b2Edge: Array<OutEdge | undefined> = new Array(L);
+    const touched: number[] = [];
     for (let d = 1; d <= MAX_CHAIN; d++) {
-      for (let i = 0; i < n; i++) starts[i].push(entries[i].length);
+      for (let i = 0; i < n; i++) starts[i * W + d] = entries[i]?.length ?? 0;
       for (let i = 0; i < n; i++) {
         const f = fns[i];
-        cands.length = 0;
-        let order = 0;
         for (const edge of f.out) {
           const g = edge.callee;
           const j = g.slot;
           let list: Entry[], from: number, to: number;
           if (j >= 0) {
             list = entries[j];
-            from = starts[j][d - 1];
-            to = starts[j][d];
+            if (!list) continue;
+            from = starts[j * W + d - 1];
+            to = starts[j * W + d];
           } else {
             list = g.entries;
             from = g.starts[d - 1];
@@ -472,25 +486,69 @@ export class LockGraphEngine {
           }
           for (let x = from; x < to; x++) {
             const e = list[x];
-            const k = i * L + e.lock;
+            const li = e.lock;
+            const k = i * L + li;
             if (count[k] >= MAX_REACH_PER_LOCK || (count[k] === 1 && first[k]!.id === e.acq.id)) continue;
-            cands.push({ acq: e.acq, lock: e.lock, edge, next: e, order: order++ });
+            const c1 = b1[li];
+            if (c1 === undefined) {
+              b1[li] = e;
+              b1Edge[li] = edge;
+              touched.push(li);
+            } else if (c1.acq.id === e.acq.id) {
+              continue;
+            } else if (byPosition(e.acq, c1.acq) < 0) {
+              b2[li] = c1;
+              b2Edge[li] = b1Edge[li];
+              b1[li] = e;
+              b1Edge[li] = edge;
+            } else {
+              const c2 = b2[li];
+              if (c2 === undefined || (c2.acq.id !== e.acq.id && byPosition(e.acq, c2.acq) < 0)) {
+                b2[li] = e;
+                b2Edge[li] = edge;
+              }
+            }
           }
         }
-        if (cands.length === 0) continue;
-        // Nearest first, then by source position; for one acquisition the first call wins.
-        cands.sort((a, b) => a.lock - b.lock || byPosition(a.acq, b.acq) || a.order - b.order);
-        for (const c of cands) take(i, { acq: c.acq, lock: c.lock, dist: d, edge: c.edge, next: c.next });
+        for (const li of touched) {
+          const e1 = b1[li]!;
+          take(i, { acq: e1.acq, lock: li, dist: d, edge: b1Edge[li], next: e1 });
+          const e2 = b2[li];
+          if (e2) take(i, { acq: e2.acq, lock: li, dist: d, edge: b2Edge[li], next: e2 });
+          b1[li] = b2[li] = undefined;
+          b1Edge[li] = b2Edge[li] = undefined;
+        }
+        touched.length = 0;
       }
     }
     for (let i = 0; i < n; i++) {
-      starts[i].push(entries[i].length);
       const f = fns[i];
-      f.entries = entries[i].length > 0 ? entries[i] : noEntries;
-      f.starts = entries[i].length > 0 ? starts[i] : noStarts;
+      const list = entries[i];
+      if (list) {
+        starts[i * W + MAX_CHAIN + 1] = list.length;
+        f.entries = list;
+        f.starts = Array.from(starts.subarray(i * W, i * W + W));
+      } else {
+        f.entries = noEntries;
+        f.starts = noStarts;
+      }
       f.groups = undefined;
+      f.item = undefined;
       f.slot = -1;
     }
+  }
+
+  /** A function's line in `functions`: its locks, the nearest acquisition of each. */
+  private itemOf(fn: FnState): FunctionItem {
+    const s = fn.summary;
+    fn.item ??= {
+      id: fn.id,
+      name: s.qualifiedName,
+      file: s.file,
+      range: s.nameRange,
+      locks: this.groupsOf(fn).map(({ lock, list }) => ({ lock, mode: list[0].acq.mode, acquisition: list[0].acq.id, via: viaOf(list[0]) })),
+    };
+    return fn.item;
   }
 
   /** A function's entries by lock class (alphabetical), nearest first. */
@@ -507,6 +565,8 @@ export class LockGraphEngine {
   }
 
   private contribution(fn: FnState, input: LockGraphInput): Contribution {
+    // Most functions neither nest their own locks, nor call under a guard, nor pass closures.
+    if (fn.own.length < 2 && !fn.summary.calls.some((c) => c.heldGuards.length > 0 || (c.closureArgs && !c.deferred))) return noContribution;
     const records: EvRecord[] = [];
     const findings: Finding[] = [];
     const held: HeldCallItem[] = [];
@@ -585,18 +645,7 @@ export class LockGraphEngine {
         }
       }
     });
-    // Only functions that take a lock, directly or through calls, are listed.
-    const item: FunctionItem | undefined =
-      fn.entries.length === 0
-        ? undefined
-        : {
-            id: fn.id,
-            name: s.qualifiedName,
-            file: s.file,
-            range: s.nameRange,
-            locks: this.groupsOf(fn).map(({ lock, list }) => ({ lock, mode: list[0].acq.mode, acquisition: list[0].acq.id, via: chainOf(list[0]).map((c) => c.callee) })),
-          };
-    return { records, findings, item, held };
+    return { records, findings, held };
   }
 
   private assemble(input: LockGraphInput): LockGraph {
@@ -630,8 +679,15 @@ export class LockGraphEngine {
           e.evidence.push(r.ev);
         }
         for (const f of c.findings) findings.push(f);
-        if (c.item) functions.push(c.item);
         for (const h of c.held) heldCalls.push(h);
+        for (const h of c.held) for (const r of fn.resolved[h.call]) r.callee.listed = true;
+      }
+    }
+    for (const file of this.files) {
+      for (const fn of file.fns) {
+        if (!fn.listed) continue;
+        fn.listed = false;
+        if (fn.entries.length > 0) functions.push(this.itemOf(fn));
       }
     }
     const cycles = findCycles(edgeList, input.maxCycles ?? 50);
@@ -680,6 +736,13 @@ function chainOf(entry: Entry): CallStep[] {
     const edge: OutEdge = e.edge;
     out.push((edge.step ??= makeStep(edge.caller, edge.call, edge.callee, edge.may)));
   }
+  return out;
+}
+
+/** The functions an entry's chain calls, by name. */
+function viaOf(entry: Entry): string[] {
+  const out: string[] = [];
+  for (let e: Entry | undefined = entry; e && e.edge; e = e.next) out.push(e.edge.callee.summary.qualifiedName);
   return out;
 }
 

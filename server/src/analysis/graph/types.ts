@@ -63,7 +63,12 @@ export interface LockGraph {
   edges: LockEdge[];
   cycles: LockCycle[];
   findings: Finding[];
-  /** Functions that take locks (directly or through calls), with those locks. */
+  /**
+   * Functions called while a guard is held (the callees in `heldCalls`) that take locks,
+   * directly or through calls, with those locks (the nearest acquisition of each and the calls
+   * to it). Other functions are left out: listing every function's locks costs functions x
+   * lock classes on large recursive crates, and only these are asked about.
+   */
   functions: Array<{ id: string; name: string; file: string; range: Acquisition['range']; locks: Array<{ lock: string; mode: GuardMode; acquisition: string; via: string[] }> }>;
   /** For every call made under a guard: the functions it may reach (ids in `functions`). */
   heldCalls: Array<{ fn: string; call: number; callees: string[] }>;
