@@ -551,7 +551,7 @@ export class LockGraphEngine {
     return fn.item;
   }
 
-  /** A function's entries by lock class (alphabetical), nearest first. */
+  /** A function's entries by lock class, nearest first. */
   private groupsOf(fn: FnState): Array<{ lock: string; list: Entry[] }> {
     if (fn.groups) return fn.groups;
     const by = new Map<string, Entry[]>();
@@ -560,7 +560,8 @@ export class LockGraphEngine {
       if (l) l.push(e);
       else by.set(e.acq.lock, [e]);
     }
-    fn.groups = [...by].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([lock, list]) => ({ lock, list }));
+    // Nearest lock first (own acquisitions, then through one call, ..), then in source order.
+    fn.groups = [...by].sort((a, b) => a[1][0].dist - b[1][0].dist || byPosition(a[1][0].acq, b[1][0].acq)).map(([lock, list]) => ({ lock, list }));
     return fn.groups;
   }
 
