@@ -74,6 +74,12 @@ function declarationsHash(d: FileDeclarations): number {
   return h;
 }
 
+/** `to` differs from `from` in positions only (shifted declarations): it has the same hash. */
+export function inheritDeclarationsHash(from: FileDeclarations, to: FileDeclarations): void {
+  const h = declHashes.get(from);
+  if (h !== undefined) declHashes.set(to, h);
+}
+
 export function indexHash(index: CrateIndex): string {
   let h = indexHashes.get(index);
   if (h === undefined) {
@@ -87,24 +93,30 @@ export function indexHash(index: CrateIndex): string {
 }
 
 export class FunctionResultCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, Entry & { used: number }>();
+  private clock = 0;
 
   constructor(private readonly capacity = 20000) {}
 
   get(key: string, line: number, file: string): FunctionResult | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
-    // Refresh recency.
-    this.entries.delete(key);
-    this.entries.set(key, e);
-    return e.line === line ? e.result : shiftResult(e.result, line - e.line, file);
+    e.used = ++this.clock;
+    if (e.line !== line) {
+      // Keep the moved copy: the function stays at its new line for the next edits too.
+      e.result = shiftResult(e.result, line - e.line, file);
+      e.line = line;
+    }
+    return e.result;
   }
 
   set(key: string, line: number, result: FunctionResult): void {
-    this.entries.set(key, { line, result });
+    this.entries.set(key, { line, result, used: ++this.clock });
     if (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
+      // Drop the least recently used tenth at once, so eviction is rare and lookups stay a
+      // single map read.
+      const byUse = [...this.entries].sort((a, b) => a[1].used - b[1].used);
+      for (const [k] of byUse.slice(0, Math.ceil(this.capacity / 10))) this.entries.delete(k);
     }
   }
 

@@ -290,8 +290,6 @@ export function offsetAt(file: FileText, line: number, column: number): number {
 export interface FileText {
   text: string;
   lineStarts: number[] | undefined;
-  /** `text` with comments and literals blanked, computed once per file. */
-  code?: string;
   parseFragment?: FragmentParser;
 }
 
@@ -387,8 +385,9 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   };
   const waits: Node[] = [];
   const bodyStart = site.bodyStart;
-  file.code ??= codeOnly(file.text);
-  const code = file.code.slice(bodyStart, site.bodyEnd);
+  // A body starts and ends outside comments and literals, so it can be blanked on its own: an
+  // edit re-analyses one function without blanking the whole file again.
+  const code = codeOnly(file.text.slice(bodyStart, site.bodyEnd));
   const { nested, closures } = bodyStructure(site, code);
   facts.nested = nested;
   const inNested = (offset: number) => nested.some((n) => n.startIndex <= offset && offset < n.endIndex);

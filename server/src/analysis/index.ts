@@ -4,7 +4,7 @@
 import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations, FunctionSummary } from './api';
 import { collectDeclarations, modulePathForFile, shiftDeclarations } from './declarations';
 import { analyzeFunctionItem, fileText, offsetAt, summarize } from './functions';
-import { FunctionResultCache, fnv1a, indexHash } from './cache';
+import { FunctionResultCache, fnv1a, indexHash, inheritDeclarationsHash } from './cache';
 import type { Acquisition, Edition, Finding, RuleId, Severity } from './model';
 import { ParserHost, type ParsedFile, type ParserHostOptions, type TreeEdit } from './parser';
 import { CrateView } from './resolve';
@@ -73,7 +73,10 @@ export class Engine {
   declarations(parsed: ParsedFile, file: string, previous?: { declarations: FileDeclarations; edits: readonly TreeEdit[] }): FileDeclarations {
     if (previous && previous.declarations.file === file && previous.edits.length > 0) {
       const shifted = shiftDeclarations(previous.declarations, previous.edits, parsed.tree.rootNode);
-      if (shifted) return shifted;
+      if (shifted) {
+        inheritDeclarationsHash(previous.declarations, shifted);
+        return shifted;
+      }
     }
     return collectDeclarations(parsed.tree.rootNode, file, parsed.text);
   }
@@ -83,7 +86,6 @@ export class Engine {
     const decls = index.files.find((f) => f.file === file) ?? collectDeclarations(root, file, parsed.text);
     const view = viewFor(index.files.includes(decls) ? index : { ...index, files: [...index.files, decls] }, options);
     const eol = parsed.text.includes('\r\n') ? '\r\n' : '\n';
-    const lines = parsed.text.split(/\r?\n/);
     const ft = fileText(parsed.text, (source) => this.host.parse(source));
     // Everything a function's result depends on besides its own text and place.
     const context = this.reuseResults ? `${file}|${indexHash(index)}|${fnv1a(JSON.stringify(options))}|${eol.length}` : '';
@@ -126,7 +128,7 @@ export class Engine {
       summaries.push(...result.summaries);
       findings.push(...result.findings);
     }
-    findings = applySuppressions(dedupe(findings), lines);
+    findings = applySuppressions(dedupe(findings), parsed.text);
     let firstSyntaxError: FileAnalysis['firstSyntaxError'];
     if (parsed.syntaxErrors > 0) {
       walk(root, (n) => {
@@ -157,12 +159,19 @@ export function severityFor(rule: RuleId, fallback: Severity, options: EngineOpt
   return options.severities?.[rule] ?? fallback;
 }
 
+/** The same finding reported twice (a rule reaching it from two acquisitions): keep the first. */
 function dedupe(findings: Finding[]): Finding[] {
-  const seen = new Set<string>();
+  // Keyed by place first: messages are long, and most places have one finding.
+  const seen = new Map<string, string[]>();
   return findings.filter((f) => {
-    const k = `${f.rule}|${f.range.start.line}:${f.range.start.column}|${f.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
+    const k = `${f.rule}|${f.range.start.line}:${f.range.start.column}`;
+    const messages = seen.get(k);
+    if (!messages) {
+      seen.set(k, [f.message]);
+      return true;
+    }
+    if (messages.includes(f.message)) return false;
+    messages.push(f.message);
     return true;
   });
 }

@@ -38,7 +38,7 @@ export function workspaceFindings(result: CheckResult, graph: LockGraph = worksp
   const out: Finding[] = [];
   for (const [file, list] of byFile) {
     const text = result.crates.map((c) => c.texts.get(file)).find((t) => t !== undefined);
-    out.push(...(text === undefined ? list : applySuppressions(list, text.split(/\r?\n/))));
+    out.push(...(text === undefined ? list : applySuppressions(list, text)));
   }
   return out;
 }
