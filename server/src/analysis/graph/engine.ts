@@ -459,6 +459,12 @@ export class LockGraphEngine {
       if (own.length === 0) continue;
       for (const acq of own.length > 1 ? [...own].sort(byPosition) : own) take(i, { acq, lock: this.lockOf(acq.lock), dist: 0 });
     }
+    // A function holding two entries for every lock class (one where the class has a single
+    // acquisition) can gain nothing more: skipped at the next levels (dense recursive crates).
+    const perClass = new Map<string, number>();
+    for (const file of this.files) for (const a of file.acqs) perClass.set(a.lock, Math.min(MAX_REACH_PER_LOCK, (perClass.get(a.lock) ?? 0) + 1));
+    let full = 0;
+    for (const c of perClass.values()) full += c;
     // Per lock class, the best and second-best candidate of the level being computed (nearest
     // by source position; for one acquisition the first call in call order), without allocating.
     const b1: Array<Entry | undefined> = new Array(L);
@@ -470,6 +476,7 @@ export class LockGraphEngine {
       for (let i = 0; i < n; i++) starts[i * W + d] = entries[i]?.length ?? 0;
       for (let i = 0; i < n; i++) {
         const f = fns[i];
+        if (entries[i] && entries[i].length >= full) continue;
         for (const edge of f.out) {
           const g = edge.callee;
           const j = g.slot;
