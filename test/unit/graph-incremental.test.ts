@@ -16,6 +16,7 @@ import { buildLockGraph, LockGraphEngine, type LockGraphInput } from '../../serv
 import { buildCrateIndex } from '../../server/src/analysis/index';
 import { checkWorkspace, getEngine, type CheckResult } from '../../server/src/workspace/check';
 import { discoverWorkspace } from '../../server/src/workspace/discover';
+import { graphEngineOf, LockGraphBuilder } from '../../server/src/lsp/lockGraph';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const FIX = path.join(ROOT, 'test', 'fixtures', 'graph');
@@ -290,6 +291,32 @@ describe('incremental lock graph', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('the language server\'s builders of one workspace share an engine and agree with a fresh build', async () => {
+    const result = await checkWorkspace(discoverWorkspace(path.join(FIX, 'midas')), { threads: 1 });
+    const engine = await getEngine();
+    const owner = {};
+    const files = () => inputOf(result).files.map((f) => ({ crate: f.crate, analysis: f.analysis, declarations: f.declarations }));
+    new LockGraphBuilder(files(), {}, owner).get();
+    const shared = graphEngineOf(owner);
+    assert.ok(shared);
+    const crate = result.crates[0];
+    const fi = crate.files.findIndex((f) => f.file === 'src/odb.rs');
+    const text = '\n' + crate.texts.get('src/odb.rs')!;
+    const parsed = engine.parse(text);
+    try {
+      const di = crate.declarations.findIndex((d) => d.file === 'src/odb.rs');
+      crate.declarations[di] = engine.declarations(parsed, 'src/odb.rs');
+      crate.files[fi] = engine.analyzeFile(parsed, 'src/odb.rs', buildCrateIndex(crate.options.edition, crate.declarations), crate.options);
+    } finally {
+      parsed.dispose();
+    }
+    const updated = new LockGraphBuilder(files(), {}, owner);
+    assert.deepStrictEqual(updated.get(), new LockGraphBuilder(files()).get());
+    assert.equal(graphEngineOf(owner), shared);
+    assert.ok(!shared.lastStats.reset && shared.lastStats.changedFiles === 1);
+    assert.ok(updated.findings().some((f) => f.rule === 'lock-order-inversion' && f.range.start.line + 1 === 12), 'the inversion moved down a line with the edit');
   });
 
   test('an unchanged input returns the same graph; a changed configuration starts over', async () => {

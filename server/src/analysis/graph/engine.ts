@@ -188,6 +188,17 @@ export class LockGraphEngine {
   }
 
   update(input: LockGraphInput): LockGraph {
+    try {
+      return this.apply(input);
+    } catch (err) {
+      // A half-applied update would poison the next ones: start over next time.
+      this.configKey = undefined;
+      this.reset();
+      throw err;
+    }
+  }
+
+  private apply(input: LockGraphInput): LockGraph {
     const configKey = JSON.stringify([input.order, input.orderSource, input.reentrant, input.severities, input.maxCycles]);
     if (configKey !== this.configKey) {
       this.configKey = configKey;
