@@ -177,6 +177,12 @@ export class LockLensServer {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Resolves when every workspace file's declarations are known (analysis needs the crate index). */
   private declarationsReady: Promise<void> = Promise.resolve();
+  /**
+   * True while the declarations pass runs: requests on open documents are answered against the
+   * partial index meanwhile instead of waiting for the whole pass. Such a result is kept until
+   * the pass ends (one analysis per document version, not one per request), then replaced.
+   */
+  private declaring = false;
   private indexing: Promise<void> = Promise.resolve();
   private reindexTimer: NodeJS.Timeout | undefined;
   private state: ServerState = 'starting';
@@ -520,7 +526,13 @@ export class LockLensServer {
   /** (Re)discovers every workspace folder and analyses all files; serialised. */
   private reindex(): Promise<void> {
     let releaseDeclarations!: () => void;
-    this.declarationsReady = new Promise<void>((resolve) => (releaseDeclarations = resolve));
+    this.declaring = true;
+    this.declarationsReady = new Promise<void>((resolve) => {
+      releaseDeclarations = () => {
+        this.declaring = false;
+        resolve();
+      };
+    });
     this.indexing = this.indexing
       .then(() => this.indexAll(releaseDeclarations))
       .catch((err) => {
@@ -880,8 +892,9 @@ export class LockLensServer {
       return;
     }
     // The crate's lock graph includes this document's current text; refreshing it also
-    // republishes other files whose cross-file findings changed.
-    if (result.file) await this.refreshGraph(result.file.crate, false);
+    // republishes other files whose cross-file findings changed. While the declarations pass
+    // runs the crate is incomplete: indexing refreshes the graph once it is.
+    if (result.file && !this.declaring) await this.refreshGraph(result.file.crate, false);
     this.publishOpen(uri, result);
     this.sendStatus();
   }
@@ -893,7 +906,6 @@ export class LockLensServer {
     if (!doc) return undefined;
     const engine = await this.engineReady;
     if (!engine) return undefined;
-    await this.declarationsReady;
     const fsPath = uriToPath(uri);
     const file = fsPath ? this.fileForPath(fsPath) : undefined;
     const settings = await this.settingsFor(uri);
@@ -908,7 +920,8 @@ export class LockLensServer {
     const { edition, source } = this.editionFor(settings, crate);
     const options = this.engineOptions(settings, crate, edition);
     const key = file ? file.key : fsPath ? (crate ? toPosix(path.relative(crate.workspace.root, fsPath)) : toPosix(fsPath)) : uri;
-    const stamp = `${current.document.version}|${crate?.generation ?? -1}|${JSON.stringify(options)}`;
+    const partial = this.declaring ? '|partial' : '';
+    const stamp = `${current.document.version}|${crate?.generation ?? -1}|${JSON.stringify(options)}${partial}`;
     const cached = this.openResults.get(uri);
     if (cached && cached.stamp === stamp) return { ...cached.result, settings };
     const parsed = this.documents.parsed(current);
@@ -936,7 +949,7 @@ export class LockLensServer {
     }
     const result: AnalysisResult = { analysis, text: current.document.getText(), edition, editionSource: source, file, settings };
     // The stamp uses the generation before this analysis possibly bumped it.
-    this.openResults.set(uri, { stamp: `${current.document.version}|${crate?.generation ?? -1}|${JSON.stringify(options)}`, result });
+    this.openResults.set(uri, { stamp: `${current.document.version}|${crate?.generation ?? -1}|${JSON.stringify(options)}${partial}`, result });
     return result;
   }
 
