@@ -620,7 +620,7 @@ export class LockLensServer {
           else {
             const text = texts.get(file);
             try {
-              if (text !== undefined) this.analyzeText(file, text, settings, false);
+              if (text !== undefined) await this.analyzeIndexed(file, text, settings);
             } catch (err) {
               this.logError(`analysis of ${file.path}`, err);
             }
@@ -678,6 +678,29 @@ export class LockLensServer {
       file.text = text;
       file.stamp = `disk|${file.crate.generation}|${JSON.stringify(options)}`;
       if (publish) this.publishFile(file, settings);
+    } finally {
+      parsed.dispose();
+    }
+  }
+
+  /**
+   * Indexing's analysis of a closed file whose declarations the first pass already took from
+   * this same text: parsed, then analysed in a later turn of the event loop, so a request
+   * waits for half a file's work at most.
+   */
+  private async analyzeIndexed(file: FileEntry, text: string, settings: LockLensSettings): Promise<void> {
+    const engine = this.engine;
+    if (!engine || !settings.enable || !file.declarations) return this.analyzeText(file, text, settings, false);
+    const parsed = engine.parse(text);
+    try {
+      await yieldToEventLoop();
+      // Opened meanwhile: the buffer wins, and analyzeOpen takes care of it.
+      if (this.openDocumentFor(file)) return;
+      const { edition } = this.editionFor(settings, file.crate);
+      const options = this.engineOptions(settings, file.crate, edition);
+      file.analysis = engine.analyzeFile(parsed, file.key, this.crateIndex(file.crate), options);
+      file.text = text;
+      file.stamp = `disk|${file.crate.generation}|${JSON.stringify(options)}`;
     } finally {
       parsed.dispose();
     }
