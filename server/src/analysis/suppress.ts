@@ -11,17 +11,20 @@ export function allowedRules(lineText: string | undefined): string[] {
   return m[1].split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** Whether an allow comment on the finding's line, or alone on the line above, silences it. */
+export function isSuppressed(finding: Pick<Finding, 'rule' | 'range'>, lines: readonly string[]): boolean {
+  const line = finding.range.start.line;
+  const here = allowedRules(lines[line]);
+  // A comment on the line above counts only when it stands alone there; a trailing
+  // `// locklens: allow(..)` belongs to the code on its own line.
+  const prev = lines[line - 1];
+  const above = prev !== undefined && /^\s*\/\//.test(prev) ? allowedRules(prev) : [];
+  return here.includes(finding.rule) || above.includes(finding.rule) || here.includes('all') || above.includes('all');
+}
+
 /** `text` is the file's source; its lines are split only when it has an allow comment at all. */
-export function applySuppressions(findings: Finding[], text: string): Finding[] {
+export function applySuppressions<F extends Pick<Finding, 'rule' | 'range'>>(findings: F[], text: string): F[] {
   if (findings.length === 0 || !text.includes('locklens:')) return findings;
   const lines = text.split(/\r?\n/);
-  return findings.filter((f) => {
-    const line = f.range.start.line;
-    const here = allowedRules(lines[line]);
-    // A comment on the line above counts only when it stands alone there; a trailing
-    // `// locklens: allow(..)` belongs to the code on its own line.
-    const prev = lines[line - 1];
-    const above = prev !== undefined && /^\s*\/\//.test(prev) ? allowedRules(prev) : [];
-    return !(here.includes(f.rule) || above.includes(f.rule) || here.includes('all') || above.includes('all'));
-  });
+  return findings.filter((f) => !isSuppressed(f, lines));
 }

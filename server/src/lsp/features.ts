@@ -2,6 +2,7 @@
 // diagnostics, hover text, highlights, inlay hints, code lenses, code actions and guard
 // regions. No connection, no I/O: everything here is unit-testable on plain values.
 
+import { isSuppressed } from '../analysis/suppress';
 import {
   CodeAction,
   CodeActionKind,
@@ -75,24 +76,8 @@ export function splitLines(text: string): string[] {
   return text.split(/\r\n|\r|\n/);
 }
 
-const ALLOW = /locklens:\s*allow\(([^)]*)\)/;
-
-function allowedRules(line: string | undefined): string[] {
-  const match = line === undefined ? null : ALLOW.exec(line);
-  return match ? match[1].split(',').map((s) => s.trim()).filter(Boolean) : [];
-}
-
-/**
- * A `// locklens: allow(rule)` at the end of the finding's line, or alone on the line above,
- * silences it (a trailing comment on the line above belongs to that line only).
- */
-export function isSuppressed(finding: Finding, lines: readonly string[]): boolean {
-  const line = finding.range.start.line;
-  const above = lines[line - 1];
-  const aboveAlone = above !== undefined && /^\s*\/\/\s*locklens:\s*allow\(/.test(above);
-  const rules = [...allowedRules(lines[line]), ...(aboveAlone ? allowedRules(above) : [])];
-  return rules.includes(finding.rule) || rules.includes('all');
-}
+/** The engine's rule for allow comments, also applied to findings from the lock graph and runtime. */
+export { isSuppressed };
 
 export function findingToDiagnostic(finding: Finding, index: number, ctx: DiagnosticContext): Diagnostic | undefined {
   const setting = ctx.severityOf(finding.rule);
@@ -123,11 +108,11 @@ export function findingToDiagnostic(finding: Finding, index: number, ctx: Diagno
 
 /** Diagnostics for the findings of one file that are not suppressed by an allow comment. */
 export function diagnosticsFor(analysis: FileAnalysis, text: string, ctx: DiagnosticContext, extra: readonly Finding[] = []): Diagnostic[] {
-  const lines = splitLines(text);
+  const lines = text.includes('locklens:') ? splitLines(text) : undefined;
   const out: Diagnostic[] = [];
   [...analysis.findings, ...extra].forEach((finding, index) => {
     if (finding.file !== analysis.file) return;
-    if (isSuppressed(finding, lines)) return;
+    if (lines && isSuppressed(finding, lines)) return;
     const diagnostic = findingToDiagnostic(finding, index, ctx);
     if (diagnostic) out.push(diagnostic);
   });
