@@ -79,6 +79,14 @@ describe('locklens check on examples/demo-crate', { concurrency: 4 }, () => {
     assert.equal(json.code, 1, 'findings at or above warning: exit 1');
   });
 
+  test('--timings reports every phase on stderr and leaves stdout alone', async () => {
+    const plain = await locklens(['check', 'examples/demo-crate', '--format', 'json', '--fail-on', 'none']);
+    const timed = await locklens(['check', 'examples/demo-crate', '--format', 'json', '--fail-on', 'none', '--timings']);
+    assert.equal(timed.code, 0);
+    assert.deepEqual(JSON.parse(timed.stdout), JSON.parse(plain.stdout));
+    assert.match(timed.stderr, /^timings \(ms\): start \d+, read\+parse\+declare \d+, index \d+, analyze \d+, graph \d+; check total \d+, since process start \d+$/m);
+  });
+
   test('--format json: version 1, 1-based positions that point at the code, related locations', () => {
     const out = parseJson(json);
     assert.equal(out.version, 1);
