@@ -107,6 +107,8 @@ class FnState implements FunctionNode {
   starts: number[] = noStarts;
   groups: Array<{ lock: string; list: Entry[] }> | undefined = undefined;
   item: FunctionItem | undefined = undefined;
+  /** `fingerprint` of the summary, once an edit of its file needed it. */
+  fp: string | undefined = undefined;
   /** Scratch mark while `functions` is assembled. */
   listed = false;
   contrib: Contribution = noContribution;
@@ -303,7 +305,10 @@ export class LockGraphEngine {
             affectedNames.add(fn.name);
             allCrates = this.resolver.remove(fn) || allCrates;
           }
-          if (fingerprint(fn.summary, fn.crate, oldAcqs) !== fingerprint(summary, f.crate, this.acqById)) seeds.add(fn);
+          // The old fingerprint is kept from the last edit of this file (a fresh build skips it).
+          const fp = fingerprint(summary, f.crate, this.acqById);
+          if ((fn.fp ?? fingerprint(fn.summary, fn.crate, oldAcqs)) !== fp) seeds.add(fn);
+          fn.fp = fp;
           fn.setNode(node);
           fn.file = file;
           fn.idx = idx;
