@@ -319,6 +319,24 @@ describe('incremental lock graph', () => {
     assert.ok(updated.findings().some((f) => f.rule === 'lock-order-inversion' && f.range.start.line + 1 === 12), 'the inversion moved down a line with the edit');
   });
 
+  test('files leaving, coming back, added in the middle and reordered (the language server lists only analysed files)', async () => {
+    const result = await checkWorkspace(discoverWorkspace(path.join(FIX, 'cycle3')), { threads: 1 });
+    const all = inputOf(result).files;
+    assert.ok(all.length >= 3);
+    const graphs = new LockGraphEngine();
+    const steps = [all, all.slice(1), all, [all[0], ...all.slice(2)], all, [...all].reverse(), all.slice(0, 1), all];
+    for (const [k, files] of steps.entries()) {
+      assert.deepStrictEqual(graphs.update({ files }), buildLockGraph({ files }), `step ${k + 1}`);
+    }
+    // Removing one file and putting it back are incremental updates; a new order starts over.
+    graphs.update({ files: all.slice(1) });
+    assert.ok(!graphs.lastStats.reset);
+    graphs.update({ files: all });
+    assert.ok(!graphs.lastStats.reset);
+    graphs.update({ files: [...all].reverse() });
+    assert.ok(graphs.lastStats.reset);
+  });
+
   test('an unchanged input returns the same graph; a changed configuration starts over', async () => {
     const result = await checkWorkspace(discoverWorkspace(path.join(FIX, 'midas')), { threads: 1 });
     const input = inputOf(result);
