@@ -7,15 +7,15 @@
 // call distance (at most MAX_CHAIN calls), then by source position, each with the first call
 // edge (in call order) that leads to it at that distance. That definition is a function of the
 // call graph alone: entries are computed level by level (distance 0, 1, .., MAX_CHAIN), each
-// function once per level, so recursion, mutual recursion and huge strongly connected
-// components cost functions x levels x out-degree, and memory is bounded by functions x lock
-// classes x 2. The call chain of an entry is a pointer to the callee's entry, turned into
+// function reading only what its callees gained at the level before, so recursion, mutual
+// recursion and huge strongly connected components cost at most functions x lock classes x 2
+// x out-degree, and memory is bounded by functions x lock classes x 2. The call chain of an entry is a pointer to the callee's entry, turned into
 // `CallStep`s only for evidence that is reported.
 //
 // After an edit, only functions that can see a difference are recomputed: the changed file's
 // functions whose summary, acquisitions or resolutions differ, callers whose calls resolve
-// differently because the file's functions changed (calls are re-resolved only for the names
-// the file declares), and the functions that reach those within MAX_CHAIN calls (a reverse
+// differently because the file's functions changed (only calls by the name of a function that
+// appeared, went away or changed its type, module or rank are resolved again), and the functions that reach those within MAX_CHAIN calls (a reverse
 // breadth-first walk). What each function contributes to edges and findings is recomputed for
 // those and their direct callers; the edges are then reassembled in workspace order.
 
@@ -264,7 +264,7 @@ export class LockGraphEngine {
       return s;
     });
 
-    // Changed and added files: new summaries, reusing the state of functions that keep their id.
+    // Changed and added files: new summaries, reusing the state of the functions they still declare.
     const seeds = new Set<FnState>();
     const toResolve = new Set<FnState>();
     const fromFiles = new Set<FnState>();
