@@ -407,6 +407,9 @@ export class LockGraphEngine {
 
     const graph = this.assemble(input);
     this.last = { input: [...inFiles], graph };
+    // Lock classes seen while typing (`S.a`, `S.ab`, ..) stay in the index: once it is mostly
+    // stale, the next update starts over so that memory stays bounded in long sessions.
+    if (this.lockIndex.size > 4 * graph.nodes.length + 256) this.configKey = undefined;
     return graph;
   }
 
