@@ -13,8 +13,9 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import type { FileDeclarations } from '../../server/src/analysis/api';
 import { buildLockGraph, LockGraphEngine, type LockGraphInput } from '../../server/src/analysis/graph';
-import { buildCrateIndex } from '../../server/src/analysis/index';
-import { checkWorkspace, getEngine, type CheckResult } from '../../server/src/workspace/check';
+import { buildCrateIndex, createEngine, type Engine } from '../../server/src/analysis/index';
+import { checkWorkspace, type CheckResult } from '../../server/src/workspace/check';
+import { locateWasm } from '../../server/src/workspace/wasm';
 import { discoverWorkspace } from '../../server/src/workspace/discover';
 import { graphEngineOf, LockGraphBuilder } from '../../server/src/lsp/lockGraph';
 
@@ -111,6 +112,17 @@ function mutate(text: string, pick: (n: number) => number): { text: string; what
       return { text: lines.join('\n'), what: `type at end of ${i + 1}` };
     }
   }
+}
+
+let editorEngine: Promise<Engine> | undefined;
+
+/**
+ * An engine that keeps per-function results, like the language server's: a function an edit did
+ * not touch comes back as the very same objects, which the graph engine takes as unchanged.
+ */
+function getEngine(): Promise<Engine> {
+  editorEngine ??= createEngine({ ...locateWasm(), reuseResults: true });
+  return editorEngine;
 }
 
 async function replay(dir: string, seed: number, edits: number, multi = true): Promise<{ edits: number; edges: number; incremental: number }> {

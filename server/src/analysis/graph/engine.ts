@@ -19,6 +19,7 @@
 // breadth-first walk). What each function contributes to edges and findings is recomputed for
 // those and their direct callers; the edges are then reassembled in workspace order.
 
+import { sameData } from '../cache';
 import type { CallSite, FileAnalysis, FileDeclarations, FunctionSummary } from '../api';
 import type { Acquisition, Finding } from '../model';
 import { isAlive } from '../regions';
@@ -107,8 +108,6 @@ class FnState implements FunctionNode {
   starts: number[] = noStarts;
   groups: Array<{ lock: string; list: Entry[] }> | undefined = undefined;
   item: FunctionItem | undefined = undefined;
-  /** `fingerprint` of the summary, once an edit of its file needed it. */
-  fp: string | undefined = undefined;
   /** Scratch mark while `functions` is assembled. */
   listed = false;
   contrib: Contribution = noContribution;
@@ -277,6 +276,7 @@ export class LockGraphEngine {
       for (const a of file.acqs) if (this.acqById.get(a.id) === a) this.acqById.delete(a.id);
       file.crate = f.crate;
       file.analysis = f.analysis;
+      const importsChanged = file.imports !== importsKey(f.declarations);
       file.imports = importsKey(f.declarations);
       file.returned = returnedOf(f);
       file.acqs = f.analysis.acquisitions.map((a) => {
@@ -297,6 +297,7 @@ export class LockGraphEngine {
         const key = `${what}\u0000${n}`;
         const own = summary.acquisitions.map((a) => this.acqById.get(a)).filter((a): a is Acquisition => !!a);
         let fn = previous.get(key);
+        let untouched = false;
         if (fn && fn.alive) {
           previous.delete(key);
           // What call resolution reads of a callee, and its rank among candidates.
@@ -305,10 +306,10 @@ export class LockGraphEngine {
             affectedNames.add(fn.name);
             allCrates = this.resolver.remove(fn) || allCrates;
           }
-          // The old fingerprint is kept from the last edit of this file (a fresh build skips it).
-          const fp = fingerprint(summary, f.crate, this.acqById);
-          if ((fn.fp ?? fingerprint(fn.summary, fn.crate, oldAcqs)) !== fp) seeds.add(fn);
-          fn.fp = fp;
+          // The engine hands back the same summary object for a function it did not re-analyse:
+          // its calls resolve as before unless a name they use changed (see the scan below).
+          untouched = fn.summary === summary && !readd && !importsChanged && fn.crate === f.crate;
+          if (fn.crate !== f.crate || !sameFunction(fn.summary, oldAcqs, summary, this.acqById)) seeds.add(fn);
           fn.setNode(node);
           fn.file = file;
           fn.idx = idx;
@@ -324,8 +325,10 @@ export class LockGraphEngine {
           allCrates = this.resolver.add(fn) || allCrates;
           seeds.add(fn);
         }
-        toResolve.add(fn);
-        fromFiles.add(fn);
+        if (!untouched) {
+          toResolve.add(fn);
+          fromFiles.add(fn);
+        }
         return fn;
       });
       for (const fn of previous.values()) dead.push(fn);
@@ -726,13 +729,34 @@ export class LockGraphEngine {
 }
 
 /** Everything of a function the graph reads, as text: equal text, equal contributions. */
-function fingerprint(summary: FileAnalysis['functions'][number], crate: string, acqs: Map<string, Acquisition>): string {
+/** The acquisitions a summary refers to: its own, the guards held at its calls, those in closure arguments. */
+function referencedAcquisitions(summary: FileAnalysis['functions'][number]): Set<string> {
   const ids = new Set<string>([...summary.acquisitions, ...(summary.deferredAcquisitions ?? [])]);
   for (const c of summary.calls) {
     for (const g of c.heldGuards) ids.add(g);
     for (const a of c.closureArgs ?? []) for (const x of a.acquisitions) ids.add(x);
   }
-  return JSON.stringify([crate, summary, [...ids].map((id) => acqs.get(id) ?? null)]);
+  return ids;
+}
+
+/**
+ * Whether a function's summary and the acquisitions it refers to are unchanged. The engine hands
+ * back the very same objects for a function it did not re-analyse, so identity settles most
+ * cases; otherwise the data is compared, stopping at the first difference.
+ */
+function sameFunction(
+  before: FileAnalysis['functions'][number],
+  beforeAcqs: Map<string, Acquisition>,
+  after: FileAnalysis['functions'][number],
+  afterAcqs: Map<string, Acquisition>,
+): boolean {
+  if (before !== after && !sameData(before, after)) return false;
+  for (const id of referencedAcquisitions(after)) {
+    const a = beforeAcqs.get(id);
+    const b = afterAcqs.get(id);
+    if (a !== b && !sameData(a, b)) return false;
+  }
+  return true;
 }
 
 function sameFile(a: LockGraphFile, b: LockGraphFile): boolean {
