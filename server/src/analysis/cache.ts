@@ -5,6 +5,7 @@
 
 import type { CrateIndex, FileDeclarations, FunctionSummary } from './api';
 import type { Acquisition, Finding } from './model';
+import { GUARD_TYPE_RE } from './resolve';
 
 export interface FunctionResult {
   acquisitions: Acquisition[];
@@ -64,11 +65,17 @@ export function sameData(a: unknown, b: unknown, ignorePositions = false): boole
 const declHashes = new WeakMap<FileDeclarations, number>();
 const indexHashes = new WeakMap<CrateIndex, string>();
 
-/** Hash of what a file declares, positions left out (moving code does not change resolution). */
+/**
+ * Hash of what the analysis of other files reads from this file's declarations: its structs,
+ * statics and imports, and its functions that return a guard (acquisitions at their call
+ * sites). Other functions' signatures are left out, so editing a function that hands out no
+ * guard does not invalidate every other function's cached result. Positions are left out too.
+ */
 function declarationsHash(d: FileDeclarations): number {
   let h = declHashes.get(d);
   if (h === undefined) {
-    h = fnv1a(positionFreeJson(d));
+    const guardFunctions = d.functions.filter((f) => f.returnType && GUARD_TYPE_RE.test(f.returnType));
+    h = fnv1a(positionFreeJson([d.file, d.modulePath, d.structs, d.statics, d.imports, guardFunctions]));
     declHashes.set(d, h);
   }
   return h;

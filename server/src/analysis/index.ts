@@ -95,7 +95,8 @@ export class Engine {
     for (const d of decls.functions) {
       const start = offsetAt(ft, d.range.start.line, d.range.start.column);
       const end = offsetAt(ft, d.range.end.line, d.range.end.column);
-      const key = this.reuseResults ? `${context}|${d.qualifiedName}|${d.selfType ?? ''}|${d.range.start.column}|${fnv1a(parsed.text.slice(start, end))}|${end - start}` : '';
+      // The function's own text covers its signature; where it sits (impl, trait) is in the names.
+      const key = this.reuseResults ? `${context}|${d.qualifiedName}|${d.selfType ?? ''}|${d.traitName ?? ''}|${d.range.start.column}|${fnv1a(parsed.text.slice(start, end))}|${end - start}` : '';
       let result = this.reuseResults ? this.functionCache.get(key, d.range.start.line, file) : undefined;
       if (!result) {
         if (!d.bodyRange) continue;

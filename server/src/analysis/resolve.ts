@@ -55,7 +55,8 @@ export class CrateView {
   }
 }
 
-const GUARD_TYPE_RE = /Guard\b/;
+/** A return type that hands out a lock guard: such a function is an acquisition at its call sites. */
+export const GUARD_TYPE_RE = /Guard\b/;
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   const l = m.get(k);
