@@ -249,7 +249,36 @@ function shiftPosition(p: Position, e: DeclarationEdit): Position {
 }
 
 function shiftRange(r: Range, e: DeclarationEdit): Range {
-  return { start: shiftPosition(r.start, e), end: shiftPosition(r.end, e) };
+  const start = shiftPosition(r.start, e);
+  const end = shiftPosition(r.end, e);
+  // Unmoved ranges stay the same objects, so unchanged declarations compare by identity.
+  return start === r.start && end === r.end ? r : { start, end };
+}
+
+/** `list` with `f` applied; the same array when `f` changed nothing. */
+function mapSame<T>(list: T[], f: (x: T) => T): T[] {
+  let out: T[] | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const y = f(list[i]);
+    if (y !== list[i]) (out ??= list.slice())[i] = y;
+  }
+  return out ?? list;
+}
+
+function shiftStruct(s: StructDecl, e: DeclarationEdit): StructDecl {
+  const range = shiftRange(s.range, e);
+  const fields = mapSame(s.fields, (f) => {
+    const r = shiftRange(f.range, e);
+    return r === f.range ? f : { ...f, range: r };
+  });
+  return range === s.range && fields === s.fields ? s : { ...s, range, fields };
+}
+
+function shiftFunction(f: FunctionDecl, e: DeclarationEdit): FunctionDecl {
+  const range = shiftRange(f.range, e);
+  const nameRange = shiftRange(f.nameRange, e);
+  const bodyRange = f.bodyRange && shiftRange(f.bodyRange, e);
+  return range === f.range && nameRange === f.nameRange && bodyRange === f.bodyRange ? f : { ...f, range, nameRange, bodyRange };
 }
 
 /**
@@ -268,12 +297,13 @@ export function shiftDeclarations(previous: FileDeclarations, edits: readonly De
     );
     if (at < 0) return undefined;
     touched.add(at);
-    decls = {
-      ...decls,
-      structs: decls.structs.map((s) => ({ ...s, range: shiftRange(s.range, e), fields: s.fields.map((f) => ({ ...f, range: shiftRange(f.range, e) })) })),
-      statics: decls.statics.map((s) => ({ ...s, range: shiftRange(s.range, e) })),
-      functions: decls.functions.map((f) => ({ ...f, range: shiftRange(f.range, e), nameRange: shiftRange(f.nameRange, e), bodyRange: f.bodyRange && shiftRange(f.bodyRange, e) })),
-    };
+    const structs = mapSame(decls.structs, (x) => shiftStruct(x, e));
+    const statics = mapSame(decls.statics, (x) => {
+      const r = shiftRange(x.range, e);
+      return r === x.range ? x : { ...x, range: r };
+    });
+    const functions = mapSame(decls.functions, (x) => shiftFunction(x, e));
+    if (structs !== decls.structs || statics !== decls.statics || functions !== decls.functions) decls = { ...decls, structs, statics, functions };
   }
   for (const i of touched) {
     const f = decls.functions[i];

@@ -43,6 +43,8 @@ interface FileState {
   fns: FnState[];
   /** The file's acquisitions, with guard-returning helpers replaced by the lock they return. */
   acqs: Acquisition[];
+  /** Some of `acqs` are copies with the returned lock put in (they are new objects each update). */
+  remapped?: boolean;
   returned: string;
 }
 
@@ -279,10 +281,17 @@ export class LockGraphEngine {
       const importsChanged = file.imports !== importsKey(f.declarations);
       file.imports = importsKey(f.declarations);
       file.returned = returnedOf(f);
+      const wasRemapped = file.remapped === true;
+      file.remapped = false;
       file.acqs = f.analysis.acquisitions.map((a) => {
         const real = this.returned.get(a.lock);
-        return real ? { ...a, lock: real } : a;
+        if (!real) return a;
+        file.remapped = true;
+        return { ...a, lock: real };
       });
+      // Acquisitions are the engine's own objects before and after: an unchanged summary object
+      // then means an unchanged function.
+      const sameObjects = !wasRemapped && !file.remapped;
       for (const a of file.acqs) this.acqById.set(a.id, a);
       this.resolver.setImports(f.analysis.file, f.declarations?.imports);
       const fnSeen = new Map<string, number>();
@@ -309,7 +318,7 @@ export class LockGraphEngine {
           // The engine hands back the same summary object for a function it did not re-analyse:
           // its calls resolve as before unless a name they use changed (see the scan below).
           untouched = fn.summary === summary && !readd && !importsChanged && fn.crate === f.crate;
-          if (fn.crate !== f.crate || !sameFunction(fn.summary, oldAcqs, summary, this.acqById)) seeds.add(fn);
+          if (fn.crate !== f.crate || !((sameObjects && fn.summary === summary) || sameFunction(fn.summary, oldAcqs, summary, this.acqById))) seeds.add(fn);
           fn.setNode(node);
           fn.file = file;
           fn.idx = idx;
