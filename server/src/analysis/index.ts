@@ -16,7 +16,6 @@ export * from './model';
 export * from './api';
 export type { ParsedFile, TreeEdit } from './parser';
 export { modulePathForFile } from './declarations';
-export { positionFreeJson } from './cache';
 export { RULES, RULE_IDS, ruleInfo } from './rules/catalog';
 
 export interface EngineInit extends ParserHostOptions {

@@ -24,7 +24,7 @@ import {
   WatchKind,
 } from 'vscode-languageserver';
 import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations } from '../analysis/api';
-import { positionFreeJson, sameData } from '../analysis/cache';
+import { sameData } from '../analysis/cache';
 import type { Edition, Finding, RuleId } from '../analysis/model';
 import {
   GuardRegionsParams,
@@ -1181,28 +1181,28 @@ function withoutEngineDuplicates(findings: Finding[], analysisOf: (file: string)
 }
 
 /** Declarations of a file as identifiers -> position-free JSON, for diffing. */
-function declarationEntities(d: FileDeclarations | undefined): Map<string, { json: string; identifiers: string[] }> {
-  const out = new Map<string, { json: string; identifiers: string[] }>();
+function declarationEntities(d: FileDeclarations | undefined): Map<string, { value: unknown; identifiers: string[] }> {
+  const out = new Map<string, { value: unknown; identifiers: string[] }>();
   if (!d) return out;
-  const strip = positionFreeJson;
   const last = (q: string) => q.split('::').filter((x) => x && !x.startsWith('{')).pop() ?? q;
-  for (const st of d.structs ?? []) out.set(`struct ${st.name}`, { json: strip(st), identifiers: [st.name, ...st.fields.map((f) => f.name)] });
-  for (const st of d.statics ?? []) out.set(`static ${st.name}`, { json: strip(st), identifiers: [st.name] });
+  for (const st of d.structs ?? []) out.set(`struct ${st.name}`, { value: st, identifiers: [st.name, ...st.fields.map((f) => f.name)] });
+  for (const st of d.statics ?? []) out.set(`static ${st.name}`, { value: st, identifiers: [st.name] });
   for (const f of d.functions ?? []) {
-    out.set(`fn ${f.qualifiedName}`, { json: strip(f), identifiers: [last(f.qualifiedName), ...(f.selfType ? [last(f.selfType)] : [])] });
+    out.set(`fn ${f.qualifiedName}`, { value: f, identifiers: [last(f.qualifiedName), ...(f.selfType ? [last(f.selfType)] : [])] });
   }
-  for (const [local, full] of Object.entries(d.imports ?? {})) out.set(`use ${local}`, { json: full, identifiers: [local] });
-  out.set('module', { json: d.modulePath, identifiers: ['*'] });
+  for (const [local, full] of Object.entries(d.imports ?? {})) out.set(`use ${local}`, { value: full, identifiers: [local] });
+  out.set('module', { value: d.modulePath, identifiers: ['*'] });
   return out;
 }
 
-/** Identifiers of the declarations that differ between two versions of a file. */
+/** Identifiers of the declarations that differ (positions aside) between two versions of a file. */
 export function changedIdentifiers(before: FileDeclarations | undefined, after: FileDeclarations): Set<string> {
   const a = declarationEntities(before);
   const b = declarationEntities(after);
   const out = new Set<string>();
-  for (const [key, entity] of a) if (b.get(key)?.json !== entity.json) for (const id of entity.identifiers) out.add(id);
-  for (const [key, entity] of b) if (a.get(key)?.json !== entity.json) for (const id of entity.identifiers) out.add(id);
+  const differs = (x: { value: unknown } | undefined, y: { value: unknown } | undefined) => !x || !y || !sameData(x.value, y.value, true);
+  for (const [key, entity] of a) if (differs(entity, b.get(key))) for (const id of entity.identifiers) out.add(id);
+  for (const [key, entity] of b) if (differs(entity, a.get(key))) for (const id of entity.identifiers) out.add(id);
   return out;
 }
 
