@@ -89,13 +89,14 @@ const noStarts: number[] = new Array(MAX_CHAIN + 2).fill(0);
 
 /** One function's state; a class so that every instance has the same shape (hot loops read it). */
 class FnState implements FunctionNode {
-  id: string;
-  crate: string;
-  summary: FunctionSummary;
-  name: string;
+  // Set by setNode, from the constructor and on every update.
+  id!: string;
+  crate!: string;
+  summary!: FunctionSummary;
+  name!: string;
   selfType?: string;
   traitName?: string;
-  modulePath: string;
+  modulePath!: string;
   alive = true;
   /** Scratch index while entries are computed; -1 otherwise. */
   slot = -1;
@@ -122,13 +123,7 @@ class FnState implements FunctionNode {
     /** Acquisitions of the summary, in its order. */
     public own: Acquisition[],
   ) {
-    this.id = node.id;
-    this.crate = node.crate;
-    this.summary = node.summary;
-    this.name = node.name;
-    this.selfType = node.selfType;
-    this.traitName = node.traitName;
-    this.modulePath = node.modulePath;
+    this.setNode(node);
   }
 
   /** Whether reach flows from `g` into this function (a non-deferred call). */
