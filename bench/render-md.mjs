@@ -90,14 +90,18 @@ lines.push(
 );
 lines.push('');
 if (d.locklens1?.summary) {
+  // The CLI's default (server/src/workspace/check.ts): one thread up to two cores, else cores - 1, at most 4.
+  const defaultThreads = m.nproc <= 2 ? 1 : Math.min(4, m.nproc - 1);
   lines.push(
-    `\`locklens check\` runs with its default thread count (worker-thread shards, min(4, cores) = ${Math.min(4, m.nproc)} here); ` +
+    `\`locklens check\` runs with its default thread count (one thread on machines with up to two cores, otherwise cores − 1, at most 4: ${defaultThreads} here); ` +
       `\`--threads 1\` is the same check on one thread, the like-for-like comparison with the single-threaded parse` +
-      (d.ratios.checkParallelSpeedup == null
-        ? '.'
-        : d.ratios.checkParallelSpeedup >= 1
-          ? `. Default threads vs one thread: ${s(d.ratios.checkParallelSpeedup)}× faster.`
-          : `. On this machine the default was slower than one thread (${s(d.ratios.checkParallelSpeedup)}× the speed), and used more CPU and memory.`),
+      (defaultThreads === 1
+        ? ': here both rows run the same configuration and differ only by noise.'
+        : d.ratios.checkParallelSpeedup == null
+          ? '.'
+          : d.ratios.checkParallelSpeedup >= 1
+            ? `. Default threads vs one thread: ${s(d.ratios.checkParallelSpeedup)}× faster.`
+            : `. On this machine the default was slower than one thread (${s(d.ratios.checkParallelSpeedup)}× the speed), and used more CPU and memory.`),
   );
   lines.push('');
 }
