@@ -224,6 +224,8 @@ describe('incremental lock graph', () => {
     ['traits', 5],
     ['closures', 6],
     ['clean', 7],
+    ['samenames', 8],
+    ['spawned', 9],
   ] as const) {
     test(`fixture ${name}: 60 random edits, each update equal to a full build`, async () => {
       const r = await replay(path.join(FIX, name), seed, 60);

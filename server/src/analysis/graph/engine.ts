@@ -24,6 +24,7 @@ import type { CallSite, FileAnalysis, FileDeclarations, FunctionSummary } from '
 import type { Acquisition, Finding } from '../model';
 import { isAlive } from '../regions';
 import { CallResolver, functionId, type FunctionNode, type ResolvedCall } from './calls';
+import { separateCrates } from './crates';
 import { applySeverities, cycleFindings, dedupe, findCycles, hierarchyFindings, reentryFinding } from './findings';
 import type { CallStep, Evidence, LockEdge, LockGraph, LockGraphFile, LockGraphInput, LockNode } from './types';
 
@@ -187,7 +188,7 @@ export class LockGraphEngine {
 
   update(input: LockGraphInput): LockGraph {
     try {
-      return this.apply(input);
+      return this.apply(separateCrates(input));
     } catch (err) {
       // A half-applied update would poison the next ones: start over next time.
       this.configKey = undefined;

@@ -1,5 +1,6 @@
-// Closures found in every function, also in functions that take no lock themselves: a call made
-// from a spawned closure is not a call made by the function, a call from an in-place closure is.
+// The lock graph on small crates. Closures are found in every function, also in functions that
+// take no lock themselves: a call made from a spawned closure is not a call made by the function,
+// a call from an in-place closure is. Same-named locks of different crates stay apart.
 
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
@@ -23,4 +24,17 @@ test('a lock-free function that spawns the locking call does not re-lock; one th
   const inPlace = runNow.calls.find((c) => c.name === 'run')!;
   assert.equal(inPlace.inClosure, true);
   assert.notEqual(inPlace.deferred, true);
+});
+
+test('two crates with the same type and field names keep separate lock classes', async () => {
+  const dir = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'graph', 'samenames');
+  const result = await checkWorkspace(discoverWorkspace(dir), { threads: 1 });
+  const graph = workspaceGraph(result);
+  assert.deepEqual(graph.cycles.map((c) => [...c.locks].sort().join(' ')), ['client::Inner.queue client::Inner.state']);
+  const inversions = workspaceFindings(result, graph).filter((f) => f.rule === 'lock-order-inversion');
+  assert.deepEqual([...new Set(inversions.map((f) => f.file))], ['crates/client/src/lib.rs']);
+  assert.ok(graph.nodes.some((n) => n.id === 'server::Inner.state') && graph.nodes.some((n) => n.id === 'client::Inner.state'));
+  // A single crate keeps plain class names.
+  const single = await checkWorkspace(discoverWorkspace(path.join(dir, 'crates', 'client')), { threads: 1 });
+  assert.deepEqual(workspaceGraph(single).cycles.map((c) => [...c.locks].sort().join(' ')), ['Inner.queue Inner.state']);
 });
