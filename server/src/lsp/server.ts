@@ -104,6 +104,8 @@ interface FileEntry {
 interface AnalysisResult {
   analysis: FileAnalysis;
   text: string;
+  /** The document version `text` is (diagnostics are published for it, not for a later one). */
+  version: number;
   edition: Edition;
   editionSource: string;
   file?: FileEntry;
@@ -784,7 +786,9 @@ export class LockLensServer {
     const root = result.file?.crate.workspace.root;
     const resolve = this.uriResolver({ workspaceRoot: root, key: result.analysis.file, uri });
     const extra = this.extraFindings(result);
-    this.publish(uri, diagnosticsFor(result.analysis, result.text, this.diagnosticContext(result.settings, resolve, result.file?.crate), extra), doc.document.version);
+    // Labelled with the version they were computed for: when the text moved on meanwhile, the
+    // client must not take them for the current text's (that version's analysis follows).
+    this.publish(uri, diagnosticsFor(result.analysis, result.text, this.diagnosticContext(result.settings, resolve, result.file?.crate), extra), result.version);
   }
 
   /** Crate-wide findings for an analysed document (a loose file is its own crate). */
@@ -970,7 +974,7 @@ export class LockLensServer {
       file.analysis = analysis;
       file.stamp = stamp;
     }
-    const result: AnalysisResult = { analysis, text: current.document.getText(), edition, editionSource: source, file, settings };
+    const result: AnalysisResult = { analysis, text: current.document.getText(), version: current.document.version, edition, editionSource: source, file, settings };
     // The stamp uses the generation before this analysis possibly bumped it.
     this.openResults.set(uri, { stamp: `${current.document.version}|${crate?.generation ?? -1}|${JSON.stringify(options)}${partial}`, result });
     return result;
