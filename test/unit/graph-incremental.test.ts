@@ -11,7 +11,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import type { FileDeclarations } from '../../server/src/analysis/api';
 import { buildLockGraph, LockGraphEngine, type LockGraphInput } from '../../server/src/analysis/graph';
 import { buildCrateIndex, createEngine, type Engine } from '../../server/src/analysis/index';
 import { checkWorkspace, type CheckResult } from '../../server/src/workspace/check';
@@ -125,6 +124,19 @@ function getEngine(): Promise<Engine> {
   return editorEngine;
 }
 
+/** Re-analyses one file of a checked crate from new text, as an editor would after an edit. */
+function reanalyse(engine: Engine, crate: CheckResult['crates'][number], file: string, text: string): void {
+  const parsed = engine.parse(text);
+  try {
+    const di = crate.declarations.findIndex((d) => d.file === file);
+    if (di >= 0) crate.declarations[di] = engine.declarations(parsed, file);
+    const fi = crate.files.findIndex((f) => f.file === file);
+    crate.files[fi] = engine.analyzeFile(parsed, file, buildCrateIndex(crate.options.edition, crate.declarations), crate.options);
+  } finally {
+    parsed.dispose();
+  }
+}
+
 async function replay(dir: string, seed: number, edits: number, multi = true): Promise<{ edits: number; edges: number; incremental: number }> {
   const engine = await getEngine();
   const result = await checkWorkspace(discoverWorkspace(dir), { threads: 1 });
@@ -146,16 +158,7 @@ async function replay(dir: string, seed: number, edits: number, multi = true): P
       const old = crate.texts.get(target.file) ?? '';
       const edit = mutate(old, pick);
       log.push(`${target.file}: ${edit.what}`);
-      const parsed = engine.parse(edit.text);
-      try {
-        const decl: FileDeclarations = engine.declarations(parsed, target.file);
-        const di = crate.declarations.findIndex((d) => d.file === target.file);
-        if (di >= 0) crate.declarations[di] = decl;
-        const index = buildCrateIndex(crate.options.edition, crate.declarations);
-        crate.files[target.fi] = engine.analyzeFile(parsed, target.file, index, crate.options);
-      } finally {
-        parsed.dispose();
-      }
+      reanalyse(engine, crate, target.file, edit.text);
       crate.texts.set(target.file, edit.text);
     }
     input = inputOf(result);
@@ -287,15 +290,7 @@ describe('incremental lock graph', () => {
       const texts = [leaf.replace('crate::B', 'crate::C'), leaf.replace('let _b = crate::B.lock().unwrap();', ''), leaf, '\n' + leaf];
       const expected = [['A->C'], [], ['A->B', 'C->B'], ['A->B', 'C->B']];
       for (const [k, text] of texts.entries()) {
-        const fi = crate.files.findIndex((f) => f.file === 'src/leaf.rs');
-        const parsed = engine.parse(text);
-        try {
-          const di = crate.declarations.findIndex((d) => d.file === 'src/leaf.rs');
-          crate.declarations[di] = engine.declarations(parsed, 'src/leaf.rs');
-          crate.files[fi] = engine.analyzeFile(parsed, 'src/leaf.rs', buildCrateIndex(crate.options.edition, crate.declarations), crate.options);
-        } finally {
-          parsed.dispose();
-        }
+        reanalyse(engine, crate, 'src/leaf.rs', text);
         const input = inputOf(result);
         const inc = graphs.update(input);
         assert.ok(!graphs.lastStats.reset);
@@ -316,16 +311,7 @@ describe('incremental lock graph', () => {
     const shared = graphEngineOf(owner);
     assert.ok(shared);
     const crate = result.crates[0];
-    const fi = crate.files.findIndex((f) => f.file === 'src/odb.rs');
-    const text = '\n' + crate.texts.get('src/odb.rs')!;
-    const parsed = engine.parse(text);
-    try {
-      const di = crate.declarations.findIndex((d) => d.file === 'src/odb.rs');
-      crate.declarations[di] = engine.declarations(parsed, 'src/odb.rs');
-      crate.files[fi] = engine.analyzeFile(parsed, 'src/odb.rs', buildCrateIndex(crate.options.edition, crate.declarations), crate.options);
-    } finally {
-      parsed.dispose();
-    }
+    reanalyse(engine, crate, 'src/odb.rs', '\n' + crate.texts.get('src/odb.rs')!);
     const updated = new LockGraphBuilder(files(), {}, owner);
     assert.deepStrictEqual(updated.get(), new LockGraphBuilder(files()).get());
     assert.equal(graphEngineOf(owner), shared);
