@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { sameData } from '../../server/src/analysis/cache';
-import { collectDeclarations, shiftDeclarations } from '../../server/src/analysis/declarations';
+import { collectDeclarations, ItemCache, shiftDeclarations } from '../../server/src/analysis/declarations';
 import type { TreeEdit } from '../../server/src/analysis';
 import { pointAt } from '../../server/src/lsp/documents';
 import { getTestEngine, ROOT } from '../support/engine-harness';
@@ -49,6 +49,8 @@ test('shifted declarations equal freshly collected ones after random edits', asy
     let text = original;
     let parsed = engine.parse(text);
     let decls = collectDeclarations(parsed.tree.rootNode, 'src/x.rs', text);
+    const items = new ItemCache();
+    collectDeclarations(parsed.tree.rootNode, 'src/x.rs', text, items);
     for (let i = 0; i < 300; i++) {
       // Runs of five edits, each run from the original text: a broken file stays broken for the
       // rest of its run only.
@@ -77,6 +79,8 @@ test('shifted declarations equal freshly collected ones after random edits', asy
       parsed = next;
       text = change.text;
       const expected = collectDeclarations(parsed.tree.rootNode, 'src/x.rs', text);
+      // Collecting again with the unchanged top-level items taken from the cache gives the same.
+      assert.ok(sameData(collectDeclarations(parsed.tree.rootNode, 'src/x.rs', text, items), expected), `item cache, ${path.basename(file)} edit ${i}`);
       const quick = shiftDeclarations(decls, [change.edit], parsed.tree.rootNode);
       if (quick) {
         shifted++;

@@ -23,12 +23,60 @@ export function modulePathForFile(relPath: string): string {
   return p.split('/').join('::');
 }
 
-/** `text` is the parsed source, when the caller has it: slicing it is cheaper than asking nodes for text. */
-export function collectDeclarations(root: Node, file: string, text?: string): FileDeclarations {
+/**
+ * Top-level items' declarations by the item's text, kept from one collection of a file to the
+ * next: an item whose text is unchanged declares the same things, only lower or higher in the
+ * file, so it is not walked again. Holds the current items only.
+ */
+export class ItemCache {
+  entries = new Map<string, { at: Position; part: ItemDeclarations }>();
+}
+
+type ItemDeclarations = Pick<FileDeclarations, 'structs' | 'statics' | 'functions' | 'imports'>;
+
+/**
+ * `text` is the parsed source, when the caller has it: slicing it is cheaper than asking nodes
+ * for text. With `cache` (and `text`), unchanged top-level items are taken from it.
+ */
+export function collectDeclarations(root: Node, file: string, text?: string, cache?: ItemCache): FileDeclarations {
   const modulePath = modulePathForFile(file);
   const decls: FileDeclarations = { file, structs: [], statics: [], functions: [], imports: {}, modulePath };
-  visitItems(root, modulePath, decls, undefined, text);
+  if (!cache || text === undefined) {
+    visitItems(root, modulePath, decls, undefined, text);
+    return decls;
+  }
+  const next = new Map<string, { at: Position; part: ItemDeclarations }>();
+  for (const item of itemsOf(root)) {
+    const key = `${item.type}\u0000${text.slice(item.startIndex, item.endIndex)}`;
+    const at = { line: item.startPosition.row, column: item.startPosition.column };
+    const known = cache.entries.get(key) ?? next.get(key);
+    let part: ItemDeclarations;
+    if (known && known.at.column === at.column) {
+      // Same text at the same column: every position inside moved by the same number of lines.
+      part = known.at.line === at.line ? known.part : moveLines(known.part, at.line - known.at.line);
+    } else {
+      part = { structs: [], statics: [], functions: [], imports: {} };
+      visitItem(item, modulePath, { ...part, file, modulePath } as FileDeclarations, undefined, text);
+    }
+    next.set(key, { at, part });
+    decls.structs.push(...part.structs);
+    decls.statics.push(...part.statics);
+    decls.functions.push(...part.functions);
+    Object.assign(decls.imports, part.imports);
+  }
+  cache.entries = next;
   return decls;
+}
+
+function moveLines(part: ItemDeclarations, delta: number): ItemDeclarations {
+  const p = (x: Position): Position => ({ line: x.line + delta, column: x.column });
+  const r = (x: Range): Range => ({ start: p(x.start), end: p(x.end) });
+  return {
+    structs: part.structs.map((s) => ({ ...s, range: r(s.range), fields: s.fields.map((f) => ({ ...f, range: r(f.range) })) })),
+    statics: part.statics.map((s) => ({ ...s, range: r(s.range) })),
+    functions: part.functions.map((f) => ({ ...f, range: r(f.range), nameRange: r(f.nameRange), bodyRange: f.bodyRange && r(f.bodyRange) })),
+    imports: part.imports,
+  };
 }
 
 const ITEM_TYPES = new Set(['use_declaration', 'struct_item', 'static_item', 'const_item', 'macro_invocation', 'function_item', 'impl_item', 'trait_item', 'mod_item']);
@@ -54,61 +102,63 @@ function join(mod: string, name: string): string {
 }
 
 function visitItems(container: Node, mod: string, decls: FileDeclarations, impl: { selfType: string; traitName?: string } | undefined, text: string | undefined): void {
-  for (const item of itemsOf(container)) {
-    switch (item.type) {
-      case 'use_declaration': {
-        const arg = field(item, 'argument');
-        if (arg) collectUse(arg, '', decls.imports);
-        break;
-      }
-      case 'struct_item':
-        decls.structs.push(structDecl(item, decls.file));
-        break;
-      case 'static_item':
-      case 'const_item': {
-        const name = field(item, 'name');
-        const type = field(item, 'type');
-        if (name && type) {
-          decls.statics.push({
-            name: name.text,
-            typeText: type.text,
-            initText: field(item, 'value')?.text ?? '',
-            file: decls.file,
-            range: rangeOf(item),
-            modulePath: mod,
-          });
-        }
-        break;
-      }
-      case 'macro_invocation':
-        collectLazyStatics(item, mod, decls);
-        break;
-      case 'function_item':
-      case 'function_signature_item':
-        if (item.type === 'function_item') decls.functions.push(functionDecl(item, decls.file, mod, impl, text));
-        break;
-      case 'impl_item': {
-        const type = field(item, 'type');
-        const trait = field(item, 'trait');
-        const body = field(item, 'body');
-        if (type && body) visitItems(body, mod, decls, { selfType: baseTypeName(type.text), traitName: trait ? baseTypeName(trait.text) : undefined }, text);
-        break;
-      }
-      case 'trait_item': {
-        const name = field(item, 'name');
-        const body = field(item, 'body');
-        if (name && body) visitItems(body, mod, decls, { selfType: name.text, traitName: name.text }, text);
-        break;
-      }
-      case 'mod_item': {
-        const name = field(item, 'name');
-        const body = field(item, 'body');
-        if (name && body) visitItems(body, join(mod, name.text), decls, undefined, text);
-        break;
-      }
-      default:
-        break;
+  for (const item of itemsOf(container)) visitItem(item, mod, decls, impl, text);
+}
+
+function visitItem(item: Node, mod: string, decls: FileDeclarations, impl: { selfType: string; traitName?: string } | undefined, text: string | undefined): void {
+  switch (item.type) {
+    case 'use_declaration': {
+      const arg = field(item, 'argument');
+      if (arg) collectUse(arg, '', decls.imports);
+      break;
     }
+    case 'struct_item':
+      decls.structs.push(structDecl(item, decls.file));
+      break;
+    case 'static_item':
+    case 'const_item': {
+      const name = field(item, 'name');
+      const type = field(item, 'type');
+      if (name && type) {
+        decls.statics.push({
+          name: name.text,
+          typeText: type.text,
+          initText: field(item, 'value')?.text ?? '',
+          file: decls.file,
+          range: rangeOf(item),
+          modulePath: mod,
+        });
+      }
+      break;
+    }
+    case 'macro_invocation':
+      collectLazyStatics(item, mod, decls);
+      break;
+    case 'function_item':
+    case 'function_signature_item':
+      if (item.type === 'function_item') decls.functions.push(functionDecl(item, decls.file, mod, impl, text));
+      break;
+    case 'impl_item': {
+      const type = field(item, 'type');
+      const trait = field(item, 'trait');
+      const body = field(item, 'body');
+      if (type && body) visitItems(body, mod, decls, { selfType: baseTypeName(type.text), traitName: trait ? baseTypeName(trait.text) : undefined }, text);
+      break;
+    }
+    case 'trait_item': {
+      const name = field(item, 'name');
+      const body = field(item, 'body');
+      if (name && body) visitItems(body, mod, decls, { selfType: name.text, traitName: name.text }, text);
+      break;
+    }
+    case 'mod_item': {
+      const name = field(item, 'name');
+      const body = field(item, 'body');
+      if (name && body) visitItems(body, join(mod, name.text), decls, undefined, text);
+      break;
+    }
+    default:
+      break;
   }
 }
 

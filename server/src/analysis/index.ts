@@ -2,7 +2,7 @@
 // runtime (wasm), owned by the Engine and by each ParsedFile until disposed.
 
 import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations, FunctionSummary } from './api';
-import { collectDeclarations, modulePathForFile, shiftDeclarations } from './declarations';
+import { collectDeclarations, ItemCache, modulePathForFile, shiftDeclarations } from './declarations';
 import { analyzeFunctionItem, fileText, offsetAt, summarize } from './functions';
 import { FunctionResultCache, fnv1a, indexHash, inheritDeclarationsHash } from './cache';
 import type { Acquisition, Edition, Finding, RuleId, Severity } from './model';
@@ -54,6 +54,8 @@ function viewFor(index: CrateIndex, options: EngineOptions): CrateView {
 export class Engine {
   /** Results of unchanged functions are reused across edits (see cache.ts). */
   private readonly functionCache = new FunctionResultCache();
+  /** Per file: declarations of its unchanged top-level items, reused when it is collected again. */
+  private readonly itemCaches = new Map<string, ItemCache>();
 
   constructor(
     private readonly host: ParserHost,
@@ -77,7 +79,17 @@ export class Engine {
         return shifted;
       }
     }
-    return collectDeclarations(parsed.tree.rootNode, file, parsed.text);
+    return collectDeclarations(parsed.tree.rootNode, file, parsed.text, this.itemCacheFor(file));
+  }
+
+  private itemCacheFor(file: string): ItemCache | undefined {
+    if (!this.reuseResults) return undefined;
+    let cache = this.itemCaches.get(file);
+    if (!cache) {
+      cache = new ItemCache();
+      this.itemCaches.set(file, cache);
+    }
+    return cache;
   }
 
   analyzeFile(parsed: ParsedFile, file: string, index: CrateIndex, options: EngineOptions): FileAnalysis {
