@@ -425,3 +425,55 @@ describe('bad input', { concurrency: 4 }, () => {
     assert.match(version.stdout, /^locklens \d+\.\d+\.\d+\n$/);
   });
 });
+
+describe('worker threads', () => {
+  test('--threads 3 on a 60-file crate gives exactly what one thread gives', async () => {
+    // Enough files for the parallel path (it starts at 48); locks, calls and a cycle across files.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'locklens-threads-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'src'));
+      fs.writeFileSync(path.join(dir, 'Cargo.toml'), '[package]\nname = "many"\nversion = "0.1.0"\nedition = "2021"\n');
+      const mods: string[] = [];
+      for (let i = 0; i < 60; i++) {
+        const next = (i + 1) % 60;
+        mods.push(`pub mod m${i};`);
+        fs.writeFileSync(
+          path.join(dir, 'src', `m${i}.rs`),
+          [
+            'use std::sync::Mutex;',
+            `pub static L${i}: Mutex<u32> = Mutex::new(0);`,
+            `pub fn take${i}() -> u32 {`,
+            `    let g = L${i}.lock().unwrap();`,
+            i % 10 === 0 ? `    let n = crate::m${next}::take${next}();` : '    let n = 0;',
+            '    *g + n',
+            '}',
+            `pub fn poll${i}() -> bool {`,
+            `    if let Ok(g) = L${i}.try_lock() { *g > 0 } else { false }`,
+            '}',
+            '',
+          ].join('\n'),
+        );
+      }
+      // m59 calls back into m0 while holding its own lock: a cycle through the files in between.
+      fs.appendFileSync(path.join(dir, 'src', 'm59.rs'), 'pub fn back() {\n    let _g = L59.lock().unwrap();\n    crate::m0::take0();\n}\n');
+      fs.writeFileSync(path.join(dir, 'src', 'lib.rs'), mods.join('\n') + '\n');
+      const [one, three] = await Promise.all([
+        locklens(['check', dir, '--format', 'json', '--fail-on', 'none', '--threads', '1']),
+        locklens(['check', dir, '--format', 'json', '--fail-on', 'none', '--threads', '3']),
+      ]);
+      assert.equal(three.code, 0, three.stderr);
+      noStack(three.stderr);
+      const a = parseJson(one);
+      assert.ok(a.findings.some((f) => f.rule === 'try-lock-flow-control') && a.findings.some((f) => f.rule === 'poison-unwrap'));
+      assert.deepEqual(parseJson(three), a);
+      const [r1, r3] = await Promise.all([
+        locklens(['regions', dir, '--format', 'json', '--threads', '1']),
+        locklens(['regions', dir, '--format', 'json', '--threads', '3']),
+      ]);
+      assert.equal(r3.stdout, r1.stdout);
+      assert.ok(JSON.parse(r1.stdout).guards.length >= 120);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
