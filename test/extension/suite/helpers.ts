@@ -3,24 +3,12 @@
 import * as assert from 'assert';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { RULE_IDS as CATALOGUE_RULE_IDS } from '../../../common/rules';
 
 export const EXTENSION_ID = 'locklens.locklens';
 
-/** Rule ids the engine reports (server/src/analysis/model.ts `RuleId`). */
-export const RULE_IDS = [
-  'scrutinee-guard',
-  'guard-across-await',
-  'double-lock',
-  'poison-unwrap',
-  'let-underscore-lock',
-  'blocking-under-lock',
-  'guard-tightening',
-  'mutation-during-iteration',
-  'try-lock-flow-control',
-  'lock-order-inversion',
-  'lock-hierarchy',
-  'parse-error',
-] as const;
+/** Rule ids the engine reports: the editors' rule catalogue, plus the note on files that do not parse. */
+export const RULE_IDS = [...CATALOGUE_RULE_IDS, 'parse-error'] as const;
 
 /** Commands the extension contributes; `locklens.test.decoratedRanges` is for tests only. */
 export const COMMANDS = [
