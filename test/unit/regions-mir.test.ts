@@ -35,31 +35,10 @@ import {
   SourceFn,
   sourceFunctions,
 } from '../support/mir';
+import { ROOT } from '../support/engine-harness';
 
 /* ----------------------------------------------------------------- setup */
 
-/** Search upward for the locklens package.json (from out/test/unit, or from the cwd). */
-function findRepoRoot(...starts: string[]): string {
-  for (const start of starts) {
-    let dir = start;
-    for (;;) {
-      const pkg = path.join(dir, 'package.json');
-      if (fs.existsSync(pkg)) {
-        try {
-          if (JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'locklens') return dir;
-        } catch {
-          /* keep looking */
-        }
-      }
-      const up = path.dirname(dir);
-      if (up === dir) break;
-      dir = up;
-    }
-  }
-  return path.resolve(__dirname, '../../..');
-}
-
-const ROOT = findRepoRoot(__dirname, process.cwd());
 const FIXTURE_DIR = path.join(ROOT, 'test', 'fixtures', 'regions');
 const SELFTEST_FIXTURE = path.join(FIXTURE_DIR, 'oracle', 'selftest.rs');
 // LOCKLENS_CLI=/path/to/other/locklens.js compares another build (or a stub) instead.
