@@ -110,18 +110,8 @@ async function withTimeout(promise, ms) {
   return out;
 }
 
-async function latencyRun(mode, dir, file, fixture, edits) {
-  const client = startClient(SERVERS[mode].argv);
-  const uri = fileUri(file);
-  await client.initialize(dir);
-  client.conn.sendNotification('initialized', {});
-  await waitFor(() => client.status.some((s) => s.state === 'ready'), 60000, 'ready');
-  let version = 1;
-  const tOpen = performance.now();
-  client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'rust', version, text: fixture.text } });
-  const first = await client.diagnostics(uri, version);
-  const openMs = first.at - tOpen;
-  const diagCount = first.params.diagnostics.length;
+/** Sends the edits one at a time, each after the previous one's diagnostics: ms from didChange to them. */
+async function timeEdits(client, uri, version, edits) {
   const samples = [];
   let timeouts = 0;
   for (const change of edits) {
@@ -130,12 +120,25 @@ async function latencyRun(mode, dir, file, fixture, edits) {
     const wait = client.diagnostics(uri, version);
     client.conn.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [change] });
     const got = await withTimeout(wait, 10000);
-    if (!got) {
-      timeouts++;
-      continue;
-    }
-    samples.push(got.at - t0);
+    if (!got) timeouts++;
+    else samples.push(got.at - t0);
   }
+  return { samples, timeouts };
+}
+
+async function latencyRun(mode, dir, file, fixture, edits) {
+  const client = startClient(SERVERS[mode].argv);
+  const uri = fileUri(file);
+  await client.initialize(dir);
+  client.conn.sendNotification('initialized', {});
+  await waitFor(() => client.status.some((s) => s.state === 'ready'), 60000, 'ready');
+  const version = 1;
+  const tOpen = performance.now();
+  client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'rust', version, text: fixture.text } });
+  const first = await client.diagnostics(uri, version);
+  const openMs = first.at - tOpen;
+  const diagCount = first.params.diagnostics.length;
+  const { samples, timeouts } = await timeEdits(client, uri, version, edits);
   const mem = memoryOf(client.child.pid);
   await client.close();
   return { mode, debounce: SERVERS[mode].debounce, command: `node ${path.relative(REPO, SERVERS[mode].argv[0])} ${SERVERS[mode].argv.slice(1).join(' ')}`, openToFirstDiagnosticsMs: Math.round(openMs * 10) / 10, diagnosticsOnOpen: diagCount, edits: samples.length, timeouts, latencyMs: percentiles(samples), peakRssMB: mem?.hwmMB ?? null };
@@ -281,20 +284,10 @@ async function workspaceEditRun(crateDir, count) {
   await client.initialize(dir);
   client.conn.sendNotification('initialized', {});
   await waitFor(() => client.status.some((s) => s.state === 'ready'), 600000, 'ready');
-  let version = 1;
+  const version = 1;
   client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'rust', version, text } });
   await client.diagnostics(uri, version);
-  const samples = [];
-  let timeouts = 0;
-  for (const change of edits) {
-    version++;
-    const t0 = performance.now();
-    const wait = client.diagnostics(uri, version);
-    client.conn.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [change] });
-    const got = await withTimeout(wait, 10000);
-    if (!got) timeouts++;
-    else samples.push(got.at - t0);
-  }
+  const { samples, timeouts } = await timeEdits(client, uri, version, edits);
   const mem = memoryOf(client.child.pid);
   await client.close();
   rmSync(tmp, { recursive: true, force: true });
