@@ -923,8 +923,15 @@ pub(crate) fn acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'sta
         s.since_ms.store(since, Relaxed);
         ts.held_len.store(len + 1, Release);
     }
-    let class = ident >> INSTANCE_BITS;
-    ts.count(class, site, mode, |c| {
+    count_acquisition(ts, meta, ident, mode, site, waited_ns);
+    token
+}
+
+/// Counts an acquisition at its (class, site) and records the lock's last holder: shared by the
+/// thread-held and the async paths.
+#[inline(always)]
+fn count_acquisition(ts: &ThreadState, meta: &LockMeta, ident: u64, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) {
+    ts.count(ident >> INSTANCE_BITS, site, mode, |c| {
         c.add(C_ACQ, 1);
         if let Some(w) = waited_ns {
             c.add(C_CONTENDED, 1);
@@ -934,7 +941,6 @@ pub(crate) fn acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'sta
     });
     meta.last.store((mode as u64) << 56 | ts.id, Relaxed);
     meta.last_site.store(site as *const _ as *mut _, Relaxed);
-    token
 }
 
 /// Starts a sampled hold: resets the countdown, returns the start token.
@@ -1763,16 +1769,7 @@ pub(crate) fn async_acquired(meta: &LockMeta, mode: Mode, site: &'static Locatio
     let Some(rt) = RT.get() else { return 0 };
     let ts = thread_state(rt);
     let ident = meta.ident(rt);
-    ts.count(ident >> INSTANCE_BITS, site, mode, |c| {
-        c.add(C_ACQ, 1);
-        if let Some(w) = waited_ns {
-            c.add(C_CONTENDED, 1);
-            c.add(C_WAIT_NS, w);
-            c.max(C_WAIT_MAX, w);
-        }
-    });
-    meta.last.store((mode as u64) << 56 | ts.id, Relaxed);
-    meta.last_site.store(site as *const _ as *mut _, Relaxed);
+    count_acquisition(ts, meta, ident, mode, site, waited_ns);
     meta.last_ms.store(rt.coarse_ms.load(Relaxed), Relaxed);
     let n = ts.sample_countdown.load(Relaxed);
     if n > 1 {
