@@ -37,7 +37,7 @@ export function readConfig(pkgToml: Toml | undefined, manifest: string | undefin
   const wsMeta = table(table(table(workspaceToml?.workspace)?.metadata)?.locklens) ?? table(table(table(pkgToml?.workspace)?.metadata)?.locklens);
   if (wsMeta) layers.push({ raw: wsMeta, where: '[workspace.metadata.locklens]' });
   if (manifest) {
-    const file = findLocklensToml(path.dirname(manifest));
+    const file = findUpwards(path.dirname(manifest), 'locklens.toml', 4);
     if (file) {
       try {
         layers.push({ raw: parseToml(fs.readFileSync(file, 'utf8')) as Toml, where: file });
@@ -52,9 +52,10 @@ export function readConfig(pkgToml: Toml | undefined, manifest: string | undefin
   return config;
 }
 
-function findLocklensToml(dir: string): string | undefined {
-  for (let d = dir, i = 0; i < 4; i++) {
-    const f = path.join(d, 'locklens.toml');
+/** `name` in `dir` or one of its first `levels - 1` ancestors, nearest first. */
+export function findUpwards(dir: string, name: string, levels: number): string | undefined {
+  for (let d = dir, i = 0; i < levels; i++) {
+    const f = path.join(d, name);
     if (fs.existsSync(f)) return f;
     const parent = path.dirname(d);
     if (parent === d) break;

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { parse as parseToml } from 'smol-toml';
 import type { Edition } from '../analysis/model';
 import { EDITIONS } from '../analysis/model';
-import { readConfig, type LockLensConfig } from './config';
+import { findUpwards, readConfig, type LockLensConfig } from './config';
 
 export interface CrateInfo {
   name: string;
@@ -56,7 +56,7 @@ export function discoverWorkspace(input: string, opts: DiscoverOptions = {}): Wo
       model.messages.push(`error: ${input}: not a Rust source file (expected a .rs file, a crate folder or a Cargo workspace)`);
       return model;
     }
-    const manifest = findManifestUpwards(path.dirname(abs));
+    const manifest = findUpwards(path.dirname(abs), 'Cargo.toml', 6);
     const pkg = manifest ? readManifest(manifest, model.messages) : undefined;
     const edition = opts.edition ?? (pkg ? editionOf(pkg, manifest!, model.messages) : '2015');
     model.crates.push({
@@ -212,17 +212,6 @@ function expandMember(root: string, pattern: string): string[] {
     dirs = next;
   }
   return dirs.sort();
-}
-
-function findManifestUpwards(dir: string): string | undefined {
-  for (let d = dir, i = 0; i < 6; i++) {
-    const m = path.join(d, 'Cargo.toml');
-    if (fs.existsSync(m)) return m;
-    const parent = path.dirname(d);
-    if (parent === d) break;
-    d = parent;
-  }
-  return undefined;
 }
 
 function findManifests(dir: string, depth: number): string[] {
