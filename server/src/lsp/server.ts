@@ -55,7 +55,7 @@ import {
   splitLines,
   toRange,
 } from './features';
-import type { CrateInfo, EngineLike, ServerHost, WorkspaceInfo } from './host';
+import type { CrateInfo, EngineLike, ParsedFileLike, ServerHost, WorkspaceInfo } from './host';
 import { LockGraphBuilder, lockSummaryTitle } from './lockGraph';
 import { MAX_RUNTIME_EDGES, runtimeDiagnostics, type RuntimeEvidence, type StaticAcquisition } from './runtimeEdges';
 import { isInside, pathKey, pathToUri, toPosix, uriToPath } from './uri';
@@ -668,21 +668,25 @@ export class LockLensServer {
       if (publish) this.publish(uri, []);
       return;
     }
-    const { edition } = this.editionFor(settings, file.crate);
-    const options = this.engineOptions(settings, file.crate, edition);
     const parsed = engine.parse(text);
     try {
       const declarations = engine.declarations(parsed, file.key);
       const changed = this.updateDeclarations(file, declarations);
       if (changed.size > 0) this.scheduleCrate(file.crate, file, changed);
-      const analysis = engine.analyzeFile(parsed, file.key, this.crateIndex(file.crate), options);
-      file.analysis = analysis;
-      file.text = text;
-      file.stamp = `disk|${file.crate.generation}|${JSON.stringify(options)}`;
+      this.storeAnalysis(engine, file, parsed, text, settings);
       if (publish) this.publishFile(file, settings);
     } finally {
       parsed.dispose();
     }
+  }
+
+  /** A closed file's analysis against its crate's current index, kept with the text it is of. */
+  private storeAnalysis(engine: EngineLike, file: FileEntry, parsed: ParsedFileLike, text: string, settings: LockLensSettings): void {
+    const { edition } = this.editionFor(settings, file.crate);
+    const options = this.engineOptions(settings, file.crate, edition);
+    file.analysis = engine.analyzeFile(parsed, file.key, this.crateIndex(file.crate), options);
+    file.text = text;
+    file.stamp = `disk|${file.crate.generation}|${JSON.stringify(options)}`;
   }
 
   /**
@@ -698,11 +702,7 @@ export class LockLensServer {
       await yieldToEventLoop();
       // Opened meanwhile: the buffer wins, and analyzeOpen takes care of it.
       if (this.openDocumentFor(file)) return;
-      const { edition } = this.editionFor(settings, file.crate);
-      const options = this.engineOptions(settings, file.crate, edition);
-      file.analysis = engine.analyzeFile(parsed, file.key, this.crateIndex(file.crate), options);
-      file.text = text;
-      file.stamp = `disk|${file.crate.generation}|${JSON.stringify(options)}`;
+      this.storeAnalysis(engine, file, parsed, text, settings);
     } finally {
       parsed.dispose();
     }
