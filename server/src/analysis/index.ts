@@ -1,9 +1,9 @@
 // Engine entry point. Plain data in, plain data out; the only resource is the tree-sitter
 // runtime (wasm), owned by the Engine and by each ParsedFile until disposed.
 
-import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations, FunctionSummary } from './api';
+import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations, FunctionDecl, FunctionSummary } from './api';
 import { collectDeclarations, ItemCache, modulePathForFile, shiftDeclarations } from './declarations';
-import { analyzeFunctionItem, fileText, offsetAt, summarize } from './functions';
+import { analyzeFunctionItem, fileText, offsetAt, summarize, type FileText } from './functions';
 import { FunctionResultCache, fnv1a, indexHash, inheritDeclarationsHash } from './cache';
 import type { Acquisition, Edition, Finding, RuleId, Severity } from './model';
 import { ParserHost, type ParsedFile, type ParserHostOptions, type TreeEdit } from './parser';
@@ -99,16 +99,13 @@ export class Engine {
     const eol = parsed.text.includes('\r\n') ? '\r\n' : '\n';
     const ft = fileText(parsed.text, (source) => this.host.parse(source));
     // Everything a function's result depends on besides its own text and place.
-    const context = this.reuseResults ? `${file}|${indexHash(index)}|${fnv1a(JSON.stringify(options))}|${eol.length}` : '';
+    const context = this.reuseResults ? `${file}|${indexHash(index)}|${fnv1a(JSON.stringify(options))}|${eol.length}` : undefined;
     const acquisitions: Acquisition[] = [];
     const summaries: FunctionSummary[] = [];
     let findings: Finding[] = [];
     for (const d of decls.functions) {
-      const start = offsetAt(ft, d.range.start.line, d.range.start.column);
-      const end = offsetAt(ft, d.range.end.line, d.range.end.column);
-      // The function's own text covers its signature; where it sits (impl, trait) is in the names.
-      const key = this.reuseResults ? `${context}|${d.qualifiedName}|${d.selfType ?? ''}|${d.traitName ?? ''}|${d.range.start.column}|${fnv1a(parsed.text.slice(start, end))}|${end - start}` : '';
-      let result = this.reuseResults ? this.functionCache.get(key, d.range.start.line, file) : undefined;
+      const key = context === undefined ? undefined : resultKey(context, d, ft);
+      let result = key === undefined ? undefined : this.functionCache.get(key, d.range.start.line, file);
       if (!result) {
         if (!d.bodyRange) continue;
         const site = {
@@ -134,7 +131,7 @@ export class Engine {
             }
           }
         }
-        if (this.reuseResults) this.functionCache.set(key, d.range.start.line, result);
+        if (key !== undefined) this.functionCache.set(key, d.range.start.line, result);
       }
       acquisitions.push(...result.acquisitions);
       summaries.push(...result.summaries);
@@ -169,6 +166,13 @@ export class Engine {
 
 export function severityFor(rule: RuleId, fallback: Severity, options: EngineOptions): Severity | 'off' {
   return options.severities?.[rule] ?? fallback;
+}
+
+/** A function's cache key: its own text covers its signature; where it sits (impl, trait) is in the names. */
+function resultKey(context: string, d: FunctionDecl, ft: FileText): string {
+  const start = offsetAt(ft, d.range.start.line, d.range.start.column);
+  const end = offsetAt(ft, d.range.end.line, d.range.end.column);
+  return `${context}|${d.qualifiedName}|${d.selfType ?? ''}|${d.traitName ?? ''}|${d.range.start.column}|${fnv1a(ft.text.slice(start, end))}|${end - start}`;
 }
 
 /** The same finding reported twice (a rule reaching it from two acquisitions): keep the first. */
