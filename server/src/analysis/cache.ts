@@ -31,7 +31,7 @@ export function fnv1a(s: string, seed = 0x811c9dc5): number {
 const POSITION_KEYS = new Set(['range', 'nameRange', 'bodyRange']);
 
 /** JSON of declarations with their positions left out: what stays equal when only code moves. */
-export function positionFreeJson(value: unknown): string {
+function positionFreeJson(value: unknown): string {
   return JSON.stringify(value, (k, v) => (POSITION_KEYS.has(k) ? undefined : v));
 }
 
