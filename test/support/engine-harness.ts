@@ -2,6 +2,7 @@
 // workspace/check.ts does: parse, collect declarations, index the crate, analyse.
 // Also: fixture expectations from `//~ rule-id` markers, and a rustc runner for fixes.
 
+import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -65,7 +66,15 @@ export async function analyze(text: string, opts: AnalyzeOptions = {}): Promise<
       lockWrappers: opts.lockWrappers,
       dependencies: opts.dependencies,
     };
-    return e.analyzeFile(parsed, file, index, options);
+    const result = e.analyzeFile(parsed, file, index, options);
+    // Every analysis in the tests also proves the one-shot path (declarations read from the
+    // text, only some functions parsed) gives the same answer as the whole tree.
+    const scanned = parsed.syntaxErrors === 0 ? e.scan(text, file) : undefined;
+    if (scanned) {
+      assert.deepStrictEqual(scanned.declarations, decls[0], 'scanned declarations differ from the tree\'s');
+      assert.deepStrictEqual(e.analyzeFile(scanned, file, index, options), result, 'the scanned file\'s analysis differs from the parsed one\'s');
+    }
+    return result;
   } finally {
     parsed.dispose();
     for (const { p } of extra) p.dispose();

@@ -43,6 +43,7 @@ export function collectDeclarations(root: Node, file: string, text?: string, cac
   const decls: FileDeclarations = { file, structs: [], statics: [], functions: [], imports: {}, modulePath };
   if (!cache || text === undefined) {
     visitItems(root, modulePath, decls, undefined, text);
+    settleGlobImports(decls.imports);
     return decls;
   }
   const next = new Map<string, { at: Position; part: ItemDeclarations }>();
@@ -62,8 +63,9 @@ export function collectDeclarations(root: Node, file: string, text?: string, cac
     decls.structs.push(...part.structs);
     decls.statics.push(...part.statics);
     decls.functions.push(...part.functions);
-    Object.assign(decls.imports, part.imports);
+    mergeImports(decls.imports, part.imports);
   }
+  settleGlobImports(decls.imports);
   cache.entries = next;
   return decls;
 }
@@ -230,16 +232,9 @@ function collectUse(node: Node, prefix: string, imports: Record<string, string>)
     case 'scoped_identifier':
     case 'crate':
     case 'self':
-    case 'super': {
-      const full = pre(node.text.replace(/\s+/g, ''));
-      const last = full.slice(full.lastIndexOf(':') + 1);
-      if (last !== 'self') imports[last] = full;
-      else {
-        const parent = full.slice(0, full.lastIndexOf('::'));
-        imports[parent.slice(parent.lastIndexOf(':') + 1)] = parent;
-      }
+    case 'super':
+      importPath(pre(node.text.replace(/\s+/g, '')), imports);
       break;
-    }
     case 'use_as_clause': {
       const path = field(node, 'path');
       const alias = field(node, 'alias');
@@ -258,11 +253,7 @@ function collectUse(node: Node, prefix: string, imports: Record<string, string>)
       break;
     case 'use_wildcard': {
       const path = node.namedChild(0);
-      const p = path ? pre(path.text.replace(/\s+/g, '')) : prefix;
-      // A glob import of a lock module brings its lock types into scope.
-      if (/^(std::sync|parking_lot|tokio::sync|spin|futures::lock|dashmap|async_std::sync)$/.test(p)) {
-        for (const n of LOCK_TYPE_NAMES) if (!imports[n]) imports[n] = `${p}::${n}`;
-      }
+      importGlob(path ? pre(path.text.replace(/\s+/g, '')) : prefix, imports);
       break;
     }
     default:
@@ -274,12 +265,91 @@ function collectUse(node: Node, prefix: string, imports: Record<string, string>)
 function collectLazyStatics(item: Node, mod: string, decls: FileDeclarations): void {
   const macro = field(item, 'macro')?.text ?? '';
   if (!/(^|::)lazy_static$/.test(macro)) return;
-  const text = item.text;
-  const re = /static\s+ref\s+([A-Za-z_]\w*)\s*:\s*([^=]+?)\s*=\s*([^;]+);/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text))) {
+  for (const m of item.text.matchAll(LAZY_STATIC_RE)) {
     decls.statics.push({ name: m[1], typeText: m[2], initText: m[3], file: decls.file, range: rangeOf(item), modulePath: mod });
   }
+}
+
+/** `static ref NAME: Type = init;` inside `lazy_static! { .. }`. */
+export const LAZY_STATIC_RE = /static\s+ref\s+([A-Za-z_]\w*)\s*:\s*([^=]+?)\s*=\s*([^;]+);/g;
+
+/** `a::b::c` imports `c`; `a::b::self` (in a list) imports `b`. */
+function importPath(full: string, imports: Record<string, string>): void {
+  const last = full.slice(full.lastIndexOf(':') + 1);
+  if (last !== 'self') imports[last] = full;
+  else {
+    const parent = full.slice(0, full.lastIndexOf('::'));
+    imports[parent.slice(parent.lastIndexOf(':') + 1)] = parent;
+  }
+}
+
+/**
+ * A glob import of a lock module brings its lock types into scope, unless a name is imported
+ * explicitly, wherever in the file (Rust's rule). Until `settleGlobImports`, glob names are kept
+ * under a `*` key so that items collected one at a time merge right.
+ */
+function importGlob(path: string, imports: Record<string, string>): void {
+  if (/^(std::sync|parking_lot|tokio::sync|spin|futures::lock|dashmap|async_std::sync)$/.test(path)) {
+    for (const n of LOCK_TYPE_NAMES) imports[`*${n}`] ??= `${path}::${n}`;
+  }
+}
+
+/** Adds `part`'s imports; the first glob to bring a name keeps it. */
+function mergeImports(imports: Record<string, string>, part: Record<string, string>): void {
+  for (const [k, v] of Object.entries(part)) {
+    if (k.startsWith('*')) imports[k] ??= v;
+    else imports[k] = v;
+  }
+}
+
+/** Glob-imported names, where no explicit import has the name. */
+export function settleGlobImports(imports: Record<string, string>): void {
+  for (const k of Object.keys(imports)) {
+    if (!k.startsWith('*')) continue;
+    imports[k.slice(1)] ??= imports[k];
+    delete imports[k];
+  }
+}
+
+/**
+ * The imports of a use tree read from text, as `collectUse` reads them from its node: `from`
+ * to `to` spans the tree after `use` (`a::{b, c as d}`), in `text` with `code` its blanked twin.
+ */
+export function collectUseText(text: string, code: string, from: number, to: number, imports: Record<string, string>, prefix = ''): void {
+  while (from < to && /\s/.test(code[from])) from++;
+  while (to > from && /\s/.test(code[to - 1])) to--;
+  if (from === to) return;
+  const pre = (p: string) => (prefix ? `${prefix}::${p}` : p);
+  const slice = (a: number, b: number) => text.slice(a, b).replace(/\s+/g, '');
+  if (code[to - 1] === '}') {
+    const open = code.indexOf('{', from);
+    const path = slice(from, open).replace(/::$/, '');
+    const p = path ? pre(path) : prefix;
+    let depth = 0;
+    let itemFrom = open + 1;
+    for (let i = open + 1; i < to - 1; i++) {
+      const ch = code[i];
+      if (ch === '{') depth++;
+      else if (ch === '}') depth--;
+      else if (ch === ',' && depth === 0) {
+        collectUseText(text, code, itemFrom, i, imports, p);
+        itemFrom = i + 1;
+      }
+    }
+    collectUseText(text, code, itemFrom, to - 1, imports, p);
+    return;
+  }
+  if (code[to - 1] === '*') {
+    const path = slice(from, to - 1).replace(/::$/, '');
+    importGlob(path ? pre(path) : prefix, imports);
+    return;
+  }
+  const as = /\s+as\s+(\S+)$/.exec(code.slice(from, to));
+  if (as) {
+    imports[slice(to - as[1].length, to)] = pre(slice(from, to - as[0].length));
+    return;
+  }
+  importPath(pre(slice(from, to)), imports);
 }
 
 /** An edit in tree-sitter's terms (the parser's TreeEdit, without depending on it). */

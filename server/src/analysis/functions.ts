@@ -123,7 +123,28 @@ const NON_CODE_RE = /\/\/[^\n]*|\/\*[\s\S]*?\*\/|b?r(#*)"[\s\S]*?"\1|b?"(?:\\[\s
 
 /** Blanks comments, strings and char literals (keeping offsets and newlines) so a lexical scan sees only code. */
 export function codeOnly(text: string): string {
-  return text.replace(NON_CODE_RE, (m) => (m.includes('\n') ? m.replace(/[^\n]/g, ' ') : ' '.repeat(m.length)));
+  return text.replace(NON_CODE_RE, blank);
+}
+
+const blank = (m: string) => (m.includes('\n') ? m.replace(/[^\n]/g, ' ') : ' '.repeat(m.length));
+
+/** What `codeMarkingLiterals` fills literals with: a character Rust code never has outside them. */
+export const LITERAL_FILL = '\u0001';
+
+/**
+ * `codeOnly` that fills literals with LITERAL_FILL instead of spaces, so a scan can tell a
+ * literal from whitespace; replacing the fill with spaces gives `codeOnly`'s result. Undefined
+ * when a block comment nests.
+ */
+export function codeMarkingLiterals(text: string): string | undefined {
+  let nested = false;
+  const code = text.replace(NON_CODE_RE, (m) => {
+    if (m.charCodeAt(0) !== 47) return m.replace(/[^\n]/g, LITERAL_FILL);
+    // Block comments nest in Rust, not in NON_CODE_RE: the blanking would end too early.
+    if (m.charCodeAt(1) === 42 && m.indexOf('/*', 2) >= 0) nested = true;
+    return blank(m);
+  });
+  return nested ? undefined : code;
 }
 
 const METHOD_NAME_RE = /\.\s*([a-z_]\w*)\s*(?:::\s*<[^<>()]*>\s*)?\(/g;
@@ -291,6 +312,8 @@ export interface FileText {
   text: string;
   lineStarts: number[] | undefined;
   parseFragment?: FragmentParser;
+  /** `codeOnly(text)` when the caller has it for the whole file; else each body is blanked alone. */
+  code?: string;
 }
 
 function positionAt(file: FileText, offset: number): { line: number; column: number } {
@@ -328,6 +351,22 @@ function enclosingOfType(root: Node, offset: number, types: ReadonlySet<string>,
 const CLOSURE_TYPES = new Set(['closure_expression', 'async_block']);
 const AWAIT_TYPES = new Set(['await_expression']);
 
+const NESTED_FN_RE = /\bfn\s+[A-Za-z_]/g;
+const CLOSURE_TOKEN_RE = /\|\|?|\basync\b/g;
+
+/**
+ * Whether analysing a function whose body (blanked by `codeOnly`) is `code` will look at its
+ * syntax tree: it may take a lock or call a guard-returning function, or it has nested
+ * functions, closures or async blocks to find. A prediction for parsing ahead; a function
+ * that needs its tree anyway still gets it.
+ */
+export function needsTree(code: string, view: CrateView): boolean {
+  return STRUCTURE_TOKEN_RE.test(code) || mayAcquire(code, view) || mayCallGuardFunction(code, view);
+}
+
+// Not global: `test` on a global regex would leave a lastIndex that `matchAll` starts from.
+const STRUCTURE_TOKEN_RE = new RegExp(`${NESTED_FN_RE.source}|${CLOSURE_TOKEN_RE.source}`);
+
 /**
  * Nested `fn` items, closures and async blocks of a body: found from their tokens in the text
  * (`fn name`, `|`, `async`) and confirmed on the tree, so the cost follows the number of such
@@ -338,14 +377,14 @@ function bodyStructure(site: FunctionSite, code: string): { nested: Node[]; clos
   const nested: Node[] = [];
   const closures: Node[] = [];
   const base = site.bodyStart;
-  for (const m of code.matchAll(/\bfn\s+[A-Za-z_]/g)) {
+  for (const m of code.matchAll(NESTED_FN_RE)) {
     const leaf = site.root.descendantForIndex(base + m.index!);
     const item = leaf?.parent;
     if (item && item.type === 'function_item' && item.startIndex > base && !nested.some((n) => n.startIndex <= item.startIndex && item.endIndex <= n.endIndex)) nested.push(item);
   }
   const inNested = (offset: number) => nested.some((n) => n.startIndex <= offset && offset < n.endIndex);
   let skipUntil = -1;
-  for (const m of code.matchAll(/\|\|?|\basync\b/g)) {
+  for (const m of code.matchAll(CLOSURE_TOKEN_RE)) {
     const offset = base + m.index!;
     if (offset < skipUntil || inNested(offset)) continue;
     const leaf = site.root.descendantForIndex(offset);
@@ -387,7 +426,7 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   const bodyStart = site.bodyStart;
   // A body starts and ends outside comments and literals, so it can be blanked on its own: an
   // edit re-analyses one function without blanking the whole file again.
-  const code = codeOnly(file.text.slice(bodyStart, site.bodyEnd));
+  const code = file.code !== undefined ? file.code.slice(bodyStart, site.bodyEnd) : codeOnly(file.text.slice(bodyStart, site.bodyEnd));
   const { nested, closures } = bodyStructure(site, code);
   facts.nested = nested;
   const inNested = (offset: number) => nested.some((n) => n.startIndex <= offset && offset < n.endIndex);
@@ -668,8 +707,7 @@ function followedBy(call: Node): 'result' | 'await' | 'deref' | 'none' {
 }
 
 function mayCallGuardFunction(text: string, view: CrateView): boolean {
-  for (const name of view.guardFunctionNames) if (text.includes(name)) return true;
-  return false;
+  return view.guardCallRe?.test(text) ?? false;
 }
 
 /** A call to a crate function declared to return a guard is an acquisition at the call site. */

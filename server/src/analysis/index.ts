@@ -3,14 +3,15 @@
 
 import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations, FunctionDecl, FunctionSummary } from './api';
 import { collectDeclarations, ItemCache, modulePathForFile, shiftDeclarations } from './declarations';
-import { analyzeFunctionItem, fileText, offsetAt, summarize, type FileText } from './functions';
+import { analyzeFunctionItem, codeMarkingLiterals, fileText, LITERAL_FILL, needsTree, offsetAt, summarize, type FileText } from './functions';
+import { scanDeclarations } from './itemscan';
 import { FunctionResultCache, fnv1a, indexHash, inheritDeclarationsHash } from './cache';
 import type { Acquisition, Edition, Finding, RuleId, Severity } from './model';
-import { ParserHost, type ParsedFile, type ParserHostOptions, type TreeEdit } from './parser';
+import { ParserHost, type ParsedFile, type ParserHostOptions, type PartialTrees, type TextSpan, type TreeEdit } from './parser';
 import { CrateView } from './resolve';
 import { FUNCTION_RULES } from './rules';
 import { applySuppressions } from './suppress';
-import { rangeOf, walk } from './syntax';
+import { rangeOf, walk, type Node } from './syntax';
 
 export * from './model';
 export * from './api';
@@ -28,6 +29,21 @@ export interface EngineInit extends ParserHostOptions {
 
 export async function createEngine(opts: EngineInit): Promise<Engine> {
   return new Engine(await ParserHost.create(opts), opts.reuseResults ?? true);
+}
+
+/**
+ * A file read for a one-shot analysis without a syntax tree: its declarations come from the
+ * text, and `analyzeFile` parses only the functions it has to look into.
+ */
+export interface ScannedFile {
+  readonly text: string;
+  /** The text with comments blanked and literals filled (codeMarkingLiterals). */
+  readonly code: string;
+  readonly declarations: FileDeclarations;
+}
+
+function isScanned(f: ParsedFile | ScannedFile): f is ScannedFile {
+  return (f as ScannedFile).code !== undefined;
 }
 
 export function buildCrateIndex(edition: Edition, files: FileDeclarations[]): CrateIndex {
@@ -82,6 +98,17 @@ export class Engine {
     return collectDeclarations(parsed.tree.rootNode, file, parsed.text, this.itemCacheFor(file));
   }
 
+  /**
+   * The file read without parsing it, for a one-shot `analyzeFile`; undefined when its text is
+   * not a plain list of items (then parse it). An editor keeps trees and uses `parse`.
+   */
+  scan(text: string, file: string): ScannedFile | undefined {
+    if (text.includes(LITERAL_FILL)) return undefined;
+    const code = codeMarkingLiterals(text);
+    const declarations = code === undefined ? undefined : scanDeclarations(text, file, code);
+    return declarations && code !== undefined ? { text, code, declarations } : undefined;
+  }
+
   private itemCacheFor(file: string): ItemCache | undefined {
     if (!this.reuseResults) return undefined;
     let cache = this.itemCaches.get(file);
@@ -92,12 +119,35 @@ export class Engine {
     return cache;
   }
 
-  analyzeFile(parsed: ParsedFile, file: string, index: CrateIndex, options: EngineOptions): FileAnalysis {
-    const root = parsed.tree.rootNode;
-    const decls = index.files.find((f) => f.file === file) ?? collectDeclarations(root, file, parsed.text);
+  analyzeFile(source: ParsedFile, file: string, index: CrateIndex, options: EngineOptions): FileAnalysis;
+  analyzeFile(source: ParsedFile | ScannedFile, file: string, index: CrateIndex, options: EngineOptions): FileAnalysis;
+  analyzeFile(source: ParsedFile | ScannedFile, file: string, index: CrateIndex, options: EngineOptions): FileAnalysis {
+    const partial = isScanned(source) ? this.host.partial(source.text) : undefined;
+    try {
+      return this.analyzeSource(source, partial, file, index, options);
+    } finally {
+      partial?.dispose();
+    }
+  }
+
+  private analyzeSource(parsed: ParsedFile | ScannedFile, partial: PartialTrees | undefined, file: string, index: CrateIndex, options: EngineOptions): FileAnalysis {
+    const wholeRoot = partial ? undefined : (parsed as ParsedFile).tree.rootNode;
+    const decls = index.files.find((f) => f.file === file) ?? (isScanned(parsed) ? parsed.declarations : collectDeclarations(wholeRoot!, file, parsed.text));
     const view = viewFor(index.files.includes(decls) ? index : { ...index, files: [...index.files, decls] }, options);
     const eol = parsed.text.includes('\r\n') ? '\r\n' : '\n';
     const ft = fileText(parsed.text, (source) => this.host.parse(source));
+    const spanOf = (d: FunctionDecl): TextSpan => ({
+      startIndex: offsetAt(ft, d.range.start.line, d.range.start.column),
+      endIndex: offsetAt(ft, d.range.end.line, d.range.end.column),
+      startPosition: { row: d.range.start.line, column: d.range.start.column },
+      endPosition: { row: d.range.end.line, column: d.range.end.column },
+    });
+    if (partial && isScanned(parsed)) {
+      ft.code = parsed.code.replaceAll(LITERAL_FILL, ' ');
+      const bodyCode = (d: FunctionDecl) => ft.code!.slice(offsetAt(ft, d.bodyRange!.start.line, d.bodyRange!.start.column), offsetAt(ft, d.bodyRange!.end.line, d.bodyRange!.end.column));
+      partial.prepare(decls.functions.filter((d) => d.bodyRange && needsTree(bodyCode(d), view)).map(spanOf));
+    }
+    const rootFor = (d: FunctionDecl) => (partial ? partial.rootFor(spanOf(d)) : wholeRoot!);
     // Everything a function's result depends on besides its own text and place.
     const context = this.reuseResults ? `${file}|${indexHash(index)}|${fnv1a(JSON.stringify(options))}|${eol.length}` : undefined;
     const acquisitions: Acquisition[] = [];
@@ -108,12 +158,16 @@ export class Engine {
       let result = key === undefined ? undefined : this.functionCache.get(key, d.range.start.line, file);
       if (!result) {
         if (!d.bodyRange) continue;
+        let root: Node | undefined;
         const site = {
           decl: d,
           bodyStart: offsetAt(ft, d.bodyRange.start.line, d.bodyRange.start.column),
           bodyEnd: offsetAt(ft, d.bodyRange.end.line, d.bodyRange.end.column),
-          node: () => root.descendantForPosition({ row: d.range.start.line, column: d.range.start.column }, { row: d.range.end.line, column: d.range.end.column })!,
-          root,
+          node: () => site.root.descendantForPosition({ row: d.range.start.line, column: d.range.start.column }, { row: d.range.end.line, column: d.range.end.column })!,
+          // Looked up when first needed: a scanned file is parsed only where the analysis looks.
+          get root(): Node {
+            return (root ??= rootFor(d));
+          },
         };
         result = { acquisitions: [], findings: [], summaries: [] };
         for (const fn of analyzeFunctionItem(site, decls, view, options.edition, ft)) {
@@ -124,7 +178,7 @@ export class Engine {
           for (const rule of FUNCTION_RULES) {
             const sev = severityFor(rule.id, rule.defaultSeverity, options);
             if (sev === 'off') continue;
-            for (const f of rule.check({ file, text: parsed.text, eol, options, fn, root })) {
+            for (const f of rule.check({ file, text: parsed.text, eol, options, fn, root: site.root })) {
               // A rule may pick a lower severity for a weaker form (read-read); overrides replace both.
               f.severity = options.severities?.[rule.id] && options.severities[rule.id] !== 'off' ? (options.severities[rule.id] as Severity) : f.severity;
               result.findings.push(f);
@@ -139,22 +193,25 @@ export class Engine {
     }
     findings = applySuppressions(dedupe(findings), parsed.text);
     let firstSyntaxError: FileAnalysis['firstSyntaxError'];
-    if (parsed.syntaxErrors > 0) {
-      walk(root, (n) => {
-        if (firstSyntaxError) return false;
-        if (n.type === 'ERROR' || n.isMissing) {
-          firstSyntaxError = rangeOf(n);
-          return false;
-        }
-        return n.hasError ? undefined : false;
-      });
+    const syntaxErrors = partial ? partial.syntaxErrors : (parsed as ParsedFile).syntaxErrors;
+    if (syntaxErrors > 0) {
+      for (const r of partial ? partial.roots() : [wholeRoot!]) {
+        walk(r, (n) => {
+          if (firstSyntaxError) return false;
+          if (n.type === 'ERROR' || n.isMissing) {
+            firstSyntaxError = rangeOf(n);
+            return false;
+          }
+          return n.hasError ? undefined : false;
+        });
+      }
     }
     return {
       file,
       acquisitions,
       findings,
       functions: summaries,
-      syntaxErrors: parsed.syntaxErrors,
+      syntaxErrors,
       firstSyntaxError,
     };
   }

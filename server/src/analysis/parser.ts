@@ -62,8 +62,81 @@ export class ParserHost {
     return makeParsedFile(text, tree);
   }
 
+  /** Trees of parts of `text` (see PartialTrees). */
+  partial(text: string): PartialTrees {
+    return new PartialTrees(this.parser, text);
+  }
+
   dispose(): void {
     this.parser.delete();
+  }
+}
+
+/** A span of the text to parse: offsets, and the same two places as rows and columns. */
+export interface TextSpan {
+  startIndex: number;
+  endIndex: number;
+  startPosition: { row: number; column: number };
+  endPosition: { row: number; column: number };
+}
+
+/**
+ * Syntax trees of parts of one text. A one-shot check parses only the functions it looks into:
+ * tree-sitter parses just the included spans, and positions stay those of the whole text. The
+ * spans expected to be needed are parsed together up front (`prepare`); any other span asked
+ * for later is parsed on its own.
+ */
+export class PartialTrees {
+  private readonly trees: Array<{ spans: TextSpan[]; tree: Tree }> = [];
+
+  constructor(
+    private readonly parser: Parser,
+    readonly text: string,
+  ) {}
+
+  prepare(spans: TextSpan[]): void {
+    if (spans.length > 0) this.parse(spans);
+  }
+
+  /** The root of a tree that covers `span`. */
+  rootFor(span: TextSpan): Tree['rootNode'] {
+    for (const t of this.trees) {
+      for (const s of t.spans) if (s.startIndex <= span.startIndex && span.endIndex <= s.endIndex) return t.tree.rootNode;
+    }
+    return this.parse([span]).rootNode;
+  }
+
+  roots(): Array<Tree['rootNode']> {
+    return this.trees.map((t) => t.tree.rootNode);
+  }
+
+  get syntaxErrors(): number {
+    let n = 0;
+    for (const t of this.trees) if (t.tree.rootNode.hasError) n += countErrors(t.tree);
+    return n;
+  }
+
+  dispose(): void {
+    for (const t of this.trees) t.tree.delete();
+    this.trees.length = 0;
+  }
+
+  private parse(spans: TextSpan[]): Tree {
+    const sorted = [...spans].sort((a, b) => a.startIndex - b.startIndex);
+    // Given the string, web-tree-sitter would copy the rest of the text from every span's start:
+    // hand it each span's own text instead.
+    const text = this.text;
+    let at = 0;
+    const input = (index: number) => {
+      while (at < sorted.length && sorted[at].endIndex <= index) at++;
+      if (at === sorted.length) return '';
+      if (sorted[at].startIndex > index) while (at > 0 && sorted[at - 1].endIndex > index) at--;
+      return text.slice(index, sorted[at].endIndex);
+    };
+    const tree = this.parser.parse(input, null, { includedRanges: sorted });
+    if (!tree) throw new Error('tree-sitter returned no tree');
+    this.trees.push({ spans: sorted, tree });
+    return tree;
   }
 }
 

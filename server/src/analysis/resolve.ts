@@ -34,6 +34,17 @@ export class CrateView {
     this.usesDashMap = dash;
   }
 
+  private guardCallCache: RegExp | null | undefined;
+
+  /** Matches a call (`name(`, `name::<T>(`) of a guard-returning function; null when the crate has none. */
+  get guardCallRe(): RegExp | null {
+    if (this.guardCallCache === undefined) {
+      const names = [...this.guardFunctionNames].map((n) => n.replace(/[^\w]/g, '\\$&'));
+      this.guardCallCache = names.length === 0 ? null : new RegExp(`\\b(?:${names.join('|')})\\s*(?:::\\s*<[^<>()]*>\\s*)?\\(`);
+    }
+    return this.guardCallCache;
+  }
+
   struct(name: string, preferFile?: string): StructDecl | undefined {
     const list = this.structs.get(name);
     if (!list) return undefined;

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { LockGraph } from '../analysis/graph';
 import { oneOf, parseArgs, UsageError } from './args';
-import { loadAndCheck, sortFindings } from './main';
+import { ANALYSIS_FLAGS, loadAndCheck, sortFindings } from './main';
 import { VERSION } from './output';
 import { workspaceFindings, workspaceGraph } from '../workspace/graph';
 import { renderReport } from '../workspace/report';
@@ -12,7 +12,7 @@ import { renderReport } from '../workspace/report';
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 
 export async function reportCommand(argv: string[], out: Out): Promise<number> {
-  const args = parseArgs(argv, { out: true, edition: true, 'max-file-size': true, threads: true });
+  const args = parseArgs(argv, { ...ANALYSIS_FLAGS, out: true });
   if (args.positionals.length !== 1) throw new UsageError('report takes exactly one PATH');
   const { models, results, ioError } = await loadAndCheck(args, out);
   if (ioError) return 2;
@@ -36,7 +36,7 @@ export async function reportCommand(argv: string[], out: Out): Promise<number> {
 }
 
 export async function graphCommand(argv: string[], out: Out): Promise<number> {
-  const args = parseArgs(argv, { format: true, edition: true, 'max-file-size': true, threads: true });
+  const args = parseArgs(argv, { ...ANALYSIS_FLAGS, format: true });
   if (args.positionals.length !== 1) throw new UsageError('graph takes exactly one PATH');
   const format = oneOf(args, 'format', ['dot', 'mermaid', 'json'] as const, 'dot');
   const { results, ioError } = await loadAndCheck(args, out);

@@ -12,14 +12,16 @@ import * as path from 'path';
 const USAGE = `locklens ${VERSION}: see where Rust lock guards are held, and what goes wrong inside.
 
 Usage:
-  locklens check PATH... [--format text|json|sarif] [--fail-on error|warning|information|none] [--edition E] [--max-file-size SIZE] [--threads N] [--timings]
+  locklens check PATH... [--format text|json|sarif] [--fail-on error|warning|information|none] [--edition E] [--max-file-size SIZE] [--threads N] [--full-parse] [--timings]
   locklens regions PATH... [--format text|json] [--edition E]
   locklens report PATH [--out FILE] [--edition E]
   locklens graph PATH [--format dot|mermaid|json] [--edition E]
   locklens run [--format text|json] [--record FILE] [--stall-ms N] [--timeout-s N] -- CMD ARGS...
   locklens lsp --stdio
 
-PATH is a .rs file, a crate folder (with Cargo.toml) or a Cargo workspace.
+PATH is a .rs file, a crate folder (with Cargo.toml) or a Cargo workspace. check, regions,
+report and graph also take --edition, --max-file-size, --threads and --full-parse (parse every
+file whole, so syntax errors outside the functions that touch locks are reported too).
 Exit status: 0 clean, 1 findings at or above --fail-on (default warning), 2 usage or I/O error.
 `;
 
@@ -76,6 +78,9 @@ export async function main(argv: string[], out: Out = defaultOut): Promise<numbe
   }
 }
 
+/** The flags of every command that analyses PATHs (see loadAndCheck); true: takes a value. */
+export const ANALYSIS_FLAGS = { edition: true, 'max-file-size': true, threads: true, 'full-parse': false };
+
 /** Discovers and checks every PATH; prints discovery messages to stderr. */
 export async function loadAndCheck(args: ParsedArgs, out: Out): Promise<{ models: WorkspaceModel[]; results: CheckResult[]; ioError: boolean }> {
   if (args.positionals.length === 0) throw new UsageError('missing PATH');
@@ -93,7 +98,7 @@ export async function loadAndCheck(args: ParsedArgs, out: Out): Promise<{ models
     // different PATHs never collide (and one SARIF %SRCROOT% covers them all).
     if (args.positionals.length > 1) model.base = model.root = process.cwd();
     models.push(model);
-    const result = await checkWorkspace(model, { edition, maxFileBytes, threads, oneShot: true });
+    const result = await checkWorkspace(model, { edition, maxFileBytes, threads, oneShot: true, fullParse: args.flags.has('full-parse') });
     if (model.crates.length === 0) ioError = true;
     for (const m of result.messages) out.stderr(`${m}\n`);
     results.push(result);
@@ -102,7 +107,7 @@ export async function loadAndCheck(args: ParsedArgs, out: Out): Promise<{ models
 }
 
 async function check(argv: string[], out: Out): Promise<number> {
-  const args = parseArgs(argv, { format: true, 'fail-on': true, edition: true, 'max-file-size': true, threads: true, timings: false });
+  const args = parseArgs(argv, { ...ANALYSIS_FLAGS, format: true, 'fail-on': true, timings: false });
   const format = oneOf(args, 'format', ['text', 'json', 'sarif'] as const, 'text');
   const started = performance.now();
   const failOn = oneOf(args, 'fail-on', ['error', 'warning', 'information', 'hint', 'none'] as const, 'warning');
@@ -156,7 +161,7 @@ async function check(argv: string[], out: Out): Promise<number> {
 }
 
 async function regions(argv: string[], out: Out): Promise<number> {
-  const args = parseArgs(argv, { format: true, edition: true, 'max-file-size': true, threads: true });
+  const args = parseArgs(argv, { ...ANALYSIS_FLAGS, format: true });
   const format = oneOf(args, 'format', ['text', 'json'] as const, 'text');
   const { results, ioError } = await loadAndCheck(args, out);
   const acqs: Acquisition[] = [];

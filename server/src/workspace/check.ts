@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildCrateIndex, createEngine, type Engine, type EngineOptions, type FileAnalysis, type FileDeclarations, type ParsedFile } from '../analysis';
+import { buildCrateIndex, createEngine, type Engine, type EngineOptions, type FileAnalysis, type FileDeclarations, type ParsedFile, type ScannedFile } from '../analysis';
 import { WorkerShard } from './pool';
 import type { Edition, Finding } from '../analysis/model';
 import type { CrateInfo, WorkspaceModel } from './discover';
@@ -23,6 +23,12 @@ export interface CheckOptions {
    * reclaim instead of being freed one by one.
    */
   oneShot?: boolean;
+  /**
+   * Parse every file whole (`--full-parse`). By default a file's declarations are read from its
+   * text and only the functions the analysis looks into are parsed; the results are the same,
+   * but syntax errors are then found only inside those functions.
+   */
+  fullParse?: boolean;
 }
 
 export interface CrateResult {
@@ -96,7 +102,7 @@ export async function checkWorkspace(model: WorkspaceModel, opts: CheckOptions =
   lap('start');
   try {
     // Phase 1, in parallel: read, parse and collect declarations; trees stay in their shard.
-    const declared = (await inParallel(shards, (s) => s.shard.declare(s.jobs, opts.maxFileBytes))).flat();
+    const declared = (await inParallel(shards, (s) => s.shard.declare(s.jobs, { maxFileBytes: opts.maxFileBytes, fullParse: opts.fullParse }))).flat();
     lap('read_parse_declare');
     const byCrate = model.crates.map(() => ({ declarations: [] as FileDeclarations[], texts: new Map<string, string>() }));
     for (const d of declared) {
@@ -171,16 +177,21 @@ export interface CrateJob {
   options: EngineOptions;
 }
 
+export interface DeclareOptions {
+  maxFileBytes?: number;
+  fullParse?: boolean;
+}
+
 /** A set of files parsed and analysed together, in this thread or in a worker. */
 export interface Shard {
-  declare(jobs: FileJob[], maxFileBytes?: number): Promise<Declared[]>;
+  declare(jobs: FileJob[], options: DeclareOptions): Promise<Declared[]>;
   analyze(crates: CrateJob[]): Promise<Array<{ crateIdx: number; analysis: FileAnalysis }>>;
   close(): Promise<void>;
 }
 
 /** In-process shard: the engine of this thread. */
 export class LocalShard implements Shard {
-  private readonly parsed: Array<{ job: FileJob; parsed: ParsedFile }> = [];
+  private readonly parsed: Array<{ job: FileJob; parsed: ParsedFile | ScannedFile }> = [];
 
   /** `freeTrees` false: the owner of this thread ends it soon, which frees the trees at once. */
   constructor(
@@ -188,17 +199,19 @@ export class LocalShard implements Shard {
     private readonly freeTrees = true,
   ) {}
 
-  async declare(jobs: FileJob[], maxFileBytes?: number): Promise<Declared[]> {
+  async declare(jobs: FileJob[], options: DeclareOptions): Promise<Declared[]> {
     const out: Declared[] = [];
     for (const job of jobs) {
-      const src = readSource(job.abs, maxFileBytes);
+      const src = readSource(job.abs, options.maxFileBytes);
       if (!src.ok) {
         out.push({ rel: job.rel, crateIdx: job.crateIdx, ok: false, reason: src.reason, lines: 0 });
         continue;
       }
-      const p = this.engine.parse(src.text);
+      const scanned = options.fullParse ? undefined : this.engine.scan(src.text, job.rel);
+      const p = scanned ?? this.engine.parse(src.text);
       this.parsed.push({ job, parsed: p });
-      out.push({ rel: job.rel, crateIdx: job.crateIdx, ok: true, declarations: this.engine.declarations(p, job.rel), text: src.text, lines: countLines(src.text) });
+      const declarations = scanned ? scanned.declarations : this.engine.declarations(p as ParsedFile, job.rel);
+      out.push({ rel: job.rel, crateIdx: job.crateIdx, ok: true, declarations, text: src.text, lines: countLines(src.text) });
     }
     return out;
   }
@@ -208,14 +221,14 @@ export class LocalShard implements Shard {
     for (const { job, parsed } of this.parsed) {
       const c = crates.find((x) => x.crateIdx === job.crateIdx)!;
       out.push({ crateIdx: job.crateIdx, analysis: this.engine.analyzeFile(parsed, job.rel, c.index, c.options) });
-      if (this.freeTrees) parsed.dispose();
+      if (this.freeTrees && 'dispose' in parsed) parsed.dispose();
     }
     this.parsed.length = 0;
     return out;
   }
 
   async close(): Promise<void> {
-    for (const p of this.parsed) p.parsed.dispose();
+    for (const p of this.parsed) if ('dispose' in p.parsed) p.parsed.dispose();
     this.parsed.length = 0;
   }
 }

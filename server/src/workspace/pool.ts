@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { FileAnalysis } from '../analysis';
-import type { CrateJob, Declared, FileJob, Shard } from './check';
+import type { CrateJob, Declared, DeclareOptions, FileJob, Shard } from './check';
 
 const WORKER_SCRIPT = path.join(__dirname, 'worker.js');
 
@@ -50,8 +50,8 @@ export class WorkerShard implements Shard {
     });
   }
 
-  declare(jobs: FileJob[], maxFileBytes?: number): Promise<Declared[]> {
-    return this.call('declare', { jobs, maxFileBytes });
+  declare(jobs: FileJob[], options: DeclareOptions): Promise<Declared[]> {
+    return this.call('declare', { jobs, options });
   }
 
   analyze(crates: CrateJob[]): Promise<Array<{ crateIdx: number; analysis: FileAnalysis }>> {

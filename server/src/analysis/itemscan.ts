@@ -1,0 +1,616 @@
+// A file's declarations read from its text, without a syntax tree.
+//
+// A one-shot check needs the tree of a function only when that function may touch a lock;
+// everything else it needs from a file is item structure: structs and their field types,
+// statics, `use` imports, and each function's name, signature and body span. Reading that much
+// is a bracket-matching walk over the text with comments and literals blanked, many times
+// cheaper than a parse. The result is the same data `collectDeclarations` builds from a tree
+// (a test holds the two equal over every crate in Debian's registry); whenever the text shows
+// something this walk does not expect, it gives up and the caller parses the file.
+
+import type { FieldDecl, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
+import { baseTypeName, collectUseText, LAZY_STATIC_RE, modulePathForFile, settleGlobImports } from './declarations';
+import { LITERAL_FILL } from './functions';
+import type { Position, Range } from './model';
+
+/** Thrown inside the walk when the text is not what a valid item list looks like. */
+class Unexpected extends Error {}
+
+type ImplContext = { selfType: string; traitName?: string };
+
+const isIdentStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c > 127;
+const isIdentChar = (c: number) => isIdentStart(c) || (c >= 48 && c <= 57);
+const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9 || c === 12 || c === 11;
+
+const OPEN = 0x28; // (
+const CLOSE = 0x29; // )
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LT = 0x3c;
+const GT = 0x3e;
+const COMMA = 0x2c;
+const SEMI = 0x3b;
+const COLON = 0x3a;
+const EQ = 0x3d;
+const HASH = 0x23;
+const BANG = 0x21;
+const MINUS = 0x2d;
+const FILL = LITERAL_FILL.charCodeAt(0);
+
+/**
+ * The declarations of `text`, or undefined when the text is not a plain list of items: the
+ * caller then parses it. `code` is `codeMarkingLiterals(text)`: comments blanked, literals
+ * filled, offsets kept.
+ */
+export function scanDeclarations(text: string, file: string, code: string): FileDeclarations | undefined {
+  const modulePath = modulePathForFile(file);
+  const decls: FileDeclarations = { file, structs: [], statics: [], functions: [], imports: {}, modulePath };
+  try {
+    new ItemScanner(text, code, decls).items(0, code.length, modulePath, undefined);
+    settleGlobImports(decls.imports);
+  } catch (e) {
+    if (e instanceof Unexpected) return undefined;
+    throw e;
+  }
+  return decls;
+}
+
+class ItemScanner {
+  private lineStarts: number[] | undefined;
+
+  constructor(
+    private readonly text: string,
+    private readonly code: string,
+    private readonly decls: FileDeclarations,
+  ) {}
+
+  // ---- positions -------------------------------------------------------------------------
+
+  private position(offset: number): Position {
+    let starts = this.lineStarts;
+    if (!starts) {
+      starts = [0];
+      const t = this.text;
+      for (let i = t.indexOf('\n'); i >= 0; i = t.indexOf('\n', i + 1)) starts.push(i + 1);
+      this.lineStarts = starts;
+    }
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo, column: offset - starts[lo] };
+  }
+
+  private range(from: number, to: number): Range {
+    return { start: this.position(from), end: this.position(to) };
+  }
+
+  // ---- tokens ----------------------------------------------------------------------------
+
+  private skipSpace(i: number, end: number): number {
+    const c = this.code;
+    while (i < end && isSpace(c.charCodeAt(i))) i++;
+    return i;
+  }
+
+  /** End of the identifier (or raw identifier `r#x`) at `i`, or `i` when there is none. */
+  private identEnd(i: number, end: number): number {
+    const c = this.code;
+    if (i >= end || !isIdentStart(c.charCodeAt(i))) return i;
+    let j = i + 1;
+    if (c.charCodeAt(i) === 114 && c.charCodeAt(j) === HASH && j + 1 < end && isIdentStart(c.charCodeAt(j + 1))) j += 2;
+    while (j < end && isIdentChar(c.charCodeAt(j))) j++;
+    return j;
+  }
+
+  private word(i: number, end: number): string {
+    return this.code.slice(i, this.identEnd(i, end));
+  }
+
+  private expectIdent(i: number, end: number): number {
+    const j = this.identEnd(i, end);
+    if (j === i) throw new Unexpected();
+    return j;
+  }
+
+  /** Index after the bracket that closes the one at `i` (`(`, `[` or `{`). */
+  private skipBalanced(i: number, end: number): number {
+    const c = this.code;
+    const stack: number[] = [];
+    for (let j = i; j < end; j++) {
+      const ch = c.charCodeAt(j);
+      if (ch === OPEN || ch === LBRACKET || ch === LBRACE) stack.push(ch === OPEN ? CLOSE : ch === LBRACKET ? RBRACKET : RBRACE);
+      else if (ch === CLOSE || ch === RBRACKET || ch === RBRACE) {
+        if (stack.pop() !== ch) throw new Unexpected();
+        if (stack.length === 0) return j + 1;
+      }
+    }
+    throw new Unexpected();
+  }
+
+  /**
+   * First index at or after `i` where one of `stops` holds at nesting depth zero; brackets are
+   * skipped whole, and with `angles` so are `<...>` (not the `>` of `->`).
+   */
+  private scanTo(i: number, end: number, stops: (j: number, ch: number) => boolean, angles: boolean): number {
+    const c = this.code;
+    let angle = 0;
+    let j = i;
+    while (j < end) {
+      const ch = c.charCodeAt(j);
+      if (angle === 0 && stops(j, ch)) return j;
+      if (ch === OPEN || ch === LBRACKET || ch === LBRACE) {
+        j = this.skipBalanced(j, end);
+        continue;
+      }
+      if (ch === CLOSE || ch === RBRACKET || ch === RBRACE) throw new Unexpected();
+      if (angles) {
+        if (ch === LT) angle++;
+        else if (ch === GT && c.charCodeAt(j - 1) !== MINUS && angle > 0) angle--;
+      }
+      j++;
+    }
+    throw new Unexpected();
+  }
+
+  /** `s` trimmed of the spaces (and blanked comments) at both ends, as offsets. */
+  private trimmed(from: number, to: number): [number, number] {
+    const c = this.code;
+    while (from < to && isSpace(c.charCodeAt(from))) from++;
+    while (to > from && isSpace(c.charCodeAt(to - 1))) to--;
+    return [from, to];
+  }
+
+  private isKeywordAt(i: number, end: number, kw: string): boolean {
+    return this.code.startsWith(kw, i) && this.identEnd(i, end) === i + kw.length;
+  }
+
+  /** After `<...>` starting at `i` (which must be `<`). */
+  private skipGenerics(i: number, end: number): number {
+    const c = this.code;
+    const j = this.scanTo(i + 1, end, (k, ch) => ch === GT && c.charCodeAt(k - 1) !== MINUS, true);
+    return j + 1;
+  }
+
+  // ---- items -----------------------------------------------------------------------------
+
+  /** The items between `from` and `end` (a file, or the inside of a `mod`, `impl` or `trait` block). */
+  items(from: number, end: number, mod: string, impl: ImplContext | undefined): void {
+    let i = from;
+    for (;;) {
+      i = this.skipSpace(i, end);
+      if (i >= end) return;
+      i = this.item(i, end, mod, impl);
+    }
+  }
+
+  private item(i: number, end: number, mod: string, impl: ImplContext | undefined): number {
+    const c = this.code;
+    const ch = c.charCodeAt(i);
+    if (ch === HASH) {
+      // `#[attr]` or `#![attr]`: attributes are their own nodes, outside the item they annotate.
+      let j = this.skipSpace(i + 1, end);
+      if (c.charCodeAt(j) === BANG) j = this.skipSpace(j + 1, end);
+      if (c.charCodeAt(j) !== LBRACKET) throw new Unexpected();
+      return this.skipBalanced(j, end);
+    }
+    if (ch === SEMI) return i + 1;
+    const start = i;
+    let j = this.visibility(i, end);
+    j = this.skipSpace(j, end);
+    const kw = this.word(j, end);
+    switch (kw) {
+      case 'use':
+        return this.useItem(j + 3, end);
+      case 'struct':
+        return this.structItem(start, j + 6, end);
+      case 'union':
+      case 'enum':
+        return this.skipBodied(j + kw.length, end);
+      case 'type':
+        return this.scanTo(j + 4, end, (_, x) => x === SEMI, false) + 1;
+      case 'static':
+      case 'const': {
+        const k = this.skipSpace(j + kw.length, end);
+        if (kw === 'const' && this.isFunctionStart(k, end)) return this.modified(start, j, end, mod, impl);
+        return this.staticItem(start, k, end, mod);
+      }
+      case 'fn':
+      case 'async':
+      case 'unsafe':
+      case 'extern':
+      case 'default':
+        return this.modified(start, j, end, mod, impl);
+      case 'impl':
+        return this.implItem(j + 4, end, mod);
+      case 'trait':
+      case 'auto':
+        return this.traitItem(j, end, mod);
+      case 'mod':
+        return this.modItem(j + 3, end, mod);
+      case 'macro_rules':
+        return this.macroDefinition(j + kw.length, end);
+      default:
+        if (kw.length > 0 && j === start) return this.macroInvocation(start, end, mod);
+        throw new Unexpected();
+    }
+  }
+
+  /** After `pub`, `pub(crate)`, `pub(in path)`..., or `i` when there is no visibility. */
+  private visibility(i: number, end: number): number {
+    if (!this.isKeywordAt(i, end, 'pub')) return i;
+    const j = this.skipSpace(i + 3, end);
+    if (this.code.charCodeAt(j) !== OPEN) return i + 3;
+    // `pub(crate)`, `pub(in path)`; in `struct S(pub ());` the parentheses are the field's type.
+    const close = this.skipBalanced(j, end);
+    return /^\(\s*(crate|self|super|in\s[^)]*)\s*\)$/.test(this.code.slice(j, close)) ? close : i + 3;
+  }
+
+  /** Whether the tokens at `i` are function modifiers followed by `fn`. */
+  private isFunctionStart(i: number, end: number): boolean {
+    let j = i;
+    for (;;) {
+      j = this.skipSpace(j, end);
+      const w = this.word(j, end);
+      if (w === 'fn') return true;
+      if (w === 'async' || w === 'unsafe' || w === 'const' || w === 'extern' || w === 'default' || w === 'safe') {
+        j = this.skipAbi(j + w.length, end);
+        continue;
+      }
+      return false;
+    }
+  }
+
+  /** After the ABI string of `extern "C"` (filled in `code`), if there is one at `i`. */
+  private skipAbi(i: number, end: number): number {
+    let j = this.skipSpace(i, end);
+    while (j < end && this.code.charCodeAt(j) === FILL) j++;
+    return j;
+  }
+
+  /** Items that start with a modifier: functions, `unsafe impl`, `unsafe trait`, `extern` blocks and crates. */
+  private modified(start: number, i: number, end: number, mod: string, impl: ImplContext | undefined): number {
+    let j = i;
+    for (;;) {
+      j = this.skipSpace(j, end);
+      const w = this.word(j, end);
+      switch (w) {
+        case 'fn':
+          return this.functionItem(start, j, end, mod, impl);
+        case 'impl':
+          return this.implItem(j + 4, end, mod);
+        case 'trait':
+        case 'auto':
+          return this.traitItem(j, end, mod);
+        case 'crate':
+          return this.scanTo(j, end, (_, x) => x === SEMI, false) + 1;
+        case 'extern':
+          j = this.skipAbi(j + w.length, end);
+          continue;
+        case 'async':
+        case 'unsafe':
+        case 'const':
+        case 'default':
+        case 'safe':
+          j += w.length;
+          continue;
+        default:
+          // `extern "C" { ... }` (the ABI string is blanked): a foreign block, not read.
+          if (this.code.charCodeAt(j) === LBRACE) return this.skipBalanced(j, end);
+          throw new Unexpected();
+      }
+    }
+  }
+
+  /** Skips `name<..> where .. { .. }` or `name(..);` (enums, unions). */
+  private skipBodied(i: number, end: number): number {
+    const j = this.scanTo(i, end, (_, x) => x === LBRACE || x === SEMI, true);
+    return this.code.charCodeAt(j) === SEMI ? j + 1 : this.skipBalanced(j, end);
+  }
+
+  private useItem(i: number, end: number): number {
+    const stop = this.scanTo(i, end, (_, x) => x === SEMI, false);
+    collectUseText(this.text, this.code, i, stop, this.decls.imports);
+    return stop + 1;
+  }
+
+  private structItem(start: number, i: number, end: number): number {
+    const c = this.code;
+    const nameAt = this.skipSpace(i, end);
+    const nameEnd = this.expectIdent(nameAt, end);
+    let j = this.skipSpace(nameEnd, end);
+    if (c.charCodeAt(j) === LT) j = this.skipSpace(this.skipGenerics(j, end), end);
+    const fields: FieldDecl[] = [];
+    let itemEnd: number;
+    if (c.charCodeAt(j) === OPEN) {
+      const close = this.skipBalanced(j, end);
+      this.tupleFields(j + 1, close - 1, fields);
+      itemEnd = this.scanTo(close, end, (_, x) => x === SEMI, true) + 1;
+    } else {
+      j = this.scanTo(j, end, (_, x) => x === LBRACE || x === SEMI, true);
+      if (c.charCodeAt(j) === SEMI) itemEnd = j + 1;
+      else {
+        itemEnd = this.skipBalanced(j, end);
+        this.namedFields(j + 1, itemEnd - 1, fields);
+      }
+    }
+    const decl: StructDecl = { name: this.text.slice(nameAt, nameEnd), file: this.decls.file, range: this.range(start, itemEnd), fields };
+    this.decls.structs.push(decl);
+    return itemEnd;
+  }
+
+  /** Skips attributes (`#[..]`) at `i`. */
+  private skipAttributes(i: number, end: number): number {
+    const c = this.code;
+    let j = this.skipSpace(i, end);
+    while (c.charCodeAt(j) === HASH) {
+      const k = this.skipSpace(j + 1, end);
+      if (c.charCodeAt(k) !== LBRACKET) throw new Unexpected();
+      j = this.skipSpace(this.skipBalanced(k, end), end);
+    }
+    return j;
+  }
+
+  private namedFields(from: number, end: number, out: FieldDecl[]): void {
+    const c = this.code;
+    let i = from;
+    for (;;) {
+      i = this.skipAttributes(i, end);
+      if (i >= end) return;
+      const start = i;
+      const nameAt = this.skipSpace(this.visibility(i, end), end);
+      const nameEnd = this.expectIdent(nameAt, end);
+      const colon = this.skipSpace(nameEnd, end);
+      if (c.charCodeAt(colon) !== COLON) throw new Unexpected();
+      const stop = this.listItemEnd(colon + 1, end);
+      const [typeFrom, typeTo] = this.trimmed(colon + 1, stop);
+      if (typeFrom === typeTo) throw new Unexpected();
+      out.push({ name: this.text.slice(nameAt, nameEnd), typeText: this.text.slice(typeFrom, typeTo), range: this.range(start, typeTo) });
+      i = stop + 1;
+    }
+  }
+
+  private tupleFields(from: number, end: number, out: FieldDecl[]): void {
+    let i = from;
+    let index = 0;
+    for (;;) {
+      i = this.skipAttributes(i, end);
+      if (i >= end) return;
+      const typeAt = this.skipSpace(this.visibility(i, end), end);
+      const stop = this.listItemEnd(typeAt, end);
+      const [typeFrom, typeTo] = this.trimmed(typeAt, stop);
+      if (typeFrom === typeTo) throw new Unexpected();
+      out.push({ name: String(index++), typeText: this.text.slice(typeFrom, typeTo), range: this.range(typeFrom, typeTo) });
+      i = stop + 1;
+    }
+  }
+
+  /** The `,` (or list end) after a type in a comma-separated list. */
+  private listItemEnd(i: number, end: number): number {
+    const c = this.code;
+    let angle = 0;
+    let j = i;
+    while (j < end) {
+      const ch = c.charCodeAt(j);
+      if (ch === COMMA && angle === 0) return j;
+      if (ch === OPEN || ch === LBRACKET || ch === LBRACE) {
+        j = this.skipBalanced(j, end);
+        continue;
+      }
+      if (ch === LT) angle++;
+      else if (ch === GT && c.charCodeAt(j - 1) !== MINUS && angle > 0) angle--;
+      j++;
+    }
+    return end;
+  }
+
+  private staticItem(start: number, i: number, end: number, mod: string): number {
+    const c = this.code;
+    let nameAt = i;
+    if (this.isKeywordAt(nameAt, end, 'mut')) nameAt = this.skipSpace(nameAt + 3, end);
+    const nameEnd = this.expectIdent(nameAt, end);
+    const colon = this.skipSpace(nameEnd, end);
+    if (c.charCodeAt(colon) !== COLON || c.charCodeAt(colon + 1) === COLON) throw new Unexpected();
+    const typeStop = this.scanTo(colon + 1, end, (_, x) => x === EQ || x === SEMI, true);
+    const [typeFrom, typeTo] = this.trimmed(colon + 1, typeStop);
+    let stop = typeStop;
+    let initText = '';
+    if (c.charCodeAt(typeStop) === EQ) {
+      stop = this.scanTo(typeStop + 1, end, (_, x) => x === SEMI, false);
+      const [vFrom, vTo] = this.trimmed(typeStop + 1, stop);
+      initText = this.text.slice(vFrom, vTo);
+    }
+    const name = this.text.slice(nameAt, nameEnd);
+    if (typeFrom < typeTo) {
+      const decl: StaticDecl = { name, typeText: this.text.slice(typeFrom, typeTo), initText, file: this.decls.file, range: this.range(start, stop + 1), modulePath: mod };
+      this.decls.statics.push(decl);
+    }
+    return stop + 1;
+  }
+
+  private functionItem(start: number, fnAt: number, end: number, mod: string, impl: ImplContext | undefined): number {
+    const c = this.code;
+    const nameAt = this.skipSpace(fnAt + 2, end);
+    const nameEnd = this.expectIdent(nameAt, end);
+    let j = this.skipSpace(nameEnd, end);
+    if (c.charCodeAt(j) === LT) j = this.skipSpace(this.skipGenerics(j, end), end);
+    if (c.charCodeAt(j) !== OPEN) throw new Unexpected();
+    const paramsEnd = this.skipBalanced(j, end);
+    const params = this.parameters(j + 1, paramsEnd - 1, impl);
+    j = this.skipSpace(paramsEnd, end);
+    let returnType: string | undefined;
+    const isWhere = (k: number) => this.isKeywordAt(k, end, 'where') && !isIdentChar(c.charCodeAt(k - 1));
+    if (c.charCodeAt(j) === MINUS && c.charCodeAt(j + 1) === GT) {
+      const stop = this.scanTo(j + 2, end, (k, x) => x === LBRACE || x === SEMI || (x === 119 && isWhere(k)), true);
+      const [from, to] = this.trimmed(j + 2, stop);
+      returnType = this.text.slice(from, to);
+      j = stop;
+    }
+    j = this.scanTo(j, end, (_, x) => x === LBRACE || x === SEMI, true);
+    if (c.charCodeAt(j) === SEMI) return j + 1; // a signature (trait method without a default body)
+    const bodyEnd = this.skipBalanced(j, end);
+    const name = this.text.slice(nameAt, nameEnd);
+    const decl: FunctionDecl = {
+      qualifiedName: impl ? `${impl.selfType}::${name}` : mod ? `${mod}::${name}` : name,
+      name,
+      selfType: impl?.selfType,
+      traitName: impl?.traitName,
+      params,
+      returnType,
+      isAsync: /\basync\b/.test(this.text.slice(start, nameAt)),
+      file: this.decls.file,
+      range: this.range(start, bodyEnd),
+      nameRange: this.range(nameAt, nameEnd),
+      bodyRange: this.range(j, bodyEnd),
+      modulePath: mod,
+    };
+    this.decls.functions.push(decl);
+    return bodyEnd;
+  }
+
+  private parameters(from: number, end: number, impl: ImplContext | undefined): FunctionDecl['params'] {
+    const c = this.code;
+    const out: FunctionDecl['params'] = [];
+    let i = from;
+    for (;;) {
+      i = this.skipAttributes(i, end);
+      if (i >= end) return out;
+      const stop = this.listItemEnd(i, end);
+      const colon = this.patternColon(i, stop);
+      if (colon < 0) {
+        // `self`, `&self`, `&'a mut self`: typed by the impl block.
+        const [sFrom, sTo] = this.trimmed(i, stop);
+        if (!/^(&\s*('\w+\s+)?)?(mut\s+)?self$/.test(c.slice(sFrom, sTo))) throw new Unexpected();
+        out.push({ name: 'self', typeText: impl?.selfType ?? 'Self' });
+        i = stop + 1;
+        continue;
+      }
+      const [pFrom, pTo] = this.trimmed(i, colon);
+      const [tFrom, tTo] = this.trimmed(colon + 1, stop);
+      out.push({ name: this.text.slice(pFrom, pTo).replace(/^mut\s+/, ''), typeText: this.text.slice(tFrom, tTo) });
+      i = stop + 1;
+    }
+  }
+
+  /** The `:` between a parameter's pattern and its type (not a path's `::`), or -1. */
+  private patternColon(i: number, end: number): number {
+    const c = this.code;
+    for (let j = i; j < end; ) {
+      const ch = c.charCodeAt(j);
+      if (ch === OPEN || ch === LBRACKET || ch === LBRACE) {
+        j = this.skipBalanced(j, end);
+        continue;
+      }
+      if (ch === COLON) {
+        if (c.charCodeAt(j + 1) !== COLON) return j;
+        j += 2;
+        continue;
+      }
+      j++;
+    }
+    return -1;
+  }
+
+  private implItem(i: number, end: number, mod: string): number {
+    const c = this.code;
+    let j = this.skipSpace(i, end);
+    if (c.charCodeAt(j) === LT) j = this.skipSpace(this.skipGenerics(j, end), end);
+    if (c.charCodeAt(j) === BANG) j = this.skipSpace(j + 1, end);
+    const isWhere = (k: number) => this.isKeywordAt(k, end, 'where') && !isIdentChar(c.charCodeAt(k - 1));
+    // `for` separates trait and type; `for<'a>` is a higher-ranked bound inside either.
+    const isFor = (k: number) => this.isKeywordAt(k, end, 'for') && !isIdentChar(c.charCodeAt(k - 1)) && c.charCodeAt(this.skipSpace(k + 3, end)) !== LT;
+    const stop = this.scanTo(j, end, (k, x) => x === LBRACE || x === SEMI || (x === 119 && isWhere(k)) || (x === 102 && isFor(k)), true);
+    let traitName: string | undefined;
+    let typeFrom = j;
+    let typeStop = stop;
+    if (c.charCodeAt(stop) === 102) {
+      const [tf, tt] = this.trimmed(j, stop);
+      traitName = baseTypeName(this.text.slice(tf, tt));
+      typeFrom = stop + 3;
+      typeStop = this.scanTo(typeFrom, end, (k, x) => x === LBRACE || x === SEMI || (x === 119 && isWhere(k)), true);
+    }
+    const [tf, tt] = this.trimmed(typeFrom, typeStop);
+    const open = this.scanTo(typeStop, end, (_, x) => x === LBRACE || x === SEMI, true);
+    if (c.charCodeAt(open) !== LBRACE || tf === tt) throw new Unexpected();
+    const close = this.skipBalanced(open, end);
+    this.items(open + 1, close - 1, mod, { selfType: baseTypeName(this.text.slice(tf, tt)), traitName });
+    return close;
+  }
+
+  private traitItem(i: number, end: number, mod: string): number {
+    const c = this.code;
+    let j = i;
+    if (this.isKeywordAt(j, end, 'auto')) j = this.skipSpace(j + 4, end);
+    if (!this.isKeywordAt(j, end, 'trait')) throw new Unexpected();
+    const nameAt = this.skipSpace(j + 5, end);
+    const nameEnd = this.expectIdent(nameAt, end);
+    const open = this.scanTo(nameEnd, end, (_, x) => x === LBRACE || x === SEMI, true);
+    if (c.charCodeAt(open) === SEMI) return open + 1; // trait alias
+    const close = this.skipBalanced(open, end);
+    const name = this.text.slice(nameAt, nameEnd);
+    this.items(open + 1, close - 1, mod, { selfType: name, traitName: name });
+    return close;
+  }
+
+  private modItem(i: number, end: number, mod: string): number {
+    const c = this.code;
+    const nameAt = this.skipSpace(i, end);
+    const nameEnd = this.expectIdent(nameAt, end);
+    const j = this.skipSpace(nameEnd, end);
+    if (c.charCodeAt(j) === SEMI) return j + 1;
+    if (c.charCodeAt(j) !== LBRACE) throw new Unexpected();
+    const close = this.skipBalanced(j, end);
+    const name = this.text.slice(nameAt, nameEnd);
+    this.items(j + 1, close - 1, mod ? `${mod}::${name}` : name, undefined);
+    return close;
+  }
+
+  /** `macro_rules! name { .. }` or `macro_rules! name ( .. );`. */
+  private macroDefinition(i: number, end: number): number {
+    const c = this.code;
+    let j = this.skipSpace(i, end);
+    if (c.charCodeAt(j) !== BANG) throw new Unexpected();
+    j = this.skipSpace(this.expectIdent(this.skipSpace(j + 1, end), end), end);
+    const close = this.skipBalanced(j, end);
+    const k = this.skipSpace(close, end);
+    return c.charCodeAt(j) !== LBRACE && c.charCodeAt(k) === SEMI ? k + 1 : close;
+  }
+
+  /** `path!( .. );`, `path![ .. ];` or `path! { .. }` among items; only `lazy_static!` declares anything here. */
+  private macroInvocation(start: number, end: number, mod: string): number {
+    const c = this.code;
+    let j = start;
+    for (;;) {
+      j = this.expectIdent(j, end);
+      const k = this.skipSpace(j, end);
+      if (c.charCodeAt(k) === COLON && c.charCodeAt(k + 1) === COLON) {
+        j = this.skipSpace(k + 2, end);
+        continue;
+      }
+      j = k;
+      break;
+    }
+    if (c.charCodeAt(j) !== BANG) throw new Unexpected();
+    const pathText = this.text.slice(start, j).replace(/\s+/g, '');
+    const open = this.skipSpace(j + 1, end);
+    const ch = c.charCodeAt(open);
+    if (ch !== OPEN && ch !== LBRACKET && ch !== LBRACE) throw new Unexpected();
+    const close = this.skipBalanced(open, end);
+    if (/(^|::)lazy_static$/.test(pathText)) {
+      const body = this.text.slice(start, close);
+      const range = this.range(start, close);
+      for (const m of body.matchAll(LAZY_STATIC_RE)) {
+        this.decls.statics.push({ name: m[1], typeText: m[2], initText: m[3], file: this.decls.file, range, modulePath: mod });
+      }
+    }
+    if (ch === LBRACE) return close;
+    const semi = this.skipSpace(close, end);
+    if (c.charCodeAt(semi) !== SEMI) throw new Unexpected();
+    return semi + 1;
+  }
+}

@@ -1,0 +1,251 @@
+// The one-shot path: declarations read from the text (itemscan.ts) must equal the ones collected
+// from the tree, and a check that parses only the functions it looks into must report exactly
+// what a check of whole trees reports.
+
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { codeMarkingLiterals } from '../../server/src/analysis/functions';
+import { scanDeclarations } from '../../server/src/analysis/itemscan';
+import { checkWorkspace, type CheckResult } from '../../server/src/workspace/check';
+import { discoverWorkspace } from '../../server/src/workspace/discover';
+import { workspaceFindings, workspaceGraph } from '../../server/src/workspace/graph';
+import { getTestEngine, ROOT } from '../support/engine-harness';
+
+const REGISTRY = '/usr/share/cargo/registry';
+
+function rustFiles(dir: string, out: string[] = []): string[] {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== 'target' && !e.name.startsWith('.')) rustFiles(p, out);
+    } else if (e.name.endsWith('.rs')) out.push(p);
+  }
+  return out;
+}
+
+async function compareWithTree(text: string, file = 'src/lib.rs'): Promise<'same' | 'gave up' | 'syntax errors'> {
+  const engine = await getTestEngine();
+  const parsed = engine.parse(text);
+  try {
+    const scanned = engine.scan(text, file);
+    if (parsed.syntaxErrors > 0) return 'syntax errors';
+    if (!scanned) return 'gave up';
+    assert.deepStrictEqual(scanned.declarations, engine.declarations(parsed, file));
+    return 'same';
+  } finally {
+    parsed.dispose();
+  }
+}
+
+describe('declarations read from the text', () => {
+  test('every item form: the same declarations as the tree, positions included (CRLF, non-ASCII)', async () => {
+    const text = [
+      '#![allow(dead_code)]',
+      '//! crate docs with a { brace',
+      'use std::sync::{Arc, Mutex as M, RwLock, self};',
+      'use parking_lot::*;',
+      'pub(crate) use ::std::collections::{HashMap, hash_map::{self, Entry}};',
+      'use std::io::Write as _;',
+      'extern crate alloc;',
+      '/// A struct with "quotes" } and a brace in a comment',
+      '#[derive(Default)]',
+      'pub struct Catalog<T: Clone, const N: usize = 3> where T: Send {',
+      '    #[allow(unused)] pub(crate) load: RwLock<Vec<T>>, // trailing } comment',
+      '    /* block */ machines: Arc<Mutex<HashMap<String, fn(u8) -> u8>>>,',
+      '    r#type: Mutex<[u8; N]>,',
+      '}',
+      'struct Pair(pub Mutex<u8>, /* inline */ pub(crate) RwLock<String>);',
+      'pub struct Unit;',
+      'struct Empty(pub ());',
+      'enum E { A { x: Mutex<u8> }, B(u8) }',
+      'union U { a: u32, b: f32 }',
+      'type Alias<T> = Mutex<T>;',
+      'static GLOBAL: Mutex<Vec<u8>> = Mutex::new(Vec::new());',
+      "static mut NAME: &str = \"é } { ;\";",
+      "const CH: char = '}';",
+      'const _: () = { impl Catalog<u8, 3> { fn hidden(&self) {} } };',
+      'lazy_static::lazy_static! { static ref CACHE: Mutex<u32> = Mutex::new(0); }',
+      'macro_rules! noisy { ($x:expr) => { fn inside() {} }; }',
+      'noisy!(1);',
+      'cfg_rt! { pub fn in_macro() {} }',
+      'extern "C" { fn ffi(x: i32) -> i32; }',
+      'pub const unsafe extern "C" fn c_abi(x: i32) -> i32 { x }',
+      "pub(crate) async fn fetch<'a, F: Fn(&'a str) -> bool>(&(a, b): &(u8, u8), mut f: F, #[allow(unused)] _: u8) -> Result<(), Box<dyn std::error::Error>> where F: Send { Ok(()) }",
+      'impl<T: Clone, const N: usize> Catalog<T, N> where T: Send {',
+      '    const LIMIT: usize = 4;',
+      '    pub fn get(&self, k: &str) -> Option<std::sync::RwLockReadGuard<\'_, Vec<T>>> { self.load.read().ok() }',
+      "    fn by_ref<'a>(&'a mut self) {}",
+      '    fn boxed(self: Box<Self>) {}',
+      '    fn consume(mut self) {}',
+      '}',
+      'impl<F: FnOnce() -> u8> std::fmt::Debug for Wrapper<F> { fn fmt(&self, f: &mut std::fmt::Formatter<\'_>) -> std::fmt::Result { Ok(()) } }',
+      'unsafe impl Send for Unit {}',
+      'impl !Sync for Empty {}',
+      'pub trait Store: Send + Sync where Self: Sized {',
+      '    type Item;',
+      '    const N: usize;',
+      '    fn put(&self, x: u8);',
+      '    fn default_method(&self) -> u8 { 1 }',
+      '}',
+      'pub mod db {',
+      '    use std::sync::Mutex;',
+      '    pub struct Odb { pub lock: Mutex<()> }',
+      '    mod nested { pub fn deep() {} }',
+      '    pub mod decl;',
+      '}',
+      'fn größe() -> usize { "é".len() }',
+      'fn r#match() {}',
+      '',
+    ].join('\r\n');
+    assert.equal(await compareWithTree(text), 'same');
+    assert.equal(await compareWithTree(text.replace(/\r\n/g, '\n'), 'src/db/mod.rs'), 'same');
+  });
+
+  test('an explicit import wins over a glob import of a lock module, before or after it', async () => {
+    const engine = await getTestEngine();
+    for (const text of ['use std::sync::RwLock;\nuse parking_lot::*;\n', 'use parking_lot::*;\nuse std::sync::RwLock;\n']) {
+      const parsed = engine.parse(text);
+      const fromTree = engine.declarations(parsed, 'lib.rs');
+      parsed.dispose();
+      assert.equal(fromTree.imports.RwLock, 'std::sync::RwLock', text);
+      assert.equal(fromTree.imports.Mutex, 'parking_lot::Mutex', text);
+      assert.deepStrictEqual(engine.scan(text, 'lib.rs')!.declarations.imports, fromTree.imports, text);
+    }
+  });
+
+  test('text that is not a plain list of items is left to the parser', async () => {
+    const engine = await getTestEngine();
+    const cases = {
+      'a nested block comment': 'fn a() {}\n/* outer /* inner */ still a comment fn b() {} */\nfn c() {}\n',
+      'an unclosed body': 'fn a() {\n    let x = 1;\n',
+      'a stray closing brace': 'fn a() {}\n}\nfn b() {}\n',
+      'a statement among items': 'fn a() {}\nlet x = 1;\n',
+      'a control character outside literals': 'fn a() {}\n\u0001\n',
+    };
+    for (const [what, text] of Object.entries(cases)) assert.equal(engine.scan(text, 'lib.rs'), undefined, what);
+    // The same check in the scanner itself, given code from codeMarkingLiterals.
+    assert.equal(codeMarkingLiterals(cases['a nested block comment']), undefined);
+    assert.equal(scanDeclarations(cases['an unclosed body'], 'lib.rs', codeMarkingLiterals(cases['an unclosed body'])!), undefined);
+  });
+
+  test("the repository's fixtures and examples: the same declarations as the tree", async () => {
+    const files = [...rustFiles(path.join(ROOT, 'test', 'fixtures')), ...rustFiles(path.join(ROOT, 'examples'))];
+    assert.ok(files.length > 40);
+    const outcomes = new Map<string, number>();
+    for (const f of files) {
+      const o = await compareWithTree(fs.readFileSync(f, 'utf8'), path.relative(ROOT, f));
+      outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
+    }
+    assert.equal(outcomes.get('gave up') ?? 0, 0, JSON.stringify([...outcomes]));
+  });
+
+  test("every crate in Debian's registry: the same declarations as the tree, and the scanner rarely gives up", async (t) => {
+    if (!fs.existsSync(path.join(REGISTRY, 'tokio-1.24.2'))) return t.skip('librust-tokio-dev is not installed');
+    const files = rustFiles(REGISTRY);
+    const outcomes = new Map<string, number>();
+    const failures: string[] = [];
+    for (const f of files) {
+      let text = fs.readFileSync(f, 'utf8');
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      try {
+        const o = await compareWithTree(text, path.relative(REGISTRY, f));
+        outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
+      } catch (e) {
+        failures.push(`${path.relative(REGISTRY, f)}: ${(e as Error).message.slice(0, 400)}`);
+      }
+    }
+    assert.deepEqual(failures, []);
+    const same = outcomes.get('same') ?? 0;
+    assert.ok(same > 500, `compared ${same} files`);
+    // Giving up is safe (the file is parsed), but it must stay the exception.
+    assert.ok((outcomes.get('gave up') ?? 0) <= same / 100, JSON.stringify([...outcomes]));
+  });
+});
+
+describe('parsing parts of a file', () => {
+  test('a span asked for but not prepared is parsed on its own; syntax errors count only parsed spans', async () => {
+    const engine = await getTestEngine();
+    const text = 'fn a() { let x = ; }\nfn b() { b2(); }\nfn c() { c2(); }\n';
+    const span = (from: number, to: number) => ({
+      startIndex: from,
+      endIndex: to,
+      startPosition: { row: text.slice(0, from).split('\n').length - 1, column: from - (text.lastIndexOf('\n', from - 1) + 1) },
+      endPosition: { row: text.slice(0, to).split('\n').length - 1, column: to - (text.lastIndexOf('\n', to - 1) + 1) },
+    });
+    const b = span(text.indexOf('fn b'), text.indexOf('fn c') - 1);
+    const c = span(text.indexOf('fn c'), text.length - 1);
+    const trees = engine['host'].partial(text);
+    try {
+      trees.prepare([b]);
+      const rootB = trees.rootFor(b);
+      assert.equal(rootB.namedChildren.length, 1, 'only the prepared function is in the tree');
+      assert.equal(rootB.namedChildren[0]!.text, 'fn b() { b2(); }');
+      assert.deepEqual(rootB.namedChildren[0]!.startPosition, { row: 1, column: 0 }, 'positions are those of the whole text');
+      assert.equal(trees.syntaxErrors, 0);
+      const rootC = trees.rootFor(c);
+      assert.notEqual(rootC, rootB);
+      assert.equal(rootC.namedChildren[0]!.text, 'fn c() { c2(); }');
+      assert.equal(trees.roots().length, 2);
+      trees.rootFor(span(0, text.indexOf('fn b') - 1));
+      assert.ok(trees.syntaxErrors > 0, 'the broken function, once parsed, counts');
+    } finally {
+      trees.dispose();
+    }
+    // A whole parse afterwards sees the whole text again.
+    const whole = engine.parse(text);
+    assert.equal(whole.tree.rootNode.namedChildren.length, 3);
+    whole.dispose();
+  });
+});
+
+describe('a check that parses only what it looks into', () => {
+  const fixtureCrates = (): string[] => {
+    const out: string[] = [path.join(ROOT, 'examples', 'demo-crate')];
+    const walk = (dir: string) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (!e.isDirectory()) continue;
+        const p = path.join(dir, e.name);
+        if (fs.existsSync(path.join(p, 'Cargo.toml'))) out.push(p);
+        else walk(p);
+      }
+    };
+    walk(path.join(ROOT, 'test', 'fixtures'));
+    return out.filter((p) => fs.existsSync(p));
+  };
+
+  const everything = async (dir: string, fullParse: boolean) => {
+    const result: CheckResult = await checkWorkspace(discoverWorkspace(dir), { threads: 1, fullParse });
+    const graph = workspaceGraph(result);
+    const { timings: _t, ...rest } = result;
+    return { ...rest, graph, graphFindings: workspaceFindings(result, graph) };
+  };
+
+  test('reports exactly what a check of whole trees reports, on every fixture crate', async () => {
+    const crates = fixtureCrates();
+    assert.ok(crates.length >= 8, crates.join(', '));
+    for (const dir of crates) assert.deepStrictEqual(await everything(dir, false), await everything(dir, true), dir);
+  });
+
+  test('and on tokio, when it is installed', async (t) => {
+    const tokio = path.join(REGISTRY, 'tokio-1.24.2');
+    if (!fs.existsSync(tokio)) return t.skip('librust-tokio-dev is not installed');
+    const lazy = await everything(tokio, false);
+    assert.ok(lazy.findings.length > 0 && lazy.graph.edges.length > 0, `${lazy.findings.length} findings, ${lazy.graph.edges.length} edges`);
+    assert.deepStrictEqual(lazy, await everything(tokio, true));
+  });
+
+  test('a file that cannot be scanned is parsed whole, and its syntax errors are reported', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'locklens-scan-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'lib.rs'), 'use std::sync::Mutex;\nfn f(m: &Mutex<u8>) { let _ = m.lock().unwrap(); }\nfn broken( {\n');
+      const result = await checkWorkspace(discoverWorkspace(path.join(dir, 'lib.rs')), { threads: 1 });
+      assert.ok(result.messages.some((m) => /syntax error/.test(m)), result.messages.join('\n'));
+      assert.ok(result.findings.some((f) => f.rule === 'let-underscore-lock'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
