@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { FileAnalysis } from '../../server/src/analysis/api';
 import type { Finding } from '../../server/src/analysis/model';
-import { diagnosticsFor, eolAt, findingToDiagnostic, hoverMarkdown, isSuppressed, splitLines, suppressionEdit, wordAt } from '../../server/src/lsp/features';
+import { DiagnosticCache, diagnosticsFor, eolAt, findingAfterEdits, findingToDiagnostic, hoverMarkdown, isSuppressed, splitLines, suppressionEdit, wordAt } from '../../server/src/lsp/features';
 import { LockGraphBuilder } from '../../server/src/lsp/lockGraph';
 import { changedIdentifiers, optionsFromConfig } from '../../server/src/lsp/server';
 import type { FileDeclarations } from '../../server/src/analysis/api';
@@ -53,7 +53,7 @@ describe('diagnostics', () => {
       ],
       tags: ['unnecessary'],
     });
-    const d = findingToDiagnostic(f, 0, ctx)!;
+    const d = findingToDiagnostic(f, ctx)!;
     assert.equal(d.code, 'double-lock');
     assert.equal(d.source, 'locklens');
     assert.equal(d.severity, 1);
@@ -61,8 +61,8 @@ describe('diagnostics', () => {
     assert.equal(d.relatedInformation!.length, 1);
     assert.deepEqual(d.tags, [1]);
     assert.deepEqual(d.range, { start: { line: 3, character: 4 }, end: { line: 3, character: 10 } });
-    assert.equal(findingToDiagnostic(f, 0, { ...ctx, severityOf: () => 'hint' })!.severity, 4);
-    assert.equal(findingToDiagnostic(f, 0, { ...ctx, severityOf: () => 'off' }), undefined);
+    assert.equal(findingToDiagnostic(f, { ...ctx, severityOf: () => 'hint' })!.severity, 4);
+    assert.equal(findingToDiagnostic(f, { ...ctx, severityOf: () => 'off' }), undefined);
   });
 
   it('skip suppressed findings and findings of other files', () => {
@@ -78,6 +78,52 @@ describe('diagnostics', () => {
     assert.deepEqual(out.map((d) => d.code), ['double-lock', 'poison-unwrap']);
     const suppressed = diagnosticsFor({ ...analysis, findings: [finding('poison-unwrap', 3)] }, text + '  b.lock();\n', ctx);
     assert.deepEqual(suppressed, []);
+  });
+});
+
+describe('diagnostics across edits', () => {
+  it('are converted once per finding object and context', () => {
+    const cache = new DiagnosticCache();
+    const f = finding('double-lock', 3, { related: [{ file: 'src/lib.rs', range: range(1, 0, 3), message: 'first here' }] });
+    const d = cache.get(f, ctx)!;
+    assert.deepEqual(d, findingToDiagnostic(f, ctx));
+    assert.equal(d.data, undefined, 'nothing the server can recompute is sent');
+    assert.equal(cache.get(f, ctx), d, 'the same finding: the same diagnostic');
+    assert.notEqual(cache.get({ ...f }, ctx), d, 'another finding object is converted');
+    const hint = cache.get(f, { ...ctx, severityOf: () => 'hint' })!;
+    assert.equal(hint.severity, 4, 'a new severity setting converts again');
+    assert.equal(cache.get(f, { ...ctx, severityOf: () => 'off' }), undefined);
+    assert.equal(cache.get(f, { ...ctx, uriOf: () => 'file:///moved.rs' })!.relatedInformation![0].location.uri, 'file:///moved.rs', 'and so does a new URI of a related file');
+    const analysis: FileAnalysis = { file: 'src/lib.rs', acquisitions: [], functions: [], syntaxErrors: 0, findings: [f] };
+    assert.equal(diagnosticsFor(analysis, '', ctx, [], cache)[0], cache.get(f, ctx));
+  });
+
+  it('move with the edits made since they were computed', () => {
+    const at = (row: number, column: number) => ({ row, column });
+    // `abc` inserted at 2:4, then a line break inserted at 0:0.
+    const edits = [
+      { startIndex: 0, oldEndIndex: 0, newEndIndex: 3, startPosition: at(2, 4), oldEndPosition: at(2, 4), newEndPosition: at(2, 7) },
+      { startIndex: 0, oldEndIndex: 0, newEndIndex: 1, startPosition: at(0, 0), oldEndPosition: at(0, 0), newEndPosition: at(1, 0) },
+    ];
+    const f = finding('lock-order-inversion', 2, {
+      range: range(2, 6, 9),
+      related: [
+        { file: 'src/lib.rs', range: range(1, 0, 3), message: 'same file, above the first edit' },
+        { file: 'src/other.rs', range: range(2, 6, 9), message: 'another file: stays' },
+      ],
+    });
+    const moved = findingAfterEdits(f, edits);
+    assert.deepEqual(moved.range, range(3, 9, 12));
+    assert.deepEqual(moved.related.map((r) => r.range), [range(2, 0, 3), range(2, 6, 9)]);
+    assert.equal(moved.message, f.message);
+    const before = finding('poison-unwrap', 2, { range: range(2, 0, 3) });
+    assert.deepEqual(findingAfterEdits(before, edits.slice(0, 1)), before, 'before the edit on its line: unchanged');
+    assert.equal(findingAfterEdits(before, edits.slice(0, 1)), before, 'and the same object');
+    // A deleted span: what was inside it collapses to where the deletion starts.
+    const deletion = [{ startIndex: 0, oldEndIndex: 0, newEndIndex: 0, startPosition: at(1, 2), oldEndPosition: at(3, 1), newEndPosition: at(1, 2) }];
+    assert.deepEqual(findingAfterEdits(finding('poison-unwrap', 2, { range: range(2, 4, 5) }), deletion).range, range(1, 2, 2), 'inside');
+    assert.deepEqual(findingAfterEdits(finding('poison-unwrap', 3, { range: range(3, 4, 6) }), deletion).range, range(1, 5, 7), 'after, on the last deleted line');
+    assert.deepEqual(findingAfterEdits(finding('poison-unwrap', 5, { range: range(5, 4, 6) }), deletion).range, range(3, 4, 6), 'later lines');
   });
 });
 

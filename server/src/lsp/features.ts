@@ -23,6 +23,7 @@ import type { FileAnalysis } from '../analysis/api';
 import type { Acquisition, Finding, Position as EnginePosition, Range as EngineRange, Severity } from '../analysis/model';
 import type { GuardRegion } from '../../../common/protocol';
 import type { SeveritySetting } from '../../../common/settings';
+import type { TreeEditLike } from './host';
 
 export function toPosition(p: EnginePosition): Position {
   return { line: p.line, character: p.column };
@@ -65,12 +66,6 @@ export interface DiagnosticContext {
   severityOf(rule: string): SeveritySetting;
 }
 
-export interface DiagnosticData {
-  rule: string;
-  /** Index of the finding in the analysis, to find its fixes again. */
-  index: number;
-}
-
 /** Splits text into lines without their terminators. */
 export function splitLines(text: string): string[] {
   return text.split(/\r\n|\r|\n/);
@@ -79,17 +74,44 @@ export function splitLines(text: string): string[] {
 /** The engine's rule for allow comments, also applied to findings from the lock graph and runtime. */
 export { isSuppressed };
 
-export function findingToDiagnostic(finding: Finding, index: number, ctx: DiagnosticContext): Diagnostic | undefined {
+/**
+ * Converted diagnostics by finding. The engine hands back the same finding objects for every
+ * function it did not re-analyse, so on an edit only the edited function's findings are
+ * converted again; the entry also records what else the conversion read (severity, link,
+ * related URIs), and is rebuilt when that differs. Findings are never mutated after they are
+ * reported, and the diagnostics handed out are shared: callers must not mutate them either.
+ */
+export class DiagnosticCache {
+  private readonly entries = new WeakMap<Finding, { rule: string; severity: string; related: string; diagnostic: Diagnostic | undefined }>();
+
+  /** `ruleKey`: what the context says about the finding's rule (see `ruleKeyOf`). */
+  get(finding: Finding, ctx: DiagnosticContext, ruleKey = ruleKeyOf(finding.rule, ctx)): Diagnostic | undefined {
+    const related = finding.related && finding.related.length > 0 ? finding.related.map((r) => ctx.uriOf(r.file) ?? '').join('\u0000') : '';
+    const hit = this.entries.get(finding);
+    if (hit && hit.rule === ruleKey && hit.severity === finding.severity && hit.related === related) return hit.diagnostic;
+    const diagnostic = findingToDiagnostic(finding, ctx);
+    this.entries.set(finding, { rule: ruleKey, severity: finding.severity, related, diagnostic });
+    return diagnostic;
+  }
+}
+
+/** The severity setting and documentation link of a rule: what a conversion reads of the context besides URIs. */
+function ruleKeyOf(rule: string, ctx: DiagnosticContext): string {
+  return `${rule}\u0000${ctx.severityOf(rule)}\u0000${ctx.docHref(rule) ?? ''}`;
+}
+
+export function findingToDiagnostic(finding: Finding, ctx: DiagnosticContext): Diagnostic | undefined {
   const setting = ctx.severityOf(finding.rule);
   if (setting === 'off') return undefined;
   const severity = setting === 'default' ? SEVERITY[finding.severity] ?? DiagnosticSeverity.Warning : SEVERITY[setting];
+  // No `data`: a code action finds its finding again by rule and range (see diagnosticEntries),
+  // so nothing is sent that the server can recompute.
   const diagnostic: Diagnostic = {
     range: toRange(finding.range),
     severity,
     code: finding.rule,
     source: 'locklens',
     message: finding.message,
-    data: { rule: finding.rule, index } satisfies DiagnosticData,
   };
   const href = ctx.docHref(finding.rule);
   if (href) diagnostic.codeDescription = { href };
@@ -106,17 +128,79 @@ export function findingToDiagnostic(finding: Finding, index: number, ctx: Diagno
   return diagnostic;
 }
 
-/** Diagnostics for the findings of one file that are not suppressed by an allow comment. */
-export function diagnosticsFor(analysis: FileAnalysis, text: string, ctx: DiagnosticContext, extra: readonly Finding[] = []): Diagnostic[] {
+/**
+ * The findings of one file that are not suppressed by an allow comment, each with its
+ * diagnostic (`cache`: reuse the conversions of findings seen before).
+ */
+export function diagnosticEntries(analysis: FileAnalysis, text: string, ctx: DiagnosticContext, extra: readonly Finding[] = [], cache?: DiagnosticCache): Array<{ finding: Finding; diagnostic: Diagnostic }> {
   const lines = text.includes('locklens:') ? splitLines(text) : undefined;
-  const out: Diagnostic[] = [];
-  [...analysis.findings, ...extra].forEach((finding, index) => {
+  const out: Array<{ finding: Finding; diagnostic: Diagnostic }> = [];
+  const ruleKeys = new Map<string, string>();
+  const add = (finding: Finding) => {
     if (finding.file !== analysis.file) return;
     if (lines && isSuppressed(finding, lines)) return;
-    const diagnostic = findingToDiagnostic(finding, index, ctx);
-    if (diagnostic) out.push(diagnostic);
-  });
+    let diagnostic: Diagnostic | undefined;
+    if (cache) {
+      let ruleKey = ruleKeys.get(finding.rule);
+      if (ruleKey === undefined) ruleKeys.set(finding.rule, (ruleKey = ruleKeyOf(finding.rule, ctx)));
+      diagnostic = cache.get(finding, ctx, ruleKey);
+    } else {
+      diagnostic = findingToDiagnostic(finding, ctx);
+    }
+    if (diagnostic) out.push({ finding, diagnostic });
+  };
+  for (const finding of analysis.findings) add(finding);
+  for (const finding of extra) add(finding);
   return out;
+}
+
+/** Diagnostics for the findings of one file that are not suppressed by an allow comment. */
+export function diagnosticsFor(analysis: FileAnalysis, text: string, ctx: DiagnosticContext, extra: readonly Finding[] = [], cache?: DiagnosticCache): Diagnostic[] {
+  return diagnosticEntries(analysis, text, ctx, extra, cache).map((e) => e.diagnostic);
+}
+
+/** Where a position ends up after tree-sitter edits (one inside a replaced span goes to its start). */
+export function positionAfterEdits(p: EnginePosition, edits: readonly TreeEditLike[]): EnginePosition {
+  let line = p.line;
+  let column = p.column;
+  for (const e of edits) {
+    const s = e.startPosition;
+    const o = e.oldEndPosition;
+    if (line < s.row || (line === s.row && column < s.column)) continue;
+    if (line < o.row || (line === o.row && column < o.column)) {
+      line = s.row;
+      column = s.column;
+    } else if (line === o.row) {
+      column = e.newEndPosition.column + (column - o.column);
+      line = e.newEndPosition.row;
+    } else {
+      line += e.newEndPosition.row - o.row;
+    }
+  }
+  return line === p.line && column === p.column ? p : { line, column };
+}
+
+function rangeAfterEdits(r: EngineRange, edits: readonly TreeEditLike[]): EngineRange {
+  const start = positionAfterEdits(r.start, edits);
+  const end = positionAfterEdits(r.end, edits);
+  return start === r.start && end === r.end ? r : { start, end };
+}
+
+/**
+ * A finding of an earlier text moved with the edits made since (its range and the related
+ * locations in the same file), for publishing it with the new text until it is recomputed.
+ */
+export function findingAfterEdits(f: Finding, edits: readonly TreeEditLike[]): Finding {
+  const range = rangeAfterEdits(f.range, edits);
+  let moved = range !== f.range;
+  const related = (f.related ?? []).map((r) => {
+    if (r.file !== f.file) return r;
+    const rr = rangeAfterEdits(r.range, edits);
+    if (rr === r.range) return r;
+    moved = true;
+    return { ...r, range: rr };
+  });
+  return moved ? { ...f, range, related } : f;
 }
 
 /** The identifier under the cursor, with its range. */

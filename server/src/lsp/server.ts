@@ -45,8 +45,11 @@ import { DocumentStore, OpenDocument } from './documents';
 import {
   acquisitionAt,
   codeActionsFor,
+  DiagnosticCache,
   DiagnosticContext,
+  diagnosticEntries,
   diagnosticsFor,
+  findingAfterEdits,
   guardRegionsOf,
   highlightsFor,
   hoverFor,
@@ -55,7 +58,7 @@ import {
   splitLines,
   toRange,
 } from './features';
-import type { CrateInfo, EngineLike, ParsedFileLike, ServerHost, WorkspaceInfo } from './host';
+import type { CrateInfo, EngineLike, ParsedFileLike, ServerHost, TreeEditLike, WorkspaceInfo } from './host';
 import { LockGraphBuilder, lockSummaryTitle } from './lockGraph';
 import { MAX_RUNTIME_EDGES, runtimeDiagnostics, type RuntimeEvidence, type StaticAcquisition } from './runtimeEdges';
 import { isInside, pathKey, pathToUri, toPosix, uriToPath } from './uri';
@@ -99,6 +102,10 @@ interface FileEntry {
   stamp?: string;
   /** The text `analysis` was computed from (for allow comments and fixes). */
   text?: string;
+  /** The open document's version `analysis` is of (undefined: of the text on disk). */
+  analysisVersion?: number;
+  /** `analysisVersion` when the crate's graph findings were last computed. */
+  graphVersion?: number;
 }
 
 interface AnalysisResult {
@@ -106,6 +113,8 @@ interface AnalysisResult {
   text: string;
   /** The document version `text` is (diagnostics are published for it, not for a later one). */
   version: number;
+  /** The edits that made `text` from the version before (when it was re-parsed incrementally). */
+  since?: { fromVersion: number; edits: readonly TreeEditLike[] };
   edition: Edition;
   editionSource: string;
   file?: FileEntry;
@@ -176,6 +185,9 @@ export class LockLensServer {
   private runtimeDiags = new Map<string, Diagnostic[]>();
   /** The static diagnostics last published per uri (runtime ones are added on top). */
   private readonly staticPublished = new Map<string, { diagnostics: Diagnostic[]; version?: number }>();
+  /** What was last sent per uri (static and runtime diagnostics), to skip sending it again unchanged. */
+  private readonly sent = new Map<string, { diagnostics: Diagnostic[]; version?: number }>();
+  private readonly diagnosticCache = new DiagnosticCache();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Resolves when every workspace file's declarations are known (analysis needs the crate index). */
   private declarationsReady: Promise<void> = Promise.resolve();
@@ -685,6 +697,7 @@ export class LockLensServer {
     const { edition } = this.editionFor(settings, file.crate);
     const options = this.engineOptions(settings, file.crate, edition);
     file.analysis = engine.analyzeFile(parsed, file.key, this.crateIndex(file.crate), options);
+    file.analysisVersion = undefined;
     file.text = text;
     file.stamp = `disk|${file.crate.generation}|${JSON.stringify(options)}`;
   }
@@ -734,6 +747,7 @@ export class LockLensServer {
     // Lock order crosses crates, so the graph covers the whole workspace of the changed crate.
     const crates = changed.workspace.crates;
     const findings = this.graphBuilder(crates).findings();
+    for (const crate of crates) for (const file of crate.files) file.graphVersion = file.analysisVersion;
     const analyses = new Map(crates.flatMap((c) => c.files.filter((f) => f.analysis).map((f) => [f.key, f.analysis!] as const)));
     const byFile = new Map<string, Finding[]>();
     for (const f of withoutEngineDuplicates(findings, (file) => analyses.get(file))) {
@@ -753,11 +767,16 @@ export class LockLensServer {
     }
     const previous = crate.graphFindings;
     crate.graphFindings = next;
+    const changed = crate.files.filter((file) => {
+      const before = previous.get(file.key);
+      const after = next.get(file.key);
+      if (JSON.stringify(before ?? []) !== JSON.stringify(after ?? [])) return true;
+      // The same findings: keep the objects (their diagnostics are converted already).
+      if (before) next.set(file.key, before);
+      return false;
+    });
     const settings = await this.settingsFor(pathToUri(crate.info.root));
-    for (const file of crate.files) {
-      const before = JSON.stringify(previous.get(file.key) ?? []);
-      const after = JSON.stringify(next.get(file.key) ?? []);
-      if (!all && before === after) continue;
+    for (const file of all ? crate.files : changed) {
       const open = this.openDocumentFor(file);
       if (open) {
         const result = this.openResults.get(open.uri)?.result;
@@ -777,18 +796,34 @@ export class LockLensServer {
     }
     const resolve = this.uriResolver({ workspaceRoot: file.crate.workspace.root, key: file.key, uri });
     const extra = file.crate.graphFindings.get(file.key) ?? [];
-    this.publish(uri, diagnosticsFor(file.analysis, file.text, this.diagnosticContext(settings, resolve, file.crate), extra));
+    this.publish(uri, diagnosticsFor(file.analysis, file.text, this.diagnosticContext(settings, resolve, file.crate), extra, this.diagnosticCache));
   }
 
-  private publishOpen(uri: string, result: AnalysisResult): void {
+  /** Publishes an open document's findings; `extra`: the crate-wide ones to show (default: the current ones). */
+  private publishOpen(uri: string, result: AnalysisResult, extra = this.extraFindings(result)): Promise<void> | undefined {
     const doc = this.documents.get(uri);
-    if (!doc) return;
+    if (!doc) return undefined;
     const root = result.file?.crate.workspace.root;
     const resolve = this.uriResolver({ workspaceRoot: root, key: result.analysis.file, uri });
-    const extra = this.extraFindings(result);
     // Labelled with the version they were computed for: when the text moved on meanwhile, the
     // client must not take them for the current text's (that version's analysis follows).
-    this.publish(uri, diagnosticsFor(result.analysis, result.text, this.diagnosticContext(result.settings, resolve, result.file?.crate), extra), result.version);
+    return this.publish(uri, diagnosticsFor(result.analysis, result.text, this.diagnosticContext(result.settings, resolve, result.file?.crate), extra, this.diagnosticCache), result.version);
+  }
+
+  /**
+   * The crate-wide findings of the last graph refresh for an analysed workspace document, valid
+   * for its current text: as they are when the graph saw this version, moved with the edits
+   * when it saw the version this one was made from; otherwise undefined (not known until the
+   * graph is refreshed: e.g. a document just opened, or one the graph saw only as on disk).
+   */
+  private previousGraphFindings(result: AnalysisResult): Finding[] | undefined {
+    const file = result.file;
+    if (!file || file.graphVersion === undefined) return undefined;
+    const list = file.crate.graphFindings.get(file.key) ?? [];
+    if (file.graphVersion === result.version) return list;
+    if (result.since?.fromVersion !== file.graphVersion) return undefined;
+    const edits = result.since.edits;
+    return list.map((f) => findingAfterEdits(f, edits));
   }
 
   /** Crate-wide findings for an analysed document (a loose file is its own crate). */
@@ -921,8 +956,25 @@ export class LockLensServer {
     // The crate's lock graph includes this document's current text; refreshing it also
     // republishes other files whose cross-file findings changed. While the declarations pass
     // runs the crate is incomplete: indexing refreshes the graph once it is.
-    if (result.file && !this.declaring) await this.refreshGraph(result.file.crate, false);
-    this.publishOpen(uri, result);
+    if (!result.file || this.declaring) {
+      this.publishOpen(uri, result);
+      this.sendStatus();
+      return;
+    }
+    // The document's own findings are final now: publish them at once, with the crate-wide
+    // findings of the last refresh (moved with the edits since), and refresh the graph once
+    // that message is on its way. The refresh republishes this document only if its crate-wide
+    // findings changed.
+    const previous = this.previousGraphFindings(result);
+    if (previous) {
+      const sent = this.publishOpen(uri, result, previous);
+      if (sent) await settledWithin(sent, FLUSH_WAIT_MS);
+    }
+    await this.refreshGraph(result.file.crate, false);
+    // Not published yet: this version's diagnostics with the refreshed graph, unless a newer
+    // version was analysed meanwhile (it publishes itself).
+    const latest = this.openResults.get(uri)?.result;
+    if (!previous && this.documents.get(uri) && (!latest || latest.version === result.version)) this.publishOpen(uri, latest ?? result);
     this.sendStatus();
   }
 
@@ -972,23 +1024,33 @@ export class LockLensServer {
     const analysis = engine.analyzeFile(parsed, key, index, options);
     if (file) {
       file.analysis = analysis;
+      file.analysisVersion = current.document.version;
       file.stamp = stamp;
     }
-    const result: AnalysisResult = { analysis, text: current.document.getText(), version: current.document.version, edition, editionSource: source, file, settings };
+    const since = current.lastParse && current.parsedVersion === current.document.version ? current.lastParse : undefined;
+    const result: AnalysisResult = { analysis, text: current.document.getText(), version: current.document.version, since, edition, editionSource: source, file, settings };
     // The stamp uses the generation before this analysis possibly bumped it.
     this.openResults.set(uri, { stamp: `${current.document.version}|${crate?.generation ?? -1}|${JSON.stringify(options)}${partial}`, result });
     return result;
   }
 
-  private publish(uri: string, staticDiagnostics: Diagnostic[], version?: number): void {
-    if (this.shuttingDown) return;
+  /**
+   * Sends a uri's diagnostics, unless they (and the version) are what was last sent for it.
+   * Returns the send's promise (settled once the message is written), if one was sent.
+   */
+  private publish(uri: string, staticDiagnostics: Diagnostic[], version?: number): Promise<void> | undefined {
+    if (this.shuttingDown) return undefined;
     this.staticPublished.set(uri, { diagnostics: staticDiagnostics, version });
     const runtime = this.runtimeDiags.get(uri);
     const diagnostics = runtime ? [...staticDiagnostics, ...runtime] : staticDiagnostics;
-    if (diagnostics.length === 0 && !this.published.has(uri) && version === undefined) return;
+    if (diagnostics.length === 0 && !this.published.has(uri) && version === undefined) return undefined;
     if (diagnostics.length === 0) this.published.delete(uri);
     else this.published.set(uri, diagnostics.length);
-    this.connection.sendDiagnostics({ uri, diagnostics, ...(version !== undefined ? { version } : {}) }).catch(() => undefined);
+    const last = this.sent.get(uri);
+    if (last && last.version === version && sameDiagnostics(last.diagnostics, diagnostics)) return undefined;
+    if (diagnostics.length === 0 && version === undefined) this.sent.delete(uri);
+    else this.sent.set(uri, { diagnostics, version });
+    return this.connection.sendDiagnostics({ uri, diagnostics, ...(version !== undefined ? { version } : {}) }).catch(() => undefined);
   }
 
   /** `locklens/runtimeEdges`: re-checks all runtime evidence and republishes the files whose runtime diagnostics changed. */
@@ -1103,12 +1165,8 @@ export class LockLensServer {
     const ctx = this.diagnosticContext(result.settings, resolve, result.file?.crate);
     const fromClient = (params.context?.diagnostics ?? []).filter((d) => d?.source === 'locklens');
     const actions: CodeAction[] = [];
-    const extra = this.extraFindings(result);
-    const current = diagnosticsFor(result.analysis, result.text, ctx, extra);
-    [...result.analysis.findings, ...extra].forEach((finding, index) => {
-      if (finding.file !== result.analysis.file) return;
-      const diagnostic = current.find((d) => (d.data as { index?: number } | undefined)?.index === index);
-      if (!diagnostic || !rangesIntersect(diagnostic.range, params.range)) return;
+    for (const { finding, diagnostic } of diagnosticEntries(result.analysis, result.text, ctx, this.extraFindings(result), this.diagnosticCache)) {
+      if (!rangesIntersect(diagnostic.range, params.range)) continue;
       const matching = fromClient.find((d) => d.code === finding.rule && rangesIntersect(d.range, diagnostic.range)) ?? diagnostic;
       for (const action of codeActionsFor(finding, matching, { uri, text: result.text, uriOf: resolve })) {
         // Two findings of one rule on one line share their allow comment: offer it once.
@@ -1116,7 +1174,7 @@ export class LockLensServer {
         if (same) same.diagnostics = [...(same.diagnostics ?? []), ...(action.diagnostics ?? [])];
         else actions.push(action);
       }
-    });
+    }
     return actions;
   }
 
@@ -1225,6 +1283,33 @@ function isPosition(p: unknown): p is { line: number; character: number } {
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    promise.then(done, done);
+  });
+}
+
+/**
+ * How long the lock-graph refresh after an edit waits for the edited document's diagnostics to
+ * be written: the graph work would otherwise hold back the rest of a large message (a pipe takes
+ * 64 KB at a time), but a client that does not read must not hold back the graph for long.
+ */
+const FLUSH_WAIT_MS = 20;
+
+/** The same diagnostics: the same objects (cached conversions), or equal JSON. */
+function sameDiagnostics(a: readonly Diagnostic[], b: readonly Diagnostic[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && JSON.stringify(a[i]) !== JSON.stringify(b[i])) return false;
+  return true;
 }
 
 function readVersion(): string {
