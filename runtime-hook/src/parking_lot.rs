@@ -56,7 +56,7 @@ macro_rules! guard_common {
                 // SAFETY: dropped exactly once, here.
                 unsafe { ManuallyDrop::drop(&mut self.inner) }
                 if self.held != 0 {
-                    rt::released(&self.lock.meta, self.held);
+                    rt::released(self.held);
                 }
             }
         }
@@ -276,7 +276,7 @@ impl Condvar {
         f: impl FnOnce(&mut pl::MutexGuard<'_, T>) -> R,
     ) -> R {
         let held = g.held;
-        rt::released(&g.lock.meta, held);
+        rt::released(held);
         let r = f(&mut g.inner);
         g.held = if held != 0 && rt::enabled() { rt::acquired(&g.lock.meta, Mode::Mutex, site, None) } else { 0 };
         r

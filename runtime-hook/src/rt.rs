@@ -31,6 +31,11 @@ const ON: u8 = 2;
 static STATE: AtomicU8 = AtomicU8::new(UNINIT);
 static INIT: Once = Once::new();
 static RT: OnceLock<Runtime> = OnceLock::new();
+/// Milliseconds since the hook started, refreshed by the background thread
+/// every snapshot interval; stamps holds. Written only by that thread, read
+/// by every tracked acquisition: a static (no `RT` lookup on the fast path)
+/// on a cache line of its own.
+static COARSE_MS: CacheLine<AtomicU64> = CacheLine(AtomicU64::new(0));
 
 /// Held locks tracked per thread; deeper nesting is not tracked.
 pub(crate) const MAX_HELD: usize = 32;
@@ -208,7 +213,6 @@ fn launch(cfg: Config) {
         async_waiters: StdMutex::new(HashMap::new()),
         next_async: AtomicU64::new(1),
         abort_after_write: AtomicBool::new(false),
-        coarse_ms: CacheLine(AtomicU64::new(0)),
         clock: SampleClock::new(start),
     };
     if RT.set(rt).is_err() {
@@ -298,11 +302,6 @@ pub(crate) struct Runtime {
     /// Set when the background thread itself found a deadlock in abort
     /// mode: it aborts after writing the report (it cannot wait for itself).
     pub(crate) abort_after_write: AtomicBool,
-    /// Milliseconds since start, refreshed by the background thread every
-    /// snapshot interval and by every slow path; used to stamp holds.
-    /// Written only by the background thread, read by every tracked
-    /// acquisition: kept on a cache line of its own.
-    pub(crate) coarse_ms: CacheLine<AtomicU64>,
     /// The clock of sampled hold times.
     clock: SampleClock,
 }
@@ -405,19 +404,23 @@ impl Runtime {
 
     /// Background thread only: refresh the coarse clock.
     pub(crate) fn tick_clock(&self) {
-        self.coarse_ms.store(self.now_ms(), Relaxed);
+        COARSE_MS.store(self.now_ms(), Relaxed);
         self.clock.calibrate();
     }
 
-    /// Start token of a sampled hold (see [`HeldToken`]).
+    /// The sample part of a sampled hold's token (see [`HeldToken`]).
     #[inline]
     fn sample_token(&self) -> HeldToken {
-        self.clock.now() + 2
+        (self.clock.now() + 1).min(u64::MAX >> TOKEN_POS_BITS) << TOKEN_POS_BITS
     }
 
-    /// ns since the sampled hold with start token `token` began.
+    /// ns since the sampled hold with token `token` began.
     fn sampled_hold_ns(&self, token: HeldToken) -> u64 {
-        self.clock.to_ns((self.clock.now() + 2).saturating_sub(token))
+        self.clock.to_ns((self.clock.now() + 1).saturating_sub(token >> TOKEN_POS_BITS))
+    }
+
+    fn edges_locked(&self) -> StdMutexGuard<'_, EdgeGraph> {
+        self.edges.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn status_locked(&self) -> StdMutexGuard<'_, Status> {
@@ -610,23 +613,15 @@ impl LockMeta {
 
 pub(crate) struct HeldSlot {
     ident: AtomicU64,
-    /// Last lock-order pair checked from this slot (owner thread only; see
-    /// [`check_edges`]). 0 = none.
+    /// Last lock-order pair ([`edge_key`]) checked from this slot (owner
+    /// thread only; see [`check_edges`]). 0 = none.
     edge_memo: AtomicU64,
     site: AtomicPtr<Location<'static>>,
-    mode: AtomicU8,
     since_ms: AtomicU64,
+    mode: AtomicU8,
 }
 
-pub(crate) struct StatSlot {
-    /// Acquisition site; null = empty slot. Written last (Release).
-    site: AtomicPtr<Location<'static>>,
-    /// `class << 8 | mode`.
-    key: AtomicU64,
-    pub(crate) c: [AtomicU64; 8],
-}
-
-// indices into StatSlot::c, same order as SiteCounters
+// indices into a slot's counters, same order as SiteCounters
 const C_ACQ: usize = 0;
 const C_CONTENDED: usize = 1;
 const C_TRYFAIL: usize = 2;
@@ -658,8 +653,19 @@ pub(crate) struct ThreadState {
     wait_last_site: AtomicPtr<Location<'static>>,
     pub(crate) stall_reported: AtomicU64,
     backtrace: StdMutex<Option<std::backtrace::Backtrace>>,
-    pub(crate) stats: [StatSlot; STAT_SLOTS],
-    pub(crate) stats_overflow: StdMutex<HashMap<StatKey, SiteCounters>>,
+    // Per-(class, site, mode) counter slots, as parallel arrays so that
+    // the inline path indexes each with one scaled address:
+    /// Acquisition site of a slot; null = empty. Written last (Release).
+    stat_sites: [AtomicPtr<Location<'static>>; STAT_SLOTS],
+    /// `class << 3 | mode` of a slot (modes are 1..=5).
+    stat_keys: [AtomicU64; STAT_SLOTS],
+    /// A slot's acquisitions ([`C_ACQ`]).
+    stat_acq: [AtomicU64; STAT_SLOTS],
+    /// A slot's other counters ([`C_CONTENDED`].., at index - 1).
+    stat_rest: [[AtomicU64; 7]; STAT_SLOTS],
+    stats_overflow: StdMutex<HashMap<StatKey, SiteCounters>>,
+    /// Lock-order pairs this thread knows are in the global graph.
+    edges: EdgeCache,
 }
 
 impl ThreadState {
@@ -675,8 +681,8 @@ impl ThreadState {
                 ident: AtomicU64::new(0),
                 edge_memo: AtomicU64::new(0),
                 site: AtomicPtr::new(ptr::null_mut()),
-                mode: AtomicU8::new(0),
                 since_ms: AtomicU64::new(0),
+                mode: AtomicU8::new(0),
             }),
             sample_countdown: AtomicU32::new(1),
             wait_ident: AtomicU64::new(0),
@@ -690,12 +696,12 @@ impl ThreadState {
             wait_last_site: AtomicPtr::new(ptr::null_mut()),
             stall_reported: AtomicU64::new(0),
             backtrace: StdMutex::new(None),
-            stats: std::array::from_fn(|_| StatSlot {
-                site: AtomicPtr::new(ptr::null_mut()),
-                key: AtomicU64::new(0),
-                c: std::array::from_fn(|_| AtomicU64::new(0)),
-            }),
+            stat_sites: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            stat_keys: std::array::from_fn(|_| AtomicU64::new(0)),
+            stat_acq: std::array::from_fn(|_| AtomicU64::new(0)),
+            stat_rest: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
             stats_overflow: StdMutex::new(HashMap::new()),
+            edges: EdgeCache::new(),
         }
     }
 
@@ -703,60 +709,117 @@ impl ThreadState {
         ThreadRef { id: self.id, name: self.name.clone(), os_tid: self.os_tid }
     }
 
-    /// Counter slot for (class, site, mode), owner thread only. The first
-    /// probe is inline; collisions go out of line.
-    #[inline(always)]
-    fn stat(&self, class: u64, site: &'static Location<'static>, mode: Mode) -> Option<&StatSlot> {
-        let sp = site as *const Location<'static> as *mut Location<'static>;
-        let key = class << 8 | mode as u64;
-        let h = ((sp as usize >> 4) ^ (class as usize) ^ ((mode as usize) << 3)) & (STAT_SLOTS - 1);
-        let s = &self.stats[h];
-        if s.site.load(Relaxed) == sp && s.key.load(Relaxed) == key {
-            return Some(s);
-        }
-        self.stat_probe(h, key, sp)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn stat_probe(&self, h: usize, key: u64, sp: *mut Location<'static>) -> Option<&StatSlot> {
+    /// Counter slot index for (class, site, mode) from slot `h` on, taking
+    /// an empty slot if there is none yet (owner thread only).
+    fn stat_probe(&self, h: usize, key: u64, sp: *mut Location<'static>) -> Option<usize> {
         for i in 0..STAT_PROBE {
-            let s = &self.stats[(h + i) & (STAT_SLOTS - 1)];
-            let cur = s.site.load(Relaxed);
+            let h = (h + i) & (STAT_SLOTS - 1);
+            let cur = self.stat_sites[h].load(Relaxed);
             if cur == sp {
-                if s.key.load(Relaxed) == key {
-                    return Some(s);
+                if self.stat_keys[h].load(Relaxed) == key {
+                    return Some(h);
                 }
             } else if cur.is_null() {
-                s.key.store(key, Relaxed);
-                s.site.store(sp, Release);
-                return Some(s);
+                self.stat_keys[h].store(key, Relaxed);
+                self.stat_sites[h].store(sp, Release);
+                return Some(h);
             }
         }
         None
     }
 
-    /// Applies `f` to the counters of (class, site, mode) in this thread.
-    #[inline]
+    /// Every counter entry of this thread (slots and overflow map), read
+    /// while the thread may be running.
+    pub(crate) fn for_each_counters(&self, mut f: impl FnMut(StatKey, &SiteCounters)) {
+        for h in 0..STAT_SLOTS {
+            let site = self.stat_sites[h].load(Acquire);
+            if site.is_null() {
+                continue;
+            }
+            let key = self.stat_keys[h].load(Relaxed);
+            let mut c = SiteCounters::default();
+            for i in 0..8 {
+                *counter_field(&mut c, i) = self.counter(h, i).load(Relaxed);
+            }
+            f((key >> 3, site as usize, (key & 7) as u8), &c);
+        }
+        for (k, c) in self.stats_overflow.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            f(*k, c);
+        }
+    }
+
+    /// Sampling countdown: the sample part of the acquisition's token, 0
+    /// on most acquisitions, a start time on one in `sample_every`.
+    #[inline(always)]
+    fn sample_tick(&self) -> HeldToken {
+        let n = self.sample_countdown.load(Relaxed);
+        if n > 1 {
+            self.sample_countdown.store(n - 1, Relaxed);
+            0
+        } else {
+            sample_start(self)
+        }
+    }
+
+    /// The held stack's length once the released slots on its top (see
+    /// [`released_slow`]) are popped.
+    fn live_len(&self, mut len: usize) -> usize {
+        while len > 0 && self.held[len - 1].ident.load(Relaxed) == 0 {
+            len -= 1;
+        }
+        len
+    }
+
+    /// Applies `f` to the counters of (class, site, mode) in this thread
+    /// (owner thread only). The first slot is tried inline; collisions go
+    /// out of line.
+    #[inline(always)]
     fn count(&self, class: u64, site: &'static Location<'static>, mode: Mode, f: impl FnOnce(&mut Acc<'_>)) {
-        match self.stat(class, site, mode) {
-            Some(s) => f(&mut Acc::Slot(s)),
-            None => self.count_overflow((class, site as *const _ as usize, mode as u8), f),
+        let sp = site as *const Location<'static> as *mut Location<'static>;
+        let key = class << 3 | mode as u64;
+        let h = stat_index(class, sp, mode);
+        if self.stat_sites[h].load(Relaxed) == sp && self.stat_keys[h].load(Relaxed) == key {
+            f(&mut Acc::Slot(self, h))
+        } else {
+            self.count_slow(h, key, sp, f)
+        }
+    }
+
+    /// Counter `i` of slot `h`.
+    #[inline(always)]
+    fn counter(&self, h: usize, i: usize) -> &AtomicU64 {
+        if i == C_ACQ {
+            &self.stat_acq[h]
+        } else {
+            &self.stat_rest[h][i - 1]
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn count_overflow(&self, key: StatKey, f: impl FnOnce(&mut Acc<'_>)) {
-        let mut m = self.stats_overflow.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut Acc::Map(m.entry(key).or_default()));
+    fn count_slow(&self, h: usize, key: u64, sp: *mut Location<'static>, f: impl FnOnce(&mut Acc<'_>)) {
+        match self.stat_probe(h, key, sp) {
+            Some(h) => f(&mut Acc::Slot(self, h)),
+            None => {
+                let mut m = self.stats_overflow.lock().unwrap_or_else(|e| e.into_inner());
+                f(&mut Acc::Map(m.entry((key >> 3, sp as usize, (key & 7) as u8)).or_default()));
+            }
+        }
     }
+}
+
+/// First counter slot tried for (class, site, mode): bits 4.. of the site's
+/// address (sites are distinct statics of more than 16 bytes) plus class
+/// and mode; `site + mode * 16` is one `lea` at an inlined call site.
+#[inline(always)]
+fn stat_index(class: u64, sp: *mut Location<'static>, mode: Mode) -> usize {
+    ((sp as usize).wrapping_add((class as usize).wrapping_add(mode as usize) << 4) >> 4) & (STAT_SLOTS - 1)
 }
 
 /// Counter access for [`ThreadState::count`]: a slot (owner-written
 /// atomics, no RMW) or an entry of the overflow map.
 enum Acc<'a> {
-    Slot(&'a StatSlot),
+    Slot(&'a ThreadState, usize),
     Map(&'a mut SiteCounters),
 }
 
@@ -764,7 +827,10 @@ impl Acc<'_> {
     #[inline(always)]
     fn add(&mut self, i: usize, v: u64) {
         match self {
-            Acc::Slot(s) => s.c[i].store(s.c[i].load(Relaxed).wrapping_add(v), Relaxed),
+            Acc::Slot(t, h) => {
+                let c = t.counter(*h, i);
+                c.store(c.load(Relaxed).wrapping_add(v), Relaxed)
+            }
             Acc::Map(m) => {
                 let f = counter_field(m, i);
                 *f = f.wrapping_add(v);
@@ -775,9 +841,10 @@ impl Acc<'_> {
     #[inline(always)]
     fn max(&mut self, i: usize, v: u64) {
         match self {
-            Acc::Slot(s) => {
-                if v > s.c[i].load(Relaxed) {
-                    s.c[i].store(v, Relaxed)
+            Acc::Slot(t, h) => {
+                let c = t.counter(*h, i);
+                if v > c.load(Relaxed) {
+                    c.store(v, Relaxed)
                 }
             }
             Acc::Map(m) => {
@@ -845,8 +912,6 @@ thread_local! {
     pub(crate) static IS_IO_THREAD: Cell<bool> = const { Cell::new(false) };
     static TS: Cell<*const ThreadState> = const { Cell::new(ptr::null()) };
     static EXIT: ExitGuard = const { ExitGuard };
-    /// Lock-order edges (class pairs) this thread already knows are reported.
-    static EDGE_CACHE: Cell<[u64; 32]> = const { Cell::new([0; 32]) };
 }
 
 #[inline]
@@ -878,9 +943,17 @@ fn register_thread(rt: &Runtime) -> &'static ThreadState {
 // ---------------------------------------------------------------------------
 // Acquire / release (fast path)
 
-/// Token kept in a guard: 0 = untracked, 1 = tracked, >= 2 = tracked and
-/// sampled (value = start on the [`SampleClock`] + 2).
+/// Token kept in a guard: 0 = untracked. Otherwise the low
+/// [`TOKEN_POS_BITS`] bits are the position + 1 of the hold's slot in the
+/// thread's held stack ([`NOT_STACKED`] when nesting was deeper than
+/// [`MAX_HELD`], or for async locks), and the bits above are 0, or for a
+/// sampled hold its start on the [`SampleClock`] + 1. Releasing the
+/// innermost lock, unsampled, is then `token == held_len`: slots never
+/// move while they are held (see [`released_slow`]).
 pub(crate) type HeldToken = u64;
+const TOKEN_POS_BITS: u32 = 6;
+const NOT_STACKED: HeldToken = (1 << TOKEN_POS_BITS) - 1;
+const _: () = assert!(MAX_HELD < NOT_STACKED as usize);
 
 /// [`acquired`] after a wait: the slow path, kept out of line so that the
 /// inlined fast path stays small at every call site.
@@ -892,29 +965,44 @@ pub(crate) fn acquired_waited(meta: &LockMeta, mode: Mode, site: &'static Locati
 
 /// Records that the calling thread now holds the lock. `waited_ns` is set
 /// when the acquisition had to wait.
+///
+/// Fast path: one thread-local read and one read of the lock's ident; a
+/// thread or lock seen for the first time goes out of line.
 #[inline(always)]
 pub(crate) fn acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) -> HeldToken {
-    let Some(rt) = RT.get() else { return 0 };
-    let ts = thread_state(rt);
-    let ident = meta.ident(rt);
-    let len = ts.held_len.load(Relaxed);
-    if len != 0 {
-        check_edges(rt, ts, len, ident, mode, site);
+    let ts = TS.with(|c| c.get());
+    let ident = meta.ident.load(Relaxed);
+    if ts.is_null() || ident == 0 {
+        return acquired_first(meta, mode, site, waited_ns);
     }
-    let n = ts.sample_countdown.load(Relaxed);
-    let token = if n > 1 {
-        ts.sample_countdown.store(n - 1, Relaxed);
-        1
-    } else {
-        sample_start(rt, ts)
-    };
+    // SAFETY: see ExitGuard.
+    record(unsafe { &*ts }, meta, ident, mode, site, waited_ns)
+}
+
+/// [`acquired`] by a thread not registered yet, or of a lock without its
+/// ident yet.
+#[cold]
+#[inline(never)]
+fn acquired_first(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) -> HeldToken {
+    let Some(rt) = RT.get() else { return 0 };
+    record(thread_state(rt), meta, meta.ident(rt), mode, site, waited_ns)
+}
+
+/// Order edges, held-stack push, counters and last holder of one
+/// acquisition by `ts`.
+#[inline(always)]
+fn record(ts: &ThreadState, meta: &LockMeta, ident: u64, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) -> HeldToken {
+    let mut len = ts.held_len.load(Relaxed);
+    if len != 0 {
+        len = check_edges(ts, len, ident, mode, site);
+    }
+    let mut token = ts.sample_tick();
     if len < MAX_HELD {
-        // exact start for waited acquisitions (their clock was read
-        // anyway), the background thread's coarse clock otherwise
-        let since = if waited_ns.is_some() {
-            rt.now_ms()
-        } else {
-            rt.coarse_ms.load(Relaxed)
+        // exact start for waited acquisitions (a wait is slow anyway), the
+        // background thread's coarse clock otherwise
+        let since = match waited_ns {
+            Some(_) => RT.get().map_or(0, Runtime::now_ms),
+            None => COARSE_MS.load(Relaxed),
         };
         let s = &ts.held[len];
         s.ident.store(ident, Relaxed);
@@ -922,6 +1010,9 @@ pub(crate) fn acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'sta
         s.mode.store(mode as u8, Relaxed);
         s.since_ms.store(since, Relaxed);
         ts.held_len.store(len + 1, Release);
+        token |= len as u64 + 1;
+    } else {
+        token |= NOT_STACKED;
     }
     count_acquisition(ts, meta, ident, mode, site, waited_ns);
     token
@@ -943,10 +1034,12 @@ fn count_acquisition(ts: &ThreadState, meta: &LockMeta, ident: u64, mode: Mode, 
     meta.last_site.store(site as *const _ as *mut _, Relaxed);
 }
 
-/// Starts a sampled hold: resets the countdown, returns the start token.
+/// Starts a sampled hold: resets the countdown, returns the token's sample
+/// part.
 #[cold]
 #[inline(never)]
-fn sample_start(rt: &Runtime, ts: &ThreadState) -> HeldToken {
+fn sample_start(ts: &ThreadState) -> HeldToken {
+    let Some(rt) = RT.get() else { return 0 };
     ts.sample_countdown.store(rt.cfg.sample_every, Relaxed);
     rt.sample_token()
 }
@@ -960,9 +1053,10 @@ pub(crate) fn try_failed(meta: &LockMeta, mode: Mode, site: &'static Location<'s
     ts.count(ident >> INSTANCE_BITS, site, mode, |c| c.add(C_TRYFAIL, 1));
 }
 
-/// Records that the calling thread released the lock.
+/// Records that the calling thread released the lock it holds with
+/// `token`.
 #[inline(always)]
-pub(crate) fn released(meta: &LockMeta, token: HeldToken) {
+pub(crate) fn released(token: HeldToken) {
     if token == 0 {
         return;
     }
@@ -972,117 +1066,150 @@ pub(crate) fn released(meta: &LockMeta, token: HeldToken) {
     }
     // SAFETY: see ExitGuard.
     let ts = unsafe { &*p };
-    let ident = meta.ident.load(Relaxed);
     let len = ts.held_len.load(Relaxed);
-    // common case: the most recent acquisition, not sampled
-    if token == 1 && len != 0 && len <= MAX_HELD && ts.held[len - 1].ident.load(Relaxed) == ident {
+    // common case: the innermost hold, not sampled
+    if token == len as u64 {
         ts.held_len.store(len - 1, Release);
         return;
     }
-    released_slow(ts, ident, len.min(MAX_HELD), token)
+    released_slow(ts, len, token)
 }
 
+/// A sampled hold, or a release out of order. A slot released below the top
+/// of the held stack becomes a hole (ident 0, skipped by every reader)
+/// instead of moving the slots above it, whose guards know their position;
+/// holes are popped with the slot above them, here or by the next
+/// acquisition ([`check_edges_slow`]).
 #[cold]
 #[inline(never)]
-fn released_slow(ts: &ThreadState, ident: u64, len: usize, token: HeldToken) {
-    let mut i = len;
-    while i > 0 {
-        i -= 1;
-        if ts.held[i].ident.load(Relaxed) == ident {
-            if token >= 2 {
-                if let Some(rt) = RT.get() {
-                    let hold = rt.sampled_hold_ns(token);
-                    let site = ts.held[i].site.load(Relaxed);
-                    let mode = Mode::from_u8(ts.held[i].mode.load(Relaxed));
-                    // SAFETY: only &'static Locations are stored.
-                    let site = unsafe { &*site };
-                    ts.count(ident >> INSTANCE_BITS, site, mode, |c| {
-                        c.add(C_HOLD_N, 1);
-                        c.add(C_HOLD_NS, hold);
-                        c.max(C_HOLD_MAX, hold);
-                    });
-                }
-            }
-            for j in i..len - 1 {
-                let (a, b) = (&ts.held[j], &ts.held[j + 1]);
-                a.ident.store(b.ident.load(Relaxed), Relaxed);
-                a.site.store(b.site.load(Relaxed), Relaxed);
-                a.mode.store(b.mode.load(Relaxed), Relaxed);
-                a.since_ms.store(b.since_ms.load(Relaxed), Relaxed);
-            }
-            ts.held_len.store(len - 1, Release);
-            return;
+fn released_slow(ts: &ThreadState, len: usize, token: HeldToken) {
+    let pos = (token & NOT_STACKED) as usize;
+    let slot = (pos != NOT_STACKED as usize && pos <= len).then(|| &ts.held[pos - 1]);
+    if token > NOT_STACKED {
+        if let (Some(rt), Some(s)) = (RT.get(), slot) {
+            let hold = rt.sampled_hold_ns(token);
+            let ident = s.ident.load(Relaxed);
+            // SAFETY: only &'static Locations are stored.
+            let site = unsafe { &*s.site.load(Relaxed) };
+            ts.count(ident >> INSTANCE_BITS, site, Mode::from_u8(s.mode.load(Relaxed)), |c| {
+                c.add(C_HOLD_N, 1);
+                c.add(C_HOLD_NS, hold);
+                c.max(C_HOLD_MAX, hold);
+            });
         }
     }
+    let Some(s) = slot else { return };
+    if pos == len {
+        ts.held_len.store(ts.live_len(pos - 1), Release);
+    } else {
+        s.ident.store(0, Relaxed);
+    }
 }
 
-/// Reports lock-order edges from every held lock to the one being acquired.
+/// Key of the lock-order pair "class of `held` → class of `ident`": the
+/// held lock's class bits where they are in its ident, the new lock's
+/// class in the low bits (never 0: class ids start at 1).
+#[inline(always)]
+fn edge_key(held: u64, ident: u64) -> u64 {
+    held & !((1 << INSTANCE_BITS) - 1) | ident >> INSTANCE_BITS
+}
+
+/// Reports lock-order edges from every held lock to the one being acquired;
+/// returns the held stack's length (holes on its top popped).
 ///
 /// Hot path of nested acquisitions. Each held slot remembers the last
-/// class pair (`from << 32 | to`) checked from it, so a nested acquisition
-/// that repeats the pattern it had last time costs one compare per held
-/// lock: no hashing, no thread-local lookup, no shared state. A miss falls
-/// back to the per-thread edge cache (a hash of the pair, still
-/// thread-local), and only a pair this thread has never seen goes to the
-/// global edge graph ([`new_edge`]). The memo holds class ids only, so it
-/// stays valid when the slot is refilled by another acquisition.
+/// class pair checked from it, so a nested acquisition that repeats the
+/// pattern it had last time costs one compare: no hashing, no shared
+/// state. A miss looks in the thread's [`EdgeCache`], and only a pair
+/// missing there goes to the global edge graph ([`new_edge`]). The memo
+/// holds class ids only, so it stays valid when the slot is refilled by
+/// another acquisition. A re-entrant acquisition of the held lock itself
+/// misses too (the memo never holds its pair, see [`edge_memo_miss`]).
 #[inline(always)]
-fn check_edges(rt: &Runtime, ts: &ThreadState, len: usize, ident: u64, mode: Mode, site: &'static Location<'static>) {
+fn check_edges(ts: &ThreadState, len: usize, ident: u64, mode: Mode, site: &'static Location<'static>) -> usize {
     if len == 1 {
-        // the common case: one lock held
-        check_edge(rt, ts, 0, ident, mode, site);
-    } else {
-        check_edges_deep(rt, ts, len, ident, mode, site);
+        // the common case: one lock held, pair seen last time
+        let slot = &ts.held[0];
+        if slot.edge_memo.load(Relaxed) == edge_key(slot.ident.load(Relaxed), ident) {
+            return 1;
+        }
     }
+    check_edges_slow(ts, len, ident, mode, site)
 }
 
+/// Deeper nesting, a memo miss, or holes on top of the held stack.
 #[inline(never)]
-fn check_edges_deep(rt: &Runtime, ts: &ThreadState, len: usize, ident: u64, mode: Mode, site: &'static Location<'static>) {
-    for i in 0..len.min(MAX_HELD) {
-        check_edge(rt, ts, i, ident, mode, site);
+fn check_edges_slow(ts: &ThreadState, len: usize, ident: u64, mode: Mode, site: &'static Location<'static>) -> usize {
+    let live = ts.live_len(len);
+    if live != len {
+        ts.held_len.store(live, Release);
     }
+    for (i, slot) in ts.held[..live].iter().enumerate() {
+        if slot.edge_memo.load(Relaxed) != edge_key(slot.ident.load(Relaxed), ident) {
+            edge_memo_miss(ts, i, ident, mode, site);
+        }
+    }
+    live
 }
 
-#[inline(always)]
-fn check_edge(rt: &Runtime, ts: &ThreadState, i: usize, ident: u64, mode: Mode, site: &'static Location<'static>) {
-    let slot = &ts.held[i];
-    let held = slot.ident.load(Relaxed);
-    if held == ident {
-        return; // re-entrant / recursive acquisition of the same lock
-    }
-    let key = (held >> INSTANCE_BITS) << 32 | ident >> INSTANCE_BITS;
-    if slot.edge_memo.load(Relaxed) == key {
-        return;
-    }
-    edge_cache_miss(rt, ts, i, held, ident, mode, site, key);
-}
-
-/// The held slot's memo missed: look in the per-thread edge cache, then
-/// (a pair new to this thread) in the global graph.
+/// The held slot's memo missed: look in the thread's edge cache, then (a
+/// pair new to this thread, or evicted) in the global graph.
 #[cold]
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn edge_cache_miss(
-    rt: &Runtime,
-    ts: &ThreadState,
-    i: usize,
-    held: u64,
-    ident: u64,
-    mode: Mode,
-    site: &'static Location<'static>,
-    key: u64,
-) {
-    ts.held[i].edge_memo.store(key, Relaxed);
-    let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 59) as usize;
-    let known = EDGE_CACHE.with(|c| {
-        let c: &Cell<[u64]> = c;
-        c.as_slice_of_cells()[slot].get() == key
-    });
-    if !known {
-        new_edge(rt, ts, i, held, ident, mode, site, key, slot);
+fn edge_memo_miss(ts: &ThreadState, i: usize, ident: u64, mode: Mode, site: &'static Location<'static>) {
+    let slot = &ts.held[i];
+    let held = slot.ident.load(Relaxed);
+    if held == ident || held == 0 {
+        // re-entrant / recursive acquisition of the same lock: no edge. Not
+        // memoised, since another lock of the same class is an edge. (0: a
+        // hole, see released_slow.)
+        return;
+    }
+    let key = edge_key(held, ident);
+    slot.edge_memo.store(key, Relaxed);
+    if ts.edges.contains(key) {
+        return;
+    }
+    ts.edges.insert(key);
+    if let Some(rt) = RT.get() {
+        new_edge(rt, ts, i, held, ident, mode, site, key);
     }
 }
 
+/// Lock-order pairs ([`edge_key`]) a thread knows are in the global edge
+/// graph: a direct-mapped table, owner thread only, looked up when a held
+/// slot's memo misses, before the graph's lock is taken. A pair evicted by
+/// a colliding one is found in the global graph again (and not re-sent).
+pub(crate) struct EdgeCache([AtomicU64; EDGE_CACHE_SLOTS]);
+
+/// Entries of a thread's [`EdgeCache`] (power of two): 2 KiB per thread.
+const EDGE_CACHE_SLOTS: usize = 256;
+
+impl EdgeCache {
+    pub(crate) fn new() -> EdgeCache {
+        EdgeCache(std::array::from_fn(|_| AtomicU64::new(0)))
+    }
+
+    /// Fibonacci hashing: keys differ mostly in their low (new class) and
+    /// high (held class) bits, the multiply mixes both into the top bits.
+    #[inline]
+    fn slot(key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - EDGE_CACHE_SLOTS.trailing_zeros())) as usize
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, key: u64) -> bool {
+        self.0[Self::slot(key)].load(Relaxed) == key
+    }
+
+    /// Replaces whatever pair shared the slot.
+    #[inline]
+    pub(crate) fn insert(&self, key: u64) {
+        self.0[Self::slot(key)].store(key, Relaxed);
+    }
+}
+
+/// A pair the thread had not cached: report it if it is new to the process.
 #[cold]
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
@@ -1095,12 +1222,12 @@ fn new_edge(
     mode: Mode,
     site: &'static Location<'static>,
     key: u64,
-    slot: usize,
 ) {
-    EDGE_CACHE.with(|c| {
-        let c: &Cell<[u64]> = c;
-        c.as_slice_of_cells()[slot].set(key);
-    });
+    // Usually known already (found by another thread, or evicted from this
+    // thread's cache): then no event is built.
+    if rt.edges_locked().set.contains(&key) {
+        return;
+    }
     let from_site = ts.held[i].site.load(Relaxed);
     // SAFETY: only &'static Locations are stored.
     let from_site = Site::from_location(unsafe { &*from_site });
@@ -1113,9 +1240,9 @@ fn new_edge(
     };
     let (from_class, to_class) = (held >> INSTANCE_BITS, ident >> INSTANCE_BITS);
     let cycle = {
-        let mut g = rt.edges.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = rt.edges_locked();
         if !g.set.insert(key) {
-            return;
+            return; // another thread reported it meanwhile
         }
         // Does the new edge close a cycle of lock classes? (Same-class
         // edges, e.g. two accounts of one class, are not counted.)
@@ -1344,7 +1471,7 @@ impl Graph {
                 let mut held = Vec::with_capacity(len);
                 for s in &ts.held[..len] {
                     let site = s.site.load(Relaxed);
-                    if site.is_null() {
+                    if site.is_null() || s.ident.load(Relaxed) == 0 {
                         continue;
                     }
                     held.push(HeldView {
@@ -1630,20 +1757,6 @@ pub(crate) fn scan(rt: &Runtime) {
     }
 }
 
-/// Reads a stat slot of a (possibly running) thread.
-pub(crate) fn read_slot(s: &StatSlot) -> Option<(StatKey, SiteCounters)> {
-    let site = s.site.load(Acquire);
-    if site.is_null() {
-        return None;
-    }
-    let key = s.key.load(Relaxed);
-    let mut c = SiteCounters::default();
-    for i in 0..8 {
-        *counter_field(&mut c, i) = s.c[i].load(Relaxed);
-    }
-    Some(((key >> 8, site as usize, (key & 0xff) as u8), c))
-}
-
 /// Every lock held right now by a registered thread, read from the
 /// threads' held-lock stacks (racy like [`Graph::capture`]: a lock taken or
 /// released during the read may be missed or listed), longest-held first,
@@ -1770,21 +1883,14 @@ pub(crate) fn async_acquired(meta: &LockMeta, mode: Mode, site: &'static Locatio
     let ts = thread_state(rt);
     let ident = meta.ident(rt);
     count_acquisition(ts, meta, ident, mode, site, waited_ns);
-    meta.last_ms.store(rt.coarse_ms.load(Relaxed), Relaxed);
-    let n = ts.sample_countdown.load(Relaxed);
-    if n > 1 {
-        ts.sample_countdown.store(n - 1, Relaxed);
-        1
-    } else {
-        ts.sample_countdown.store(rt.cfg.sample_every, Relaxed);
-        rt.sample_token()
-    }
+    meta.last_ms.store(COARSE_MS.load(Relaxed), Relaxed);
+    ts.sample_tick() | NOT_STACKED
 }
 
 /// A task released an async lock (possibly on another thread).
 #[inline]
 pub(crate) fn async_released(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, token: HeldToken) {
-    if token < 2 {
+    if token <= NOT_STACKED {
         return;
     }
     let Some(rt) = RT.get() else { return };
@@ -1836,5 +1942,50 @@ fn scan_async(rt: &Runtime, now: u64, stall_ms: u64) {
         };
         rt.update_status(|st| st.stalls += 1);
         rt.emit_urgent(Message::Stall(stall));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edge_cache_holds_what_was_inserted_until_a_colliding_pair_evicts_it() {
+        let c = EdgeCache::new();
+        let k1 = edge_key(3 << INSTANCE_BITS | 9, 5 << INSTANCE_BITS | 1);
+        assert!(!c.contains(k1));
+        c.insert(k1);
+        assert!(c.contains(k1));
+        // a pair of the same slot replaces it
+        let k2 = (1..u64::MAX)
+            .map(|to| edge_key(7 << INSTANCE_BITS, to << INSTANCE_BITS))
+            .find(|&k| EdgeCache::slot(k) == EdgeCache::slot(k1) && k != k1)
+            .unwrap();
+        c.insert(k2);
+        assert!(c.contains(k2) && !c.contains(k1));
+        // an empty slot holds 0, which is never a key (class ids start at 1)
+        assert_ne!(edge_key(1 << INSTANCE_BITS, 1 << INSTANCE_BITS), 0);
+    }
+
+    #[test]
+    fn edge_cache_with_many_classes_never_reports_a_pair_it_was_not_given() {
+        let c = EdgeCache::new();
+        let mut inserted = HashSet::new();
+        for from in 1..=100u64 {
+            for to in 1..=100u64 {
+                let k = edge_key(from << INSTANCE_BITS | to, to << INSTANCE_BITS | from);
+                c.insert(k);
+                inserted.insert(k);
+                assert!(c.contains(k));
+            }
+        }
+        // every slot holds one inserted pair at most, and only inserted ones
+        let held: Vec<u64> = c.0.iter().map(|s| s.load(Relaxed)).filter(|&k| k != 0).collect();
+        assert!(held.len() <= EDGE_CACHE_SLOTS && held.len() > EDGE_CACHE_SLOTS / 2);
+        assert!(held.iter().all(|k| inserted.contains(k) && c.contains(*k)));
+        // different pairs have different keys (the instance bits do not count)
+        assert_eq!(inserted.len(), 100 * 100);
+        assert_eq!(edge_key(1 << INSTANCE_BITS | 5, 2 << INSTANCE_BITS | 6), edge_key(1 << INSTANCE_BITS | 7, 2 << INSTANCE_BITS | 8));
+        assert_ne!(edge_key(1 << INSTANCE_BITS, 2 << INSTANCE_BITS), edge_key(2 << INSTANCE_BITS, 1 << INSTANCE_BITS));
     }
 }

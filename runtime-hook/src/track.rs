@@ -37,13 +37,21 @@ pub(crate) fn acquire_on<G>(
     try_: impl FnOnce() -> Option<G>,
     block: impl FnOnce() -> G,
 ) -> (G, HeldToken) {
-    if let Some(g) = try_() {
-        return (g, rt::acquired(meta, mode, site, None));
+    match try_() {
+        Some(g) => (g, rt::acquired(meta, mode, site, None)),
+        None => blocking(meta, mode, site, kind, block),
     }
+}
+
+/// The lock was busy: publish the wait, block, record the hold. Out of
+/// line, so that the inlined fast path stays small at every call site.
+#[cold]
+#[inline(never)]
+pub(crate) fn blocking<G>(meta: &LockMeta, mode: Mode, site: Site, kind: WaitKind, block: impl FnOnce() -> G) -> (G, HeldToken) {
     let w = rt::begin_wait(meta, mode, site, kind);
     let g = block();
     let waited = rt::end_wait(w);
-    (g, rt::acquired_waited(meta, mode, site, waited))
+    (g, rt::acquired(meta, mode, site, waited))
 }
 
 /// Non-blocking attempt.
@@ -101,7 +109,7 @@ pub(crate) fn rehold(meta: &LockMeta, old: HeldToken, mode: Mode, site: Site, wa
     if old == 0 {
         return 0;
     }
-    rt::released(meta, old);
+    rt::released(old);
     if rt::enabled() {
         rt::acquired(meta, mode, site, waited)
     } else {

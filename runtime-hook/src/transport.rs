@@ -175,27 +175,11 @@ fn write_all<'a>(rt: &Runtime, c: &mut Conn, msgs: impl Iterator<Item = &'a Mess
 }
 
 fn snapshot(rt: &Runtime, st: &mut Snapshots) -> Message {
-    rt.retire_dead(|t| {
-        for s in t.stats.iter() {
-            if let Some((k, c)) = rt::read_slot(s) {
-                rt::merge_counters(st.retired.entry(k).or_default(), &c);
-            }
-        }
-        for (k, c) in t.stats_overflow.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            rt::merge_counters(st.retired.entry(*k).or_default(), c);
-        }
-    });
+    rt.retire_dead(|t| t.for_each_counters(|k, c| rt::merge_counters(st.retired.entry(k).or_default(), c)));
     let threads = rt.thread_list();
     let mut total: HashMap<StatKey, SiteCounters> = st.retired.clone();
     for t in &threads {
-        for s in t.stats.iter() {
-            if let Some((k, c)) = rt::read_slot(s) {
-                rt::merge_counters(total.entry(k).or_default(), &c);
-            }
-        }
-        for (k, c) in t.stats_overflow.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            rt::merge_counters(total.entry(*k).or_default(), c);
-        }
+        t.for_each_counters(|k, c| rt::merge_counters(total.entry(k).or_default(), c));
     }
     let mut changed: Vec<(StatKey, SiteCounters)> =
         total.into_iter().filter(|(k, c)| st.sent.get(k) != Some(c)).collect();
