@@ -7,7 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { codeMarkingLiterals } from '../../server/src/analysis/functions';
+import { textClosures } from '../../server/src/analysis/closures';
+import { closureSpanOf } from '../../server/src/analysis/functions';
+import { codeMarkingLiterals } from '../../server/src/analysis/lexical';
 import { scanDeclarations } from '../../server/src/analysis/itemscan';
 import { checkWorkspace, type CheckResult } from '../../server/src/workspace/check';
 import { discoverWorkspace } from '../../server/src/workspace/discover';
@@ -162,6 +164,81 @@ describe('declarations read from the text', () => {
     assert.ok(same > 500, `compared ${same} files`);
     // Giving up is safe (the file is parsed), but it must stay the exception.
     assert.ok((outcomes.get('gave up') ?? 0) <= same / 100, JSON.stringify([...outcomes]));
+  });
+});
+
+describe('closures read from the text', () => {
+  /** Per function body: the closures the tree has, and what the text says (when it is sure). */
+  async function compareClosures(text: string): Promise<{ compared: number; unsure: number }> {
+    const engine = await getTestEngine();
+    const marked = codeMarkingLiterals(text);
+    if (marked === undefined) return { compared: 0, unsure: 0 };
+    const parsed = engine.parse(text);
+    let compared = 0;
+    let unsure = 0;
+    try {
+      for (const fn of parsed.tree.rootNode.descendantsOfType('function_item')) {
+        const body = fn?.childForFieldName('body');
+        if (!fn || !body || /\bfn\s+[A-Za-z_]/.test(marked.slice(body.startIndex, body.endIndex))) continue;
+        const fromText = textClosures(marked.slice(body.startIndex, body.endIndex), body.startIndex);
+        if (!fromText) {
+          unsure++;
+          continue;
+        }
+        const fromTree = body
+          .descendantsOfType(['closure_expression', 'async_block'])
+          .filter((n): n is NonNullable<typeof n> => !!n)
+          .sort((a, b) => a.startIndex - b.startIndex)
+          .map((n) => {
+            const { node: _n, ...span } = closureSpanOf(n);
+            return span;
+          });
+        assert.deepStrictEqual(fromText, fromTree, text.slice(fn.startIndex, Math.min(fn.endIndex, fn.startIndex + 300)));
+        compared++;
+      }
+    } finally {
+      parsed.dispose();
+    }
+    return { compared, unsure };
+  }
+
+  test('closures and async blocks in every shape: the same spans, in-place calls and argument places as the tree', async () => {
+    const text = [
+      'fn f(v: Vec<u8>, m: Mutex<u8>) {',
+      '    let a = v.iter().map(|x| x + 1).filter(|&x| x > 2).count();',
+      '    std::thread::spawn(move || { work(); });',
+      '    pool.run(1, |job: Box<dyn Fn(u8) -> u8>| job(2), move || done());',
+      '    let b = flags | MASK; let c = x || y; let d = (x | y) & z;',
+      "    let e = b'a' | 0x20; let s = \"|\" ;",
+      '    with_state(|s| { s.touch(); });',
+      '    let h = Handle::spawn::<u8>(async move { go().await });',
+      '    let r = async { 1 }.await;',
+      '    let f2 = async move { 2 };',
+      '    assert!(v.iter().any(|x| *x == 0));',
+      '    match k { A | B => (), C => v.sort_by(|a, b| a.cmp(b)) }',
+      '    let t = (|x: u8| x)(1);',
+      '    call(&|x| x);',
+      '    let g = |x| -> u8 { x };',
+      '    let w = HashMap::<u8, u8>::new(); go(w, |a, b| a + b);',
+      '    if !(ok) { retry(|| again()); }',
+      '    return || final_call();',
+      '}',
+    ].join('\n');
+    assert.deepEqual(await compareClosures(text), { compared: 1, unsure: 0 });
+  });
+
+  test('on every function of tokio, when it is installed; the text is rarely unsure', async (t) => {
+    const tokio = path.join(REGISTRY, 'tokio-1.24.2');
+    if (!fs.existsSync(tokio)) return t.skip('librust-tokio-dev is not installed');
+    let compared = 0;
+    let unsure = 0;
+    for (const f of rustFiles(tokio)) {
+      const r = await compareClosures(fs.readFileSync(f, 'utf8'));
+      compared += r.compared;
+      unsure += r.unsure;
+    }
+    assert.ok(compared > 3000, `${compared} compared`);
+    assert.ok(unsure <= compared / 50, `${unsure} unsure of ${compared}`);
   });
 });
 

@@ -7,6 +7,8 @@ import type { Acquisition, Edition, GuardMode, LockType, Range } from './model';
 import { ENTRY_PASS_THROUGH, guardShape, isAlive, isDropCall, RegionBuilder } from './regions';
 import { CrateView, FunctionResolver, peel } from './resolve';
 import { Scopes } from './scopes';
+import { textClosures, type ClosureSpan } from './closures';
+import { codeOnly } from './lexical';
 import { field, methodCall, pathCall, rangeOf, runsInPlace, startOf, type Node } from './syntax';
 
 const ACQUIRE_NAMES = new Set([
@@ -118,34 +120,6 @@ function mayAcquire(text: string, view: CrateView): boolean {
 
 const KEYWORDS = new Set(['if', 'while', 'match', 'for', 'return', 'fn', 'loop', 'move', 'async', 'await', 'let', 'in', 'as', 'else', 'unsafe', 'where', 'impl', 'dyn', 'ref', 'mut', 'break', 'continue', 'yield', 'box', 'use', 'mod', 'pub', 'crate', 'super', 'self', 'Self', 'struct', 'enum', 'type', 'const', 'static', 'trait']);
 
-/** Comments, string, raw-string, byte-string and char literals (not lifetimes). */
-const NON_CODE_RE = /\/\/[^\n]*|\/\*[\s\S]*?\*\/|b?r(#*)"[\s\S]*?"\1|b?"(?:\\[\s\S]|[^"\\])*"|b?'(?:\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|.)|[^\\'\n])'/g;
-
-/** Blanks comments, strings and char literals (keeping offsets and newlines) so a lexical scan sees only code. */
-export function codeOnly(text: string): string {
-  return text.replace(NON_CODE_RE, blank);
-}
-
-const blank = (m: string) => (m.includes('\n') ? m.replace(/[^\n]/g, ' ') : ' '.repeat(m.length));
-
-/** What `codeMarkingLiterals` fills literals with: a character Rust code never has outside them. */
-export const LITERAL_FILL = '\u0001';
-
-/**
- * `codeOnly` that fills literals with LITERAL_FILL instead of spaces, so a scan can tell a
- * literal from whitespace; replacing the fill with spaces gives `codeOnly`'s result. Undefined
- * when a block comment nests.
- */
-export function codeMarkingLiterals(text: string): string | undefined {
-  let nested = false;
-  const code = text.replace(NON_CODE_RE, (m) => {
-    if (m.charCodeAt(0) !== 47) return m.replace(/[^\n]/g, LITERAL_FILL);
-    // Block comments nest in Rust, not in NON_CODE_RE: the blanking would end too early.
-    if (m.charCodeAt(1) === 42 && m.indexOf('/*', 2) >= 0) nested = true;
-    return blank(m);
-  });
-  return nested ? undefined : code;
-}
 
 const METHOD_NAME_RE = /\.\s*([a-z_]\w*)\s*(?:::\s*<[^<>()]*>\s*)?\(/g;
 const PATH_CALL_RE = /(?<![\w.:!])((?:[A-Za-z_]\w*\s*(?:<[^<>()]*>)?\s*::\s*)*)([a-z_]\w*)\s*(?:::\s*<[^<>()]*>\s*)?\(/g;
@@ -314,6 +288,11 @@ export interface FileText {
   parseFragment?: FragmentParser;
   /** `codeOnly(text)` when the caller has it for the whole file; else each body is blanked alone. */
   code?: string;
+  /**
+   * `codeMarkingLiterals(text)`, when the file was scanned rather than parsed: functions that
+   * take no lock then get their closures from the text (closures.ts), not the tree.
+   */
+  markedCode?: string;
 }
 
 function positionAt(file: FileText, offset: number): { line: number; column: number } {
@@ -360,12 +339,14 @@ const CLOSURE_TOKEN_RE = /\|\|?|\basync\b/g;
  * functions, closures or async blocks to find. A prediction for parsing ahead; a function
  * that needs its tree anyway still gets it.
  */
-export function needsTree(code: string, view: CrateView): boolean {
-  return STRUCTURE_TOKEN_RE.test(code) || mayAcquire(code, view) || mayCallGuardFunction(code, view);
+export function needsTree(code: string, view: CrateView, markedCode?: string, base = 0): boolean {
+  if (NESTED_FN_TEST.test(code) || mayAcquire(code, view) || mayCallGuardFunction(code, view)) return true;
+  return CLOSURE_TOKEN_TEST.test(code) && (markedCode === undefined || textClosures(markedCode, base) === undefined);
 }
 
 // Not global: `test` on a global regex would leave a lastIndex that `matchAll` starts from.
-const STRUCTURE_TOKEN_RE = new RegExp(`${NESTED_FN_RE.source}|${CLOSURE_TOKEN_RE.source}`);
+const NESTED_FN_TEST = new RegExp(NESTED_FN_RE.source);
+const CLOSURE_TOKEN_TEST = new RegExp(CLOSURE_TOKEN_RE.source);
 
 /**
  * Nested `fn` items, closures and async blocks of a body: found from their tokens in the text
@@ -373,7 +354,7 @@ const STRUCTURE_TOKEN_RE = new RegExp(`${NESTED_FN_RE.source}|${CLOSURE_TOKEN_RE
  * tokens rather than the size of the body. Tokens inside macro arguments find no node, as in the
  * tree itself.
  */
-function bodyStructure(site: FunctionSite, code: string): { nested: Node[]; closures: Node[] } {
+function bodyStructure(site: FunctionSite, code: string): { nested: Node[]; closures: ClosureSpan[] } {
   const nested: Node[] = [];
   const closures: Node[] = [];
   const base = site.bodyStart;
@@ -397,7 +378,19 @@ function bodyStructure(site: FunctionSite, code: string): { nested: Node[]; clos
     if (closure && CLOSURE_TYPES.has(closure.type)) closures.push(closure);
   }
   closures.sort((a, b) => a.startIndex - b.startIndex);
-  return { nested, closures };
+  return { nested, closures: closures.map(closureSpanOf) };
+}
+
+/** A closure node as a span: whether it runs in place, and which call argument it is. */
+export function closureSpanOf(node: Node): ClosureSpan & { node: Node } {
+  const span: ClosureSpan & { node: Node } = { startIndex: node.startIndex, endIndex: node.endIndex, inPlace: runsInPlace(node), node };
+  const args = node.parent;
+  if (args && args.type === 'arguments' && args.parent) {
+    const nameNode = calleeNameNode(args.parent);
+    const index = args.namedChildren.filter((x): x is Node => !!x && x.type !== 'line_comment' && x.type !== 'block_comment').findIndex((x) => x.id === node.id);
+    if (nameNode) span.argOf = { nameOffset: nameNode.startIndex, index };
+  }
+  return span;
 }
 
 function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: CrateView, edition: Edition, file: FileText): FunctionFacts {
@@ -427,10 +420,14 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   // A body starts and ends outside comments and literals, so it can be blanked on its own: an
   // edit re-analyses one function without blanking the whole file again.
   const code = file.code !== undefined ? file.code.slice(bodyStart, site.bodyEnd) : codeOnly(file.text.slice(bodyStart, site.bodyEnd));
-  const { nested, closures } = bodyStructure(site, code);
+  const anyCandidate = mayAcquire(code, view) || mayCallGuardFunction(code, view);
+  // A function that takes no lock needs its closures only to place its calls: when the text
+  // shows them plainly, the tree is not needed.
+  const fromText = !anyCandidate && file.markedCode !== undefined && !NESTED_FN_TEST.test(code) ? textClosures(file.markedCode.slice(bodyStart, site.bodyEnd), bodyStart) : undefined;
+  const structure = fromText ? { nested: [] as Node[], closures: fromText } : bodyStructure(site, code);
+  const { nested, closures } = structure;
   facts.nested = nested;
   const inNested = (offset: number) => nested.some((n) => n.startIndex <= offset && offset < n.endIndex);
-  const anyCandidate = mayAcquire(code, view) || mayCallGuardFunction(code, view);
   const scanned = scanCalls(code, bodyStart, file, resolver, decl).filter((c) => !inNested(c.nameOffset));
   let bodyCache: Node | undefined;
   const body = () => (bodyCache ??= field(fnNode(), 'body')!);
@@ -503,7 +500,7 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
 
   function labelAt(n: Node): { closure: Node | undefined; fnLabel: string } {
     const closure = closures.filter((c) => c.startIndex <= n.startIndex && n.endIndex <= c.endIndex).pop();
-    return { closure, fnLabel: closure ? `${qualifiedName}::{closure#${closures.indexOf(closure)}}` : qualifiedName };
+    return { closure: closure && (closure as { node?: Node }).node, fnLabel: closure ? `${qualifiedName}::{closure#${closures.indexOf(closure)}}` : qualifiedName };
   }
 
   function record(
@@ -553,14 +550,14 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   }
   // Closures that run later (spawned threads and tasks, stored callbacks) do not run under the
   // guards around them, and what they lock is not locked by this function's caller.
-  const deferred = closures.filter((c) => !runsInPlace(c));
+  const deferred = closures.filter((c) => !c.inPlace);
   const deferredAroundOffset = (offset: number) => {
-    let found: Node | undefined;
+    let found: ClosureSpan | undefined;
     for (const c of deferred) if (c.startIndex <= offset && offset < c.endIndex) found = c;
     return found;
   };
   const deferredAround = (n: Node) => deferredAroundOffset(n.startIndex);
-  const acqDeferred = new Map<string, Node | undefined>();
+  const acqDeferred = new Map<string, ClosureSpan | undefined>();
   for (const a of facts.acquisitions) {
     const around = deferredAround(facts.nodes.get(a.id)!.call);
     acqDeferred.set(a.id, around);
@@ -600,13 +597,11 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   if (closures.length > 0) {
     const callByName = new Map(facts.calls.map((c, i) => [c.nameOffset, i]));
     for (const closure of closures) {
-      const args = closure.parent;
-      if (!args || args.type !== 'arguments' || !args.parent) continue;
-      const nameNode = calleeNameNode(args.parent);
-      const ci = nameNode ? callByName.get(nameNode.startIndex) : undefined;
+      if (!closure.argOf) continue;
+      const ci = callByName.get(closure.argOf.nameOffset);
       if (ci === undefined) continue;
       const c = facts.calls[ci];
-      const index = args.namedChildren.filter((x): x is Node => !!x && x.type !== 'line_comment' && x.type !== 'block_comment').findIndex((x) => x.id === closure.id);
+      const index = closure.argOf.index;
       const inside = (offset: number) => closure.startIndex <= offset && offset < closure.endIndex;
       const acquisitions = facts.acquisitions.filter((a) => inside(facts.nodes.get(a.id)!.call.startIndex)).map((a) => a.id);
       const calls = facts.calls.map((x, i) => (i !== ci && inside(x.nameOffset) ? i : -1)).filter((i) => i >= 0);

@@ -3,7 +3,8 @@
 
 import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations, FunctionDecl, FunctionSummary } from './api';
 import { collectDeclarations, ItemCache, modulePathForFile, shiftDeclarations } from './declarations';
-import { analyzeFunctionItem, codeMarkingLiterals, fileText, LITERAL_FILL, needsTree, offsetAt, summarize, type FileText } from './functions';
+import { analyzeFunctionItem, fileText, needsTree, offsetAt, summarize, type FileText } from './functions';
+import { codeMarkingLiterals, LITERAL_FILL } from './lexical';
 import { scanDeclarations } from './itemscan';
 import { FunctionResultCache, fnv1a, indexHash, inheritDeclarationsHash } from './cache';
 import type { Acquisition, Edition, Finding, RuleId, Severity } from './model';
@@ -144,8 +145,13 @@ export class Engine {
     });
     if (partial && isScanned(parsed)) {
       ft.code = parsed.code.replaceAll(LITERAL_FILL, ' ');
-      const bodyCode = (d: FunctionDecl) => ft.code!.slice(offsetAt(ft, d.bodyRange!.start.line, d.bodyRange!.start.column), offsetAt(ft, d.bodyRange!.end.line, d.bodyRange!.end.column));
-      partial.prepare(decls.functions.filter((d) => d.bodyRange && needsTree(bodyCode(d), view)).map(spanOf));
+      ft.markedCode = parsed.code;
+      const wantsTree = (d: FunctionDecl) => {
+        const from = offsetAt(ft, d.bodyRange!.start.line, d.bodyRange!.start.column);
+        const to = offsetAt(ft, d.bodyRange!.end.line, d.bodyRange!.end.column);
+        return needsTree(ft.code!.slice(from, to), view, parsed.code.slice(from, to), from);
+      };
+      partial.prepare(decls.functions.filter((d) => d.bodyRange && wantsTree(d)).map(spanOf));
     }
     const rootFor = (d: FunctionDecl) => (partial ? partial.rootFor(spanOf(d)) : wholeRoot!);
     // Everything a function's result depends on besides its own text and place.

@@ -10,7 +10,7 @@
 
 import type { FieldDecl, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
 import { baseTypeName, collectUseText, LAZY_STATIC_RE, modulePathForFile, settleGlobImports } from './declarations';
-import { LITERAL_FILL } from './functions';
+import { LITERAL_FILL } from './lexical';
 import type { Position, Range } from './model';
 
 /** Thrown inside the walk when the text is not what a valid item list looks like. */

@@ -167,5 +167,10 @@ export function runsInPlace(closure: Node): boolean {
   }
   const fn = call.childForFieldName('function');
   const name = fn?.type === 'field_expression' ? fn.childForFieldName('field')?.text : fn?.text.replace(/^.*::/, '');
-  return !!name && (IN_PLACE.test(name) || /^with_\w+$/.test(name));
+  return !!name && runsInPlaceName(name);
+}
+
+/** Whether a callee of this name runs its closure arguments before it returns. */
+export function runsInPlaceName(name: string): boolean {
+  return IN_PLACE.test(name) || /^with_\w+$/.test(name);
 }

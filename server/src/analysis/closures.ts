@@ -1,0 +1,311 @@
+// Closures of a function body read from its text, for functions that take no lock.
+//
+// Such a function still needs its closures: a call made inside a spawned closure is not a call
+// this function makes, and a closure handed to a callee (`with_state(|s| ..)`) runs under the
+// callee's guards. The tree says exactly where closures are; this reads the same from the
+// blanked text, so a one-shot check need not parse the function. Anything ambiguous (a
+// closure body followed by a method call, `=>` where a body should end) returns undefined and
+// the caller asks the tree.
+
+import { LITERAL_FILL } from './lexical';
+import { runsInPlaceName } from './syntax';
+
+/** A closure (or async block) of a body: where it is, whether it runs in place, which argument it is. */
+export interface ClosureSpan {
+  startIndex: number;
+  endIndex: number;
+  /** Runs before the call it is passed to returns (iterator adaptors, `with_*`...). */
+  inPlace: boolean;
+  /** When the closure is a whole argument of a call: the callee name's offset and the argument's index. */
+  argOf?: { nameOffset: number; index: number };
+}
+
+const isIdent = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c > 127;
+const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
+
+/**
+ * Words after which a `|` starts a closure rather than or-ing two operands: `move ||`, and
+ * `&mut |x|`. Not `return`: the tree reads `return || f()` as `return` or-ed with `f()`, and
+ * this must read it the same way.
+ */
+const BEFORE_CLOSURE_WORDS = new Set(['move', 'mut']);
+/** Words that look like a callee before `(` but are not (`if (x)`, `match (a, b)`). */
+const NOT_CALLEES = new Set(['if', 'while', 'match', 'return', 'in', 'for', 'let', 'else', 'break', 'move', 'loop', 'as', 'mut', 'ref', 'yield', 'unsafe', 'await']);
+
+const LITERAL = LITERAL_FILL.charCodeAt(0);
+
+type Frame = { open: number; at: number; commas: number };
+
+/**
+ * The closures of `code` (a body as codeMarkingLiterals leaves it, starting at offset `base` of
+ * the file), sorted by start; undefined when the text is not clear enough to be sure.
+ */
+export function textClosures(code: string, base: number): ClosureSpan[] | undefined {
+  // `$x` metavariables: a body inside a macro definition reads differently to the tree.
+  if (code.includes('$')) return undefined;
+  const out: ClosureSpan[] = [];
+  const stack: Frame[] = [];
+  const n = code.length;
+  try {
+    for (let i = 0; i < n; i++) {
+      const c = code.charCodeAt(i);
+      if (c === 40 || c === 91 || c === 123) {
+        stack.push({ open: c, at: i, commas: 0 });
+        continue;
+      }
+      if (c === 41 || c === 93 || c === 125) {
+        if (stack.length === 0) return undefined;
+        stack.pop();
+        continue;
+      }
+      if (c === 44) {
+        if (stack.length > 0) stack[stack.length - 1].commas++;
+        continue;
+      }
+      if (c === 33) {
+        // `name!(..)`: macro arguments are tokens to the tree, so no closures in them.
+        const end = macroArgumentsEnd(code, i);
+        if (end >= 0) i = end - 1;
+        continue;
+      }
+      if (c === 58 && code.charCodeAt(i + 1) === 58 && code.charCodeAt(skipSpace(code, i + 2)) === 60) {
+        // A turbofish `::<A, B>`: its commas separate types, not arguments.
+        i = angleEnd(code, skipSpace(code, i + 2)) - 1;
+        continue;
+      }
+      if (c === 97 && code.startsWith('async', i) && !isIdent(code.charCodeAt(i - 1)) && !isIdent(code.charCodeAt(i + 5))) {
+        const block = asyncBlockAt(code, i, stack);
+        if (!block) return undefined;
+        out.push(rebase(block, base));
+        i += 4; // the block's own brackets are tracked as the scan goes on
+        continue;
+      }
+      if (c !== 124) continue;
+      const closure = closureAt(code, i, stack);
+      if (closure === null) {
+        // An or (`a | b`, `a || b`): skip its second bar.
+        if (code.charCodeAt(i + 1) === 124) i++;
+        continue;
+      }
+      if (closure === undefined) return undefined;
+      out.push(rebase(closure.span, base));
+      // Parameters are not code to scan (their commas and types are the closure's own).
+      i = closure.paramsEnd - 1;
+    }
+  } catch (e) {
+    if (e instanceof Unclear) return undefined;
+    throw e;
+  }
+  return stack.length === 0 ? out : undefined;
+}
+
+class Unclear extends Error {}
+
+function rebase(span: ClosureSpan, base: number): ClosureSpan {
+  const out: ClosureSpan = { startIndex: base + span.startIndex, endIndex: base + span.endIndex, inPlace: span.inPlace };
+  if (span.argOf) out.argOf = { nameOffset: base + span.argOf.nameOffset, index: span.argOf.index };
+  return out;
+}
+
+/** The `async { .. }` or `async move { .. }` block at `i`; undefined for anything else (an async closure). */
+function asyncBlockAt(code: string, i: number, stack: Frame[]): ClosureSpan | undefined {
+  let k = skipSpace(code, i + 5);
+  if (code.startsWith('move', k) && !isIdent(code.charCodeAt(k + 4))) k = skipSpace(code, k + 4);
+  if (code.charCodeAt(k) !== 123) return undefined;
+  const end = groupEnd(code, k);
+  const span: ClosureSpan = { startIndex: i, endIndex: end, inPlace: false };
+  // `async { .. }.await` runs here.
+  const dot = skipSpace(code, end);
+  if (code.charCodeAt(dot) === 46) {
+    const w = skipSpace(code, dot + 1);
+    if (code.startsWith('await', w) && !isIdent(code.charCodeAt(w + 5))) span.inPlace = true;
+  }
+  placeInCall(code, span, stack);
+  return span;
+}
+
+/** When `span` is a whole argument of a call: whether the callee runs it in place, and which argument it is. */
+function placeInCall(code: string, span: ClosureSpan, stack: Frame[]): void {
+  const frame = stack[stack.length - 1];
+  const before = code.charCodeAt(skipSpaceBack(code, span.startIndex - 1));
+  const after = code.charCodeAt(skipSpace(code, span.endIndex));
+  if (!frame || frame.open !== 40 || (before !== 40 && before !== 44) || (after !== 44 && after !== 41)) return;
+  const callee = calleeBefore(code, frame.at);
+  if (!callee) return;
+  span.inPlace = callee.name !== undefined && runsInPlaceName(callee.name);
+  if (callee.nameOffset !== undefined) span.argOf = { nameOffset: callee.nameOffset, index: frame.commas };
+}
+
+function skipSpace(code: string, i: number): number {
+  while (i < code.length && isSpace(code.charCodeAt(i))) i++;
+  return i;
+}
+
+function skipSpaceBack(code: string, i: number): number {
+  while (i >= 0 && isSpace(code.charCodeAt(i))) i--;
+  return i;
+}
+
+/** Start of the identifier that ends at `end` (inclusive). */
+function wordStart(code: string, end: number): number {
+  let s = end;
+  while (s > 0 && isIdent(code.charCodeAt(s - 1))) s--;
+  return s;
+}
+
+/** After the bracket group opening at `i`. */
+function groupEnd(code: string, i: number): number {
+  let depth = 0;
+  for (let j = i; j < code.length; j++) {
+    const c = code.charCodeAt(j);
+    if (c === 40 || c === 91 || c === 123) depth++;
+    else if (c === 41 || c === 93 || c === 125) {
+      depth--;
+      if (depth === 0) return j + 1;
+      if (depth < 0) break;
+    }
+  }
+  throw new Unclear();
+}
+
+/** After the `>` that closes the `<` at `i` (a turbofish: only types inside). */
+function angleEnd(code: string, i: number): number {
+  let depth = 0;
+  for (let j = i; j < code.length; j++) {
+    const c = code.charCodeAt(j);
+    if (c === 60) depth++;
+    else if (c === 62 && code.charCodeAt(j - 1) !== 45) {
+      depth--;
+      if (depth === 0) return j + 1;
+    } else if (c === 40 || c === 91 || c === 123) j = groupEnd(code, j) - 1;
+    else if (c === 59 || c === 41 || c === 93 || c === 125) break;
+  }
+  throw new Unclear();
+}
+
+/** For a `!` at `i` that invokes a macro (`name!(`, `name! [`), the end of its arguments; else -1. */
+function macroArgumentsEnd(code: string, i: number): number {
+  const before = skipSpaceBack(code, i - 1);
+  if (before < 0 || !isIdent(code.charCodeAt(before))) return -1;
+  const word = code.slice(wordStart(code, before), before + 1);
+  if (NOT_CALLEES.has(word)) return -1; // `if !(..)`
+  const open = skipSpace(code, i + 1);
+  const o = code.charCodeAt(open);
+  if (o !== 40 && o !== 91 && o !== 123) return -1;
+  return groupEnd(code, open);
+}
+
+/**
+ * The closure whose parameters start with the `|` at `i`; null when that `|` is an operator,
+ * undefined when unclear.
+ */
+function closureAt(code: string, i: number, stack: Frame[]): { span: ClosureSpan; paramsEnd: number } | null | undefined {
+  let p = skipSpaceBack(code, i - 1);
+  let start = i;
+  if (p >= 0 && isIdent(code.charCodeAt(p))) {
+    const ws = wordStart(code, p);
+    const word = code.slice(ws, p + 1);
+    if (!BEFORE_CLOSURE_WORDS.has(word)) return null; // an operand: `a | b`
+    if (word === 'move') {
+      start = ws;
+      p = skipSpaceBack(code, ws - 1);
+      if (p >= 0 && isIdent(code.charCodeAt(p)) && !BEFORE_CLOSURE_WORDS.has(code.slice(wordStart(code, p), p + 1))) return undefined; // `static move ||`, `async move ||`
+    }
+  } else if (p >= 0) {
+    const c = code.charCodeAt(p);
+    // `)`, `]`, `}`, `?`, a literal (filled in the code) or a lifetime before the bar: an operand.
+    if (c === 41 || c === 93 || c === 125 || c === 63 || c === 39 || c === LITERAL) return null;
+    if (c === 62 && code.charCodeAt(p - 1) !== 61) return null; // `Vec<T> | ..` (not `=>`)
+    if (c === 124) return undefined; // `| |x|`
+  }
+  // Parameters: `||`, or `|` .. `|` with no bar inside brackets.
+  let paramsEnd: number;
+  if (code.charCodeAt(i + 1) === 124) paramsEnd = i + 2;
+  else {
+    let j = i + 1;
+    for (; j < code.length; j++) {
+      const c = code.charCodeAt(j);
+      if (c === 124) break;
+      if (c === 40 || c === 91 || c === 123) j = groupEnd(code, j) - 1;
+      else if (c === 41 || c === 93 || c === 125 || c === 59) return undefined;
+    }
+    if (j >= code.length) return undefined;
+    paramsEnd = j + 1;
+  }
+  let b = skipSpace(code, paramsEnd);
+  let end: number;
+  if (code.charCodeAt(b) === 45 && code.charCodeAt(b + 1) === 62) {
+    // `|x| -> T { .. }`: the body must be a block.
+    b = code.indexOf('{', b);
+    if (b < 0) return undefined;
+    end = groupEnd(code, b);
+    if (followsOn(code, end)) return undefined;
+  } else if (code.charCodeAt(b) === 123) {
+    end = groupEnd(code, b);
+    // `|| { .. }.await`, `|x| { .. } + 1`: the body may go on past the block.
+    if (followsOn(code, end)) return undefined;
+  } else {
+    end = expressionEnd(code, b);
+    if (end < 0) return undefined;
+  }
+  const span: ClosureSpan = { startIndex: start, endIndex: end, inPlace: false };
+  placeInCall(code, span, stack);
+  return { span, paramsEnd };
+}
+
+/** Whether the text after a block body continues the expression (`.m()`, `?`, an operator). */
+function followsOn(code: string, end: number): boolean {
+  const k = skipSpace(code, end);
+  const c = code.charCodeAt(k);
+  return !(k >= code.length || c === 44 || c === 41 || c === 93 || c === 125 || c === 59);
+}
+
+/** End of an expression body: the first `,` `;` or closing bracket outside brackets, spaces trimmed. */
+function expressionEnd(code: string, i: number): number {
+  for (let j = i; j < code.length; j++) {
+    const c = code.charCodeAt(j);
+    if (c === 40 || c === 91 || c === 123) {
+      j = groupEnd(code, j) - 1;
+      continue;
+    }
+    if (c === 58 && code.charCodeAt(j + 1) === 58 && code.charCodeAt(skipSpace(code, j + 2)) === 60) {
+      j = angleEnd(code, skipSpace(code, j + 2)) - 1;
+      continue;
+    }
+    if (c === 61 && code.charCodeAt(j + 1) === 62) return -1; // `=>`: a match arm, not a closure body
+    if (c === 44 || c === 59 || c === 41 || c === 93 || c === 125) return skipSpaceBack(code, j - 1) + 1;
+  }
+  return -1;
+}
+
+/**
+ * The call whose argument list opens at `open`: the callee's name as the tree would read it (a
+ * method's or path's last segment; undefined for `f::<T>(` and `f()(`), and the offset of the
+ * name node the tree would point at. Undefined when the parenthesis is not a call.
+ */
+function calleeBefore(code: string, open: number): { name?: string; nameOffset?: number } | undefined {
+  const p = skipSpaceBack(code, open - 1);
+  if (p < 0) return undefined;
+  const c = code.charCodeAt(p);
+  if (c === 41 || c === 93) return {}; // `f()(..)`, `v[0](..)`: no name
+  if (c === 62) {
+    // `name::<T>(`: the tree's name for in-place tests starts at `<`, but its callee is `name`.
+    let depth = 0;
+    let j = p;
+    for (; j >= 0; j--) {
+      const d = code.charCodeAt(j);
+      if (d === 62 && code.charCodeAt(j - 1) !== 45) depth++;
+      else if (d === 60 && --depth === 0) break;
+    }
+    const colons = skipSpaceBack(code, j - 1);
+    if (j < 0 || code.charCodeAt(colons) !== 58 || code.charCodeAt(colons - 1) !== 58) return undefined;
+    const w = skipSpaceBack(code, colons - 2);
+    if (w < 0 || !isIdent(code.charCodeAt(w))) return undefined;
+    return { nameOffset: wordStart(code, w) };
+  }
+  if (!isIdent(c)) return undefined;
+  const ws = wordStart(code, p);
+  const word = code.slice(ws, p + 1);
+  if (NOT_CALLEES.has(word) || /^\d/.test(word)) return undefined;
+  return { name: word, nameOffset: ws };
+}
