@@ -38,6 +38,7 @@ const HASH = 0x23;
 const BANG = 0x21;
 const MINUS = 0x2d;
 const FILL = LITERAL_FILL.charCodeAt(0);
+const BRACKET_RE = /[()[\]{}]/g;
 
 /**
  * The declarations of `text`, or undefined when the text is not a plain list of items: the
@@ -122,12 +123,15 @@ class ItemScanner {
   private skipBalanced(i: number, end: number): number {
     const c = this.code;
     const stack: number[] = [];
-    for (let j = i; j < end; j++) {
-      const ch = c.charCodeAt(j);
+    // Function bodies are most of a file: jump from bracket to bracket.
+    const re = BRACKET_RE;
+    re.lastIndex = i;
+    for (let m = re.exec(c); m && m.index < end; m = re.exec(c)) {
+      const ch = c.charCodeAt(m.index);
       if (ch === OPEN || ch === LBRACKET || ch === LBRACE) stack.push(ch === OPEN ? CLOSE : ch === LBRACKET ? RBRACKET : RBRACE);
-      else if (ch === CLOSE || ch === RBRACKET || ch === RBRACE) {
+      else {
         if (stack.pop() !== ch) throw new Unexpected();
-        if (stack.length === 0) return j + 1;
+        if (stack.length === 0) return m.index + 1;
       }
     }
     throw new Unexpected();
