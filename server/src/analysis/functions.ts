@@ -295,7 +295,7 @@ export interface FileText {
   markedCode?: string;
 }
 
-function positionAt(file: FileText, offset: number): { line: number; column: number } {
+export function positionAt(file: FileText, offset: number): { line: number; column: number } {
   if (!file.lineStarts) {
     const starts = [0];
     for (let i = file.text.indexOf('\n'); i >= 0; i = file.text.indexOf('\n', i + 1)) starts.push(i + 1);

@@ -11,7 +11,8 @@
 import type { FieldDecl, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
 import { baseTypeName, collectUseText, LAZY_STATIC_RE, modulePathForFile, settleGlobImports } from './declarations';
 import { LITERAL_FILL } from './lexical';
-import type { Position, Range } from './model';
+import { fileText, positionAt, type FileText } from './functions';
+import type { Range } from './model';
 
 /** Thrown inside the walk when the text is not what a valid item list looks like. */
 class Unexpected extends Error {}
@@ -59,36 +60,20 @@ export function scanDeclarations(text: string, file: string, code: string): File
 }
 
 class ItemScanner {
-  private lineStarts: number[] | undefined;
+  private readonly file: FileText;
 
   constructor(
     private readonly text: string,
     private readonly code: string,
     private readonly decls: FileDeclarations,
-  ) {}
+  ) {
+    this.file = fileText(text);
+  }
 
   // ---- positions -------------------------------------------------------------------------
 
-  private position(offset: number): Position {
-    let starts = this.lineStarts;
-    if (!starts) {
-      starts = [0];
-      const t = this.text;
-      for (let i = t.indexOf('\n'); i >= 0; i = t.indexOf('\n', i + 1)) starts.push(i + 1);
-      this.lineStarts = starts;
-    }
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo, column: offset - starts[lo] };
-  }
-
   private range(from: number, to: number): Range {
-    return { start: this.position(from), end: this.position(to) };
+    return { start: positionAt(this.file, from), end: positionAt(this.file, to) };
   }
 
   // ---- tokens ----------------------------------------------------------------------------
@@ -229,12 +214,10 @@ class ItemScanner {
       case 'unsafe':
       case 'extern':
       case 'default':
-        return this.modified(start, j, end, mod, impl);
       case 'impl':
-        return this.implItem(j + 4, end, mod);
       case 'trait':
       case 'auto':
-        return this.traitItem(j, end, mod);
+        return this.modified(start, j, end, mod, impl);
       case 'mod':
         return this.modItem(j + 3, end, mod);
       case 'macro_rules':
@@ -277,7 +260,7 @@ class ItemScanner {
     return j;
   }
 
-  /** Items that start with a modifier: functions, `unsafe impl`, `unsafe trait`, `extern` blocks and crates. */
+  /** Functions, impls and traits, after any modifiers (`unsafe impl`); `extern` blocks and crates. */
   private modified(start: number, i: number, end: number, mod: string, impl: ImplContext | undefined): number {
     let j = i;
     for (;;) {
