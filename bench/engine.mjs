@@ -37,6 +37,12 @@ const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(BENCH_DIR, '..');
 const CLI_MAIN = path.join(REPO, 'out', 'server', 'src', 'cli', 'main.js');
 const CLI_BIN = path.join(REPO, 'bin', 'locklens.js');
+/** Extra check runs besides the default one: result key and CLI flags. */
+const VARIANTS = [
+  ['locklens1', ['--threads', '1']],
+  ['locklensFull', ['--threads', '1', '--full-parse']],
+];
+
 const PARSE_SCRIPT = path.join(BENCH_DIR, 'parse-baseline.mjs');
 const TIME_BIN = '/usr/bin/time';
 
@@ -459,6 +465,7 @@ function printTable(res) {
   };
   add('locklens check (cold process)', res.locklens.summary, res.locklens.error ? 'not measured' : undefined);
   add('locklens check --threads 1', res.locklens1.summary, 'not measured');
+  add('locklens check --threads 1 --full-parse', res.locklensFull.summary, 'not measured');
   add('bare parse, 1 thread (process)', res.parseSingle.summary);
   add(`bare parse, ${res.options.workers} workers (process)`, res.parseParallel.summary);
   add(`cargo clippy --features ${res.options.clippyFeatures} (cold)`, res.clippy.summary, res.clippy.error ? 'failed' : 'skipped');
@@ -479,6 +486,7 @@ function printTable(res) {
   const verdict = (v, ok) => (v == null ? 'n/a (locklens not measured)' : `${v.toFixed(2)}× — ${ok ? 'goal met' : 'goal NOT met'}`);
   out.push(`check / bare parse (1 thread, process wall): ${verdict(r.checkOverParse, r.checkOverParse != null && r.checkOverParse <= GOAL_CHECK_OVER_PARSE_MAX)} (goal ≤ ${GOAL_CHECK_OVER_PARSE_MAX}×)`);
   if (r.check1OverParse != null) out.push(`check --threads 1 / bare parse (1 thread, process wall): ${r.check1OverParse.toFixed(2)}× (like for like)`);
+  if (r.fullParseOverCheck1 != null) out.push(`check --threads 1 --full-parse / check --threads 1: ${r.fullParseOverCheck1.toFixed(2)}× (what parsing only the functions that matter saves)`);
   if (r.checkOverParseParallel != null) out.push(`check / bare parse (${res.options.workers} workers, process wall): ${r.checkOverParseParallel.toFixed(2)}×`);
   if (r.checkOverParseInProcess != null) out.push(`check / bare parse (1 thread, parse-only ms):  ${r.checkOverParseInProcess.toFixed(2)}× (stricter view)`);
   const rc = res.ratiosCpu;
@@ -533,6 +541,7 @@ async function main() {
     commands: {
       locklens: `node ${path.relative(REPO, cliBin)} check ${o.crate} --format json --fail-on none`,
       locklens1: `node ${path.relative(REPO, cliBin)} check ${o.crate} --format json --fail-on none --threads 1`,
+      locklensFull: `node ${path.relative(REPO, cliBin)} check ${o.crate} --format json --fail-on none --threads 1 --full-parse`,
       parseSingle: `node bench/parse-baseline.mjs ${o.crate} --workers 0`,
       parseParallel: `node bench/parse-baseline.mjs ${o.crate} --workers ${o.workers}`,
       clippy: `cargo clippy --offline --config 'source.crates-io.replace-with="debian"' --config 'source.debian.directory="${o.registry}"' --features ${o.clippyFeatures} --message-format json -- --cap-lints warn ${CLIPPY_LINTS.join(' ')}`,
@@ -541,6 +550,9 @@ async function main() {
     // The same check pinned to one thread (`--threads 1`), when the CLI has that option: the
     // like-for-like comparison with the single-threaded bare parse.
     locklens1: { samples: [], summary: null, error: cli.ok ? null : cli.reason },
+    // One thread, every file parsed whole (`--full-parse`): what parsing only the functions the
+    // analysis looks into saves.
+    locklensFull: { samples: [], summary: null, error: cli.ok ? null : cli.reason },
     parseSingle: { samples: [], summary: null },
     parseParallel: { samples: [], summary: null },
     clippy: { samples: [], summary: null, error: null, resolution: null },
@@ -560,15 +572,15 @@ async function main() {
       res.locklens.report = w.report;
     } catch (err) {
       res.locklens.error = err.message;
-      res.locklens1.error = err.message;
+      for (const [k] of VARIANTS) res[k].error = err.message;
       process.stderr.write(`\n*** ${err.message}\n*** Continuing with the baselines only.\n\n`);
     }
-    if (!res.locklens1.error) {
+    for (const [k, flags] of VARIANTS) {
+      if (res[k].error) continue;
       try {
-        const w1 = runCheck(o.crate, ['--threads', '1']);
-        res.locklens1.report = w1.report;
+        res[k].report = runCheck(o.crate, flags).report;
       } catch (err) {
-        res.locklens1.error = `--threads 1 not usable: ${err.message}`;
+        res[k].error = `${flags.join(' ')} not usable: ${err.message}`;
       }
     }
   }
@@ -586,17 +598,18 @@ async function main() {
         res.locklens.error = err.message;
       }
     }
-    if (!res.locklens1.error) {
+    for (const [k, flags] of VARIANTS) {
+      if (res[k].error) continue;
       try {
-        res.locklens1.samples.push(runCheck(o.crate, ['--threads', '1']));
+        res[k].samples.push(runCheck(o.crate, flags));
       } catch (err) {
-        res.locklens1.error = err.message;
+        res[k].error = err.message;
       }
     }
     res.parseSingle.samples.push(runParse(o.crate, 0));
     res.parseParallel.samples.push(runParse(o.crate, o.workers));
     const last = (k) => res[k].samples.at(-1)?.wallS?.toFixed(3) ?? '-';
-    log(`run ${i + 1}/${o.runs}: check ${last('locklens')} s, check --threads 1 ${last('locklens1')} s, parse×1 ${last('parseSingle')} s, parse×${o.workers} ${last('parseParallel')} s`);
+    log(`run ${i + 1}/${o.runs}: check ${last('locklens')} s, check --threads 1 ${last('locklens1')} s, --full-parse ${last('locklensFull')} s, parse×1 ${last('parseSingle')} s, parse×${o.workers} ${last('parseParallel')} s`);
   }
 
   if (o.clippyRuns > 0) {
@@ -622,8 +635,8 @@ async function main() {
     }
   }
 
-  for (const k of ['locklens', 'locklens1', 'parseSingle', 'parseParallel', 'clippy']) res[k].summary = summarise(res[k].samples);
-  for (const k of ['locklens', 'locklens1']) if (res[k].error && res[k].samples.length < o.runs) res[k].summary = null;
+  for (const k of ['locklens', 'locklens1', 'locklensFull', 'parseSingle', 'parseParallel', 'clippy']) res[k].summary = summarise(res[k].samples);
+  for (const k of ['locklens', 'locklens1', 'locklensFull']) if (res[k].error && res[k].samples.length < o.runs) res[k].summary = null;
   for (const k of ['parseSingle', 'parseParallel']) {
     const s = res[k].samples.map((x) => x.self);
     if (!s.length) continue;
@@ -649,6 +662,7 @@ async function main() {
     check1OverParse: res.locklens1.summary && parse1 ? round(res.locklens1.summary.medianS / parse1, 2) : null,
     checkOverParseParallel: check != null && res.parseParallel.summary ? round(check / res.parseParallel.summary.medianS, 2) : null,
     checkParallelSpeedup: check != null && res.locklens1.summary ? round(res.locklens1.summary.medianS / check, 2) : null,
+    fullParseOverCheck1: res.locklensFull.summary && res.locklens1.summary ? round(res.locklensFull.summary.medianS / res.locklens1.summary.medianS, 2) : null,
   };
   const cpu = (k) => res[k].summary?.medianCpuS ?? null;
   res.ratiosCpu = {
@@ -664,7 +678,7 @@ async function main() {
   };
   // Keep the JSON small: drop raw per-run self-reports of the parse children.
   const slim = (x) => ({ wallS: round(x.wallS), cpuS: round(x.cpuS, 2), maxRssKb: x.maxRssKb, loadAtStart: round(x.loadAtStart, 2) });
-  for (const k of ['parseSingle', 'parseParallel', 'locklens', 'locklens1']) res[k].samples = res[k].samples.map(slim);
+  for (const k of ['parseSingle', 'parseParallel', 'locklens', 'locklens1', 'locklensFull']) res[k].samples = res[k].samples.map(slim);
   res.clippy.samples = res.clippy.samples.map((x) => ({ ...slim(x), cargoReportedS: x.cargoReportedS }));
 
   res.machine.loadAvgAtEnd = os.loadavg().map((x) => round(x, 2));

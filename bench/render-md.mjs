@@ -78,6 +78,7 @@ lines.push('| | runs | median wall s | range s | median CPU s (user+sys) | peak 
 lines.push('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
 lines.push(row('`locklens check` (cold)', d.locklens.summary, '`node bin/locklens.js check <crate> --format json --fail-on none`', 'not yet measured'));
 if (d.locklens1) lines.push(row('`locklens check --threads 1` (cold)', d.locklens1.summary, '`… --threads 1`', 'not measured'));
+if (d.locklensFull) lines.push(row('`locklens check --threads 1 --full-parse` (cold)', d.locklensFull.summary, '`… --threads 1 --full-parse` (every file parsed whole)', 'not measured'));
 lines.push(row('bare parse, 1 thread', d.parseSingle.summary, '`node bench/parse-baseline.mjs <crate> --workers 0`'));
 lines.push(row(`bare parse, ${d.options.workers} worker threads`, d.parseParallel.summary, `\`node bench/parse-baseline.mjs <crate> --workers ${d.options.workers}\``));
 lines.push(
