@@ -119,6 +119,21 @@ describe('language server over JSON-RPC (scripted engine)', () => {
     assert.ok(fs.existsSync(new URL(double.codeDescription!.href)), 'the rule page exists');
   });
 
+  it("asks for a document's settings once, until the client reports a configuration change", async () => {
+    const uri = uriOf(LOGGER);
+    const asked = () => lsp.configurationRequests.filter((u) => u === uri).length;
+    const before = asked();
+    assert.ok(before > 0);
+    const start = { line: 0, character: 0 };
+    let version = await lsp.change(uri, [{ range: { start, end: start }, text: ' ' }]);
+    await lsp.waitForDiagnostics(uri, (d) => d.version === version);
+    version = await lsp.change(uri, [{ range: { start, end: { line: 0, character: 1 } }, text: '' }]);
+    await lsp.waitForDiagnostics(uri, (d) => d.version === version);
+    assert.equal(asked(), before, 'edits reuse the settings: no round trip to the client');
+    await lsp.client.sendNotification('workspace/didChangeConfiguration', { settings: {} });
+    await lsp.waitFor('the settings asked for again', () => (asked() > before ? true : undefined));
+  });
+
   it('re-analyses after incremental edits, re-using the tree (incremental parse, old trees disposed)', async () => {
     const uri = uriOf(LOGGER);
     const parsesBefore = host.engine.parses.length;
@@ -189,12 +204,15 @@ describe('language server over JSON-RPC (scripted engine)', () => {
     const labels = hints.map((h) => h.label);
     assert.ok(labels.includes('Odb.odb released'), JSON.stringify(labels));
     assert.ok(labels.includes('Odb.sysmsg released'));
+    // The server keeps settings until the client says they changed (as VS Code does).
     settings.inlayHints = { enable: false };
     try {
+      await lsp.client.sendNotification('workspace/didChangeConfiguration', { settings: {} });
       const none = await lsp.request<InlayHint[]>('textDocument/inlayHint', { textDocument: { uri }, range });
       assert.deepEqual(none, []);
     } finally {
       delete settings.inlayHints;
+      await lsp.client.sendNotification('workspace/didChangeConfiguration', { settings: {} });
     }
   });
 
@@ -453,6 +471,31 @@ describe('language server: cross-file re-analysis', () => {
       assert.equal(lsp.publications.filter((u) => u === uriOf(LOGGER)).length, published, 'unchanged diagnostics are not sent again');
       assert.equal(analysesOf('logger.rs'), loggerBefore + 1, 'logger.rs re-analysed once, for `log` only');
       assert.equal(analysesOf('ledger/src/lib.rs'), ledgerBefore, 'other crates are never re-analysed');
+    } finally {
+      await lsp.dispose();
+    }
+  });
+});
+
+describe('language server: changes that arrive together', () => {
+  it('are analysed once, at the last version', async () => {
+    const host = fakeHost();
+    const lsp = new LspHarness({ host, debounceMs: 0 });
+    try {
+      await lsp.initialize([WS]);
+      await lsp.waitForReady();
+      const uri = await lsp.open(LOGGER);
+      await lsp.waitForDiagnostics(uri, (d) => d.version === 1);
+      const analyses = () => host.engine.analyses.filter((a) => a.file.endsWith('logger.rs')).length;
+      const before = analyses();
+      const start = { line: 0, character: 0 };
+      const versions = await Promise.all([
+        lsp.change(uri, [{ range: { start, end: start }, text: ' ' }]),
+        lsp.change(uri, [{ range: { start, end: start }, text: ' ' }]),
+        lsp.change(uri, [{ range: { start, end: { line: 0, character: 2 } }, text: '' }]),
+      ]);
+      await lsp.waitForDiagnostics(uri, (d) => d.version === versions[2]);
+      assert.equal(analyses(), before + 1, 'one analysis, of the last text');
     } finally {
       await lsp.dispose();
     }

@@ -175,6 +175,9 @@ export class LockLensServer {
   private capabilities = { workspaceFolders: false, configuration: false, dynamicWatch: false, dynamicConfiguration: false, inlayRefresh: false, codeLensRefresh: false };
   /** Settings pushed with didChangeConfiguration, used only by clients without workspace/configuration. */
   private pushedSettings: unknown;
+  /** The client notifies configuration changes: settings asked for are kept until the next one. */
+  private configurationWatched = false;
+  private readonly settingsCache = new Map<string, Promise<LockLensSettings>>();
   private docsBase: string | undefined;
   private readonly openResults = new Map<string, { stamp: string; result: AnalysisResult }>();
   /** Open documents with a file URI, by path key: the editor's URI spelling wins when publishing. */
@@ -188,7 +191,8 @@ export class LockLensServer {
   /** What was last sent per uri (static and runtime diagnostics), to skip sending it again unchanged. */
   private readonly sent = new Map<string, { diagnostics: Diagnostic[]; version?: number }>();
   private readonly diagnosticCache = new DiagnosticCache();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Pending analyses of open documents, by uri: each cancels its timer. */
+  private readonly timers = new Map<string, () => void>();
   /** Resolves when every workspace file's declarations are known (analysis needs the crate index). */
   private declarationsReady: Promise<void> = Promise.resolve();
   /**
@@ -222,7 +226,7 @@ export class LockLensServer {
     c.onInitialized(() => this.safe('initialized', () => this.initialized()));
     c.onShutdown(() => {
       this.shuttingDown = true;
-      for (const t of this.timers.values()) clearTimeout(t);
+      for (const cancel of this.timers.values()) cancel();
       this.timers.clear();
       if (this.reindexTimer) clearTimeout(this.reindexTimer);
       this.documents.dispose();
@@ -254,8 +258,7 @@ export class LockLensServer {
         this.openResults.delete(uri);
         const fsPath = uriToPath(uri);
         if (fsPath && this.openByPath.get(pathKey(fsPath)) === uri) this.openByPath.delete(pathKey(fsPath));
-        const timer = this.timers.get(uri);
-        if (timer) clearTimeout(timer);
+        this.timers.get(uri)?.();
         this.timers.delete(uri);
         const file = this.fileForUri(uri);
         if (file) await this.analyzeClosed(file, await this.settingsFor(pathToUri(file.crate.info.root)));
@@ -267,6 +270,7 @@ export class LockLensServer {
       this.safe('didChangeConfiguration', async () => {
         const settings = (p?.settings as Record<string, unknown> | undefined)?.[SECTION];
         if (settings !== undefined) this.pushedSettings = settings;
+        this.settingsCache.clear();
         await this.reanalyzeAll();
         if (this.runtimeEvidence.size > 0) await this.refreshRuntimeDiagnostics();
         if (this.capabilities.inlayRefresh) await this.connection.languages.inlayHint.refresh().catch(() => undefined);
@@ -362,7 +366,10 @@ export class LockLensServer {
     if (this.capabilities.dynamicConfiguration) {
       await this.connection.client
         .register(DidChangeConfigurationNotification.type, { section: SECTION })
-        .catch((err) => this.logError('register configuration', err));
+        .then(
+          () => (this.configurationWatched = true),
+          (err) => this.logError('register configuration', err),
+        );
     }
     this.engineReady = this.host.createEngine().then(
       (engine) => {
@@ -382,6 +389,8 @@ export class LockLensServer {
           const removed = new Set(e.removed.map((f) => uriToPath(f.uri)).filter((p): p is string => p !== undefined).map(pathKey));
           const added = e.added.map((f) => uriToPath(f.uri)).filter((p): p is string => p !== undefined);
           this.folders = [...this.folders.filter((f) => !removed.has(pathKey(f))), ...added];
+          // Folder settings apply to other resources now.
+          this.settingsCache.clear();
           await this.reindex();
         }),
       );
@@ -425,16 +434,26 @@ export class LockLensServer {
 
   // ---------------------------------------------------------------- settings
 
-  private async settingsFor(scopeUri: string | undefined): Promise<LockLensSettings> {
-    if (this.capabilities.configuration) {
-      try {
-        const raw = await this.connection.workspace.getConfiguration({ scopeUri, section: SECTION });
-        return normalizeSettings(raw);
-      } catch (err) {
+  /**
+   * The settings for a resource. Asked of the client (`workspace/configuration`) when it
+   * supports that; kept per scope while the client tells us about changes (the registration
+   * for `didChangeConfiguration` succeeded), so an edit does not wait for a round trip.
+   */
+  private settingsFor(scopeUri: string | undefined): Promise<LockLensSettings> {
+    if (!this.capabilities.configuration) return Promise.resolve(normalizeSettings(this.pushedSettings));
+    const key = scopeUri ?? '';
+    const cached = this.settingsCache.get(key);
+    if (cached) return cached;
+    const asked = this.connection.workspace.getConfiguration({ scopeUri, section: SECTION }).then(
+      (raw) => normalizeSettings(raw),
+      (err) => {
         this.logError('workspace/configuration', err);
-      }
-    }
-    return normalizeSettings(this.pushedSettings);
+        if (this.settingsCache.get(key) === asked) this.settingsCache.delete(key);
+        return normalizeSettings(this.pushedSettings);
+      },
+    );
+    if (this.configurationWatched) this.settingsCache.set(key, asked);
+    return asked;
   }
 
   private editionFor(settings: LockLensSettings, crate: CrateEntry | undefined): { edition: Edition; source: string } {
@@ -770,7 +789,7 @@ export class LockLensServer {
     const changed = crate.files.filter((file) => {
       const before = previous.get(file.key);
       const after = next.get(file.key);
-      if (JSON.stringify(before ?? []) !== JSON.stringify(after ?? [])) return true;
+      if (!sameData(before ?? [], after ?? [])) return true;
       // The same findings: keep the objects (their diagnostics are converted already).
       if (before) next.set(file.key, before);
       return false;
@@ -932,16 +951,27 @@ export class LockLensServer {
 
   // ---------------------------------------------------------------- open documents
 
+  /**
+   * Analyses an open document `delay` ms from now, replacing an analysis already scheduled.
+   * Without a delay, two turns of the event loop from now rather than on a 0 ms timer (which
+   * Node rounds up to 1 ms): the connection handles one message per turn, so a change that
+   * arrived together with this one is still taken in first, and replaces this analysis.
+   */
   private schedule(uri: string, delay: number): void {
-    const existing = this.timers.get(uri);
-    if (existing) clearTimeout(existing);
-    this.timers.set(
-      uri,
-      setTimeout(() => {
-        this.timers.delete(uri);
-        this.safe('analysis', () => this.analyzeAndPublishOpen(uri));
-      }, delay),
-    );
+    this.timers.get(uri)?.();
+    const run = () => {
+      this.timers.delete(uri);
+      this.safe('analysis', () => this.analyzeAndPublishOpen(uri));
+    };
+    if (delay > 0) {
+      const timer = setTimeout(run, delay);
+      this.timers.set(uri, () => clearTimeout(timer));
+      return;
+    }
+    let next = setImmediate(() => {
+      next = setImmediate(run);
+    });
+    this.timers.set(uri, () => clearImmediate(next));
   }
 
   private async analyzeAndPublishOpen(uri: string): Promise<void> {
@@ -1230,11 +1260,15 @@ export class LockLensServer {
  * (the engine may find some call-chain double locks itself).
  */
 function withoutEngineDuplicates(findings: Finding[], analysisOf: (file: string) => FileAnalysis | undefined): Finding[] {
+  if (findings.length === 0) return findings;
+  // Only the rules the graph reports are looked up in a file's (many) engine findings.
+  const rules = new Set(findings.map((f) => f.rule));
   const keys = new Map<string, Set<string>>();
   const keysOf = (file: string) => {
     let set = keys.get(file);
     if (!set) {
-      set = new Set((analysisOf(file)?.findings ?? []).map((f) => `${f.rule}:${f.range.start.line}`));
+      set = new Set();
+      for (const f of analysisOf(file)?.findings ?? []) if (rules.has(f.rule)) set.add(`${f.rule}:${f.range.start.line}`);
       keys.set(file, set);
     }
     return set;
