@@ -529,18 +529,23 @@ struct ClassTable {
     list: Vec<ClassInfo>,
 }
 
-/// Embedded in every LockLens lock. `const`-constructible.
+/// Embedded in every LockLens lock, before the wrapped lock.
+/// `const`-constructible. The fields every acquisition uses come last, so
+/// that they tend to share the wrapped lock word's cache line: under
+/// contention the line moves between cores anyway, a second one would
+/// double the traffic.
+#[repr(C)]
 pub(crate) struct LockMeta {
+    created: &'static Location<'static>,
+    name: Option<&'static str>,
+    /// When the last acquisition happened (async locks only; ms since start).
+    last_ms: AtomicU64,
+    kind: Kind,
     /// `class << 40 | instance`, assigned on first tracked use (0 = not yet).
     ident: AtomicU64,
     /// Last acquirer: `mode << 56 | thread id`.
     last: AtomicU64,
     last_site: AtomicPtr<Location<'static>>,
-    /// When the last acquisition happened (async locks only; ms since start).
-    last_ms: AtomicU64,
-    created: &'static Location<'static>,
-    name: Option<&'static str>,
-    kind: Kind,
 }
 
 impl LockMeta {
@@ -611,11 +616,9 @@ impl LockMeta {
 // ---------------------------------------------------------------------------
 // Per-thread state
 
+/// A lock the thread holds. 32 bytes: one shift indexes the stack.
 pub(crate) struct HeldSlot {
     ident: AtomicU64,
-    /// Last lock-order pair ([`edge_key`]) checked from this slot (owner
-    /// thread only; see [`check_edges`]). 0 = none.
-    edge_memo: AtomicU64,
     site: AtomicPtr<Location<'static>>,
     since_ms: AtomicU64,
     mode: AtomicU8,
@@ -640,6 +643,9 @@ pub(crate) struct ThreadState {
     pub(crate) alive: AtomicBool,
     held_len: AtomicUsize,
     held: [HeldSlot; MAX_HELD],
+    /// Per held slot, the last lock-order pair ([`edge_key`]) checked from
+    /// it (owner thread only; see [`check_edges`]). 0 = none.
+    held_memo: [AtomicU64; MAX_HELD],
     sample_countdown: AtomicU32,
     // current wait (0 = not waiting)
     wait_ident: AtomicU64,
@@ -677,9 +683,9 @@ impl ThreadState {
             os_tid: os_tid(),
             alive: AtomicBool::new(true),
             held_len: AtomicUsize::new(0),
+            held_memo: std::array::from_fn(|_| AtomicU64::new(0)),
             held: std::array::from_fn(|_| HeldSlot {
                 ident: AtomicU64::new(0),
-                edge_memo: AtomicU64::new(0),
                 site: AtomicPtr::new(ptr::null_mut()),
                 since_ms: AtomicU64::new(0),
                 mode: AtomicU8::new(0),
@@ -1022,7 +1028,7 @@ fn record(ts: &ThreadState, meta: &LockMeta, ident: u64, mode: Mode, site: &'sta
 /// thread-held and the async paths.
 #[inline(always)]
 fn count_acquisition(ts: &ThreadState, meta: &LockMeta, ident: u64, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) {
-    ts.count(ident >> INSTANCE_BITS, site, mode, |c| {
+    ts.count(ident >> INSTANCE_BITS, site, mode, move |c| {
         c.add(C_ACQ, 1);
         if let Some(w) = waited_ns {
             c.add(C_CONTENDED, 1);
@@ -1129,8 +1135,7 @@ fn edge_key(held: u64, ident: u64) -> u64 {
 fn check_edges(ts: &ThreadState, len: usize, ident: u64, mode: Mode, site: &'static Location<'static>) -> usize {
     if len == 1 {
         // the common case: one lock held, pair seen last time
-        let slot = &ts.held[0];
-        if slot.edge_memo.load(Relaxed) == edge_key(slot.ident.load(Relaxed), ident) {
+        if ts.held_memo[0].load(Relaxed) == edge_key(ts.held[0].ident.load(Relaxed), ident) {
             return 1;
         }
     }
@@ -1144,8 +1149,8 @@ fn check_edges_slow(ts: &ThreadState, len: usize, ident: u64, mode: Mode, site: 
     if live != len {
         ts.held_len.store(live, Release);
     }
-    for (i, slot) in ts.held[..live].iter().enumerate() {
-        if slot.edge_memo.load(Relaxed) != edge_key(slot.ident.load(Relaxed), ident) {
+    for i in 0..live {
+        if ts.held_memo[i].load(Relaxed) != edge_key(ts.held[i].ident.load(Relaxed), ident) {
             edge_memo_miss(ts, i, ident, mode, site);
         }
     }
@@ -1157,8 +1162,7 @@ fn check_edges_slow(ts: &ThreadState, len: usize, ident: u64, mode: Mode, site: 
 #[cold]
 #[inline(never)]
 fn edge_memo_miss(ts: &ThreadState, i: usize, ident: u64, mode: Mode, site: &'static Location<'static>) {
-    let slot = &ts.held[i];
-    let held = slot.ident.load(Relaxed);
+    let held = ts.held[i].ident.load(Relaxed);
     if held == ident || held == 0 {
         // re-entrant / recursive acquisition of the same lock: no edge. Not
         // memoised, since another lock of the same class is an edge. (0: a
@@ -1166,7 +1170,7 @@ fn edge_memo_miss(ts: &ThreadState, i: usize, ident: u64, mode: Mode, site: &'st
         return;
     }
     let key = edge_key(held, ident);
-    slot.edge_memo.store(key, Relaxed);
+    ts.held_memo[i].store(key, Relaxed);
     if ts.edges.contains(key) {
         return;
     }

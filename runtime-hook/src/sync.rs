@@ -36,6 +36,17 @@ fn map_lock<G, H>(r: LockResult<G>, f: impl FnOnce(G) -> H) -> LockResult<H> {
     }
 }
 
+/// A `try_*` result as the lock result it would have had, or `None` if the
+/// lock was busy.
+#[inline]
+fn unless_busy<G>(r: TryLockResult<G>) -> Option<LockResult<G>> {
+    match r {
+        Ok(g) => Some(Ok(g)),
+        Err(TryLockError::Poisoned(p)) => Some(Err(p)),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Mutex
 
@@ -98,7 +109,8 @@ impl<T: ?Sized> Mutex<T> {
             Ok(g) => Ok(self.guard(g, held())),
             Err(TryLockError::Poisoned(p)) => Err(PoisonError::new(self.guard(p.into_inner(), held()))),
             Err(TryLockError::WouldBlock) => {
-                let (r, held) = crate::track::blocking(&self.meta, Mode::Mutex, site, WaitKind::Plain, || self.inner.lock());
+                let try_ = || unless_busy(self.inner.try_lock());
+                let (r, held) = crate::track::blocking(&self.meta, Mode::Mutex, site, WaitKind::Plain, try_, || self.inner.lock());
                 map_lock(r, |g| self.guard(g, held))
             }
         }
@@ -298,7 +310,7 @@ macro_rules! rw_acquire {
         fn tracked<G>(
             meta: &LockMeta,
             site: &'static Location<'static>,
-            try_: impl FnOnce() -> TryLockResult<G>,
+            try_: impl Fn() -> TryLockResult<G>,
             block: impl FnOnce() -> LockResult<G>,
         ) -> (LockResult<G>, HeldToken) {
             crate::track::acquire_on(
@@ -306,11 +318,7 @@ macro_rules! rw_acquire {
                 $mode,
                 site,
                 WaitKind::Plain,
-                || match try_() {
-                    Ok(g) => Some(Ok(g)),
-                    Err(TryLockError::Poisoned(p)) => Some(Err(p)),
-                    Err(TryLockError::WouldBlock) => None,
-                },
+                || unless_busy(try_()),
                 block,
             )
         }

@@ -11,6 +11,11 @@ use crate::wire::Mode;
 
 type Site = &'static Location<'static>;
 
+/// Rounds of spinning before a busy lock's wait is published: 1, 2, 4 …
+/// spin-loop hints with a try after each round, 63 hints in all (about
+/// 1 µs, a bit less than std's mutex spins before it parks).
+const SPIN_ROUNDS: u32 = 6;
+
 /// Blocking acquisition.
 #[inline]
 pub(crate) fn acquire<G>(
@@ -18,7 +23,7 @@ pub(crate) fn acquire<G>(
     mode: Mode,
     site: Site,
     kind: WaitKind,
-    try_: impl FnOnce() -> Option<G>,
+    try_: impl FnMut() -> Option<G>,
     block: impl FnOnce() -> G,
 ) -> (G, HeldToken) {
     if !rt::enabled() {
@@ -34,20 +39,40 @@ pub(crate) fn acquire_on<G>(
     mode: Mode,
     site: Site,
     kind: WaitKind,
-    try_: impl FnOnce() -> Option<G>,
+    mut try_: impl FnMut() -> Option<G>,
     block: impl FnOnce() -> G,
 ) -> (G, HeldToken) {
     match try_() {
         Some(g) => (g, rt::acquired(meta, mode, site, None)),
-        None => blocking(meta, mode, site, kind, block),
+        None => blocking(meta, mode, site, kind, try_, block),
     }
 }
 
-/// The lock was busy: publish the wait, block, record the hold. Out of
-/// line, so that the inlined fast path stays small at every call site.
+/// The lock was busy. First spin briefly, as the locks themselves do before
+/// they park: a lock freed within the spin is taken without any of the
+/// wait's costs (event, wait-for graph, registry read, allocation) and
+/// counts as uncontended, so that `contended` counts exactly the waits
+/// that were published. Then publish the wait, block, record the hold.
+/// Out of line, so that the inlined fast path stays small at every call
+/// site.
 #[cold]
 #[inline(never)]
-pub(crate) fn blocking<G>(meta: &LockMeta, mode: Mode, site: Site, kind: WaitKind, block: impl FnOnce() -> G) -> (G, HeldToken) {
+pub(crate) fn blocking<G>(
+    meta: &LockMeta,
+    mode: Mode,
+    site: Site,
+    kind: WaitKind,
+    mut try_: impl FnMut() -> Option<G>,
+    block: impl FnOnce() -> G,
+) -> (G, HeldToken) {
+    for round in 0..SPIN_ROUNDS {
+        for _ in 0..1u32 << round {
+            std::hint::spin_loop();
+        }
+        if let Some(g) = try_() {
+            return (g, rt::acquired(meta, mode, site, None));
+        }
+    }
     let w = rt::begin_wait(meta, mode, site, kind);
     let g = block();
     let waited = rt::end_wait(w);
