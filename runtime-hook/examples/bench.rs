@@ -15,7 +15,11 @@
 //! `bench-pl-deadlock-detection`, named by `BENCH_PL_DD_BIN`.
 //! Workloads: uncontended lock+increment+unlock on one thread; the same
 //! with a second lock nested inside (order-edge check on every
-//! acquisition); 4 threads hammering one mutex. Median of several runs.
+//! acquisition); 4 threads hammering one mutex. Uncontended and nested:
+//! the best run (the cost of the code path; slower runs measure the
+//! machine's other load); contended: the median and quartiles of every run
+//! of every round (the spread is the scheduler's, with 4 threads on the
+//! cores, and is shown).
 
 use std::hint::black_box;
 use std::io::Read;
@@ -79,6 +83,8 @@ fn uncontended_ops() -> u64 {
     std::env::var("BENCH_OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(UNCONTENDED_OPS_DEFAULT)
 }
 const CONTENDED_OPS_PER_THREAD: u64 = 500_000;
+/// Contended runs per process (and round).
+const CONTENDED_RUNS: usize = 5;
 const THREADS: usize = 4;
 const RUNS: usize = 15;
 /// Rounds of all modes, interleaved (`BENCH_ROUNDS`, default 5).
@@ -86,9 +92,15 @@ fn rounds() -> usize {
     std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The `q`-quantile (0..=1) of `v`, nearest rank.
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut v = v.to_vec();
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+fn median(v: &[f64]) -> f64 {
+    quantile(v, 0.5)
 }
 
 /// Uncontended timings: the fastest run is the cost of the code path; the
@@ -177,32 +189,31 @@ fn outer_hold<L: Bump>(outer: &L, f: impl FnOnce()) {
     unreachable!()
 }
 
-fn contended<L: Bump>() -> f64 {
-    median(
-        (0..3)
-            .map(|_| {
-                let l = Arc::new(L::make());
-                let start = Arc::new(Barrier::new(THREADS + 1));
-                let ts: Vec<_> = (0..THREADS)
-                    .map(|_| {
-                        let (l, start) = (l.clone(), start.clone());
-                        std::thread::spawn(move || {
-                            start.wait();
-                            for _ in 0..CONTENDED_OPS_PER_THREAD {
-                                l.bump();
-                            }
-                        })
+/// ns per increment of each run.
+fn contended<L: Bump>() -> Vec<f64> {
+    (0..CONTENDED_RUNS)
+        .map(|_| {
+            let l = Arc::new(L::make());
+            let start = Arc::new(Barrier::new(THREADS + 1));
+            let ts: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    let (l, start) = (l.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        for _ in 0..CONTENDED_OPS_PER_THREAD {
+                            l.bump();
+                        }
                     })
-                    .collect();
-                start.wait();
-                let t = Instant::now();
-                for t in ts {
-                    t.join().unwrap();
-                }
-                t.elapsed().as_nanos() as f64 / (THREADS as u64 * CONTENDED_OPS_PER_THREAD) as f64
-            })
-            .collect(),
-    )
+                })
+                .collect();
+            start.wait();
+            let t = Instant::now();
+            for t in ts {
+                t.join().unwrap();
+            }
+            t.elapsed().as_nanos() as f64 / (THREADS as u64 * CONTENDED_OPS_PER_THREAD) as f64
+        })
+        .collect()
 }
 
 fn run_mode(mode: &str) {
@@ -242,6 +253,12 @@ fn run_mode(mode: &str) {
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     if !only.is_empty() {
         let f: fn() -> f64 = match (mode, only.as_str()) {
+            ("std", "contended") => || median(&contended::<std::sync::Mutex<u64>>()),
+            ("off" | "on", "contended") => || median(&contended::<locklens::sync::Mutex<u64>>()),
+            #[cfg(feature = "parking_lot")]
+            ("pl" | "pl-dd", "contended") => || median(&contended::<parking_lot::Mutex<u64>>()),
+            #[cfg(feature = "parking_lot")]
+            ("pl-off" | "pl-on", "contended") => || median(&contended::<locklens::parking_lot::Mutex<u64>>()),
             ("std", "uncontended") => uncontended::<std::sync::Mutex<u64>>,
             ("std", "nested") => nested::<std::sync::Mutex<u64>>,
             ("off" | "on", "uncontended") => uncontended::<locklens::sync::Mutex<u64>>,
@@ -257,6 +274,9 @@ fn run_mode(mode: &str) {
             _ => panic!("BENCH_ONLY={only} not supported for mode {mode}"),
         };
         println!("ONLY {mode} {only} {:.2}", f());
+        if mode.ends_with("on") {
+            eprintln!("  ({mode}: hook sent {} lines)", locklens::status().sent);
+        }
         return;
     }
     let (u, n, c) = match mode {
@@ -285,7 +305,8 @@ fn run_mode(mode: &str) {
         let st = locklens::status();
         eprintln!("  ({mode}: hook sent {} lines, dropped {})", st.sent, st.dropped);
     }
-    println!("RESULT {mode} {u:.2} {n:.2} {c:.2}");
+    let c: Vec<String> = c.iter().map(|x| format!("{x:.2}")).collect();
+    println!("RESULT {mode} {u:.2} {n:.2} {}", c.join(" "));
 }
 
 fn main() {
@@ -323,19 +344,24 @@ fn main() {
         acc.push(v);
     }
     }
-    // best uncontended/nested over rounds, median contended over rounds
+    // best uncontended/nested over rounds; contended: median and quartiles
+    // of all runs of all rounds
+    let mut spread: Vec<(String, f64, f64, usize)> = Vec::new();
     for (m, acc) in samples {
         let col = |i: usize| acc.iter().map(|v| v[i]).collect::<Vec<f64>>();
-        rows.push((m, vec![best(col(0)), best(col(1)), median(col(2))]));
+        let c: Vec<f64> = acc.iter().flat_map(|v| v[2..].iter().copied()).collect();
+        spread.push((m.clone(), quantile(&c, 0.25), quantile(&c, 0.75), c.len()));
+        rows.push((m, vec![best(col(0)), best(col(1)), median(&c)]));
     }
     let base = |name: &str| rows.iter().find(|r| r.0 == name).map(|r| r.1.clone());
     let std_ = base("std").unwrap();
     let pl = base("pl");
-    println!("| mode | uncontended ns/op (best) | nested ns/op (best) | contended 4 thr ns/op (median) | uncontended vs std | nested vs std | contended vs std |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for (m, v) in &rows {
+    let runs = spread[0].3;
+    println!("| mode | uncontended ns/op (best) | nested ns/op (best) | contended 4 thr ns/op (median of {runs}) | contended quartiles | uncontended vs std | nested vs std | contended vs std |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for ((m, v), (_, q1, q3, _)) in rows.iter().zip(&spread) {
         println!(
-            "| {m} | {:.2} | {:.2} | {:.2} | {:.2}x | {:.2}x | {:.2}x |",
+            "| {m} | {:.2} | {:.2} | {:.2} | {q1:.2}–{q3:.2} | {:.2}x | {:.2}x | {:.2}x |",
             v[0],
             v[1],
             v[2],
