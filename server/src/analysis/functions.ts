@@ -564,11 +564,23 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
     if (around) facts.deferred.add(a.id);
   }
   const params = decl?.params.filter((p) => p.name !== 'self') ?? [];
+  // Calls are sorted by offset: each closure covers a run of them, found by binary search, so
+  // bodies with many closures and calls cost their sum, not their product.
+  const callsIn = (c: ClosureSpan): [number, number] => [firstCallAt(facts.calls, c.startIndex), firstCallAt(facts.calls, c.endIndex)];
+  const inClosure = new Uint8Array(facts.calls.length);
+  const laterIn: Array<ClosureSpan | undefined> = new Array(facts.calls.length);
+  for (const cl of closures) {
+    const [from, to] = callsIn(cl);
+    for (let i = from; i < to; i++) {
+      inClosure[i] = 1;
+      if (!cl.inPlace) laterIn[i] = cl; // the innermost deferred closure wins, as in deferredAroundOffset
+    }
+  }
   for (let i = 0; i < facts.calls.length; i++) {
     let c = facts.calls[i];
     const at = c.range.start;
     const offset = c.nameOffset;
-    const runsLater = deferredAroundOffset(offset);
+    const runsLater = laterIn[i];
     // A guard handed to the call itself (`consume(guard)`) belongs to the callee from then on.
     const handedOver = (a: Acquisition) => a.releases.some((r) => (r.kind === 'moved' || r.kind === 'explicit-drop') && r.position.line === at.line && r.position.column === at.column);
     const held = facts.acquisitions.filter((a) => acqDeferred.get(a.id) === runsLater && isAlive(a, at) && !handedOver(a)).map((a) => a.id);
@@ -582,7 +594,7 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
       } else if (n) c.node = n;
     }
     c.heldGuards = held;
-    if (closures.length > 0) c.inClosure = closures.some((cl) => cl.startIndex <= offset && offset < cl.endIndex);
+    if (closures.length > 0) c.inClosure = inClosure[i] === 1;
     if (runsLater) c.deferred = true;
     // `f(..)` where `f` is one of this function's parameters: a callback run under these guards.
     if (!c.receiverText && !c.pathQualifier && params.some((p) => p.name === c.name)) {
@@ -604,11 +616,25 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
       const index = closure.argOf.index;
       const inside = (offset: number) => closure.startIndex <= offset && offset < closure.endIndex;
       const acquisitions = facts.acquisitions.filter((a) => inside(facts.nodes.get(a.id)!.call.startIndex)).map((a) => a.id);
-      const calls = facts.calls.map((x, i) => (i !== ci && inside(x.nameOffset) ? i : -1)).filter((i) => i >= 0);
+      const [from, to] = callsIn(closure);
+      const calls: number[] = [];
+      for (let i = from; i < to; i++) if (i !== ci) calls.push(i);
       if (acquisitions.length > 0 || calls.length > 0) (c.closureArgs ??= []).push({ index, acquisitions, calls });
     }
   }
   return facts;
+}
+
+/** Index of the first call whose name is at or after `offset` (calls sorted by offset). */
+function firstCallAt(calls: readonly CallFact[], offset: number): number {
+  let lo = 0;
+  let hi = calls.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (calls[mid].nameOffset < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** `outer::inner` for a function nested in another function's body. */
