@@ -115,6 +115,9 @@ class FnState implements FunctionNode {
   /** Scratch mark while `functions` is assembled. */
   listed = false;
   contrib: Contribution = noContribution;
+  /** What the function is (file, names), and how many before it in its file are the same: `key` is both. */
+  what = '';
+  occurrence = 0;
 
   constructor(
     node: FunctionNode,
@@ -169,7 +172,7 @@ export class LockGraphEngine {
   private first: Array<Acquisition | undefined> = [];
   private last: { input: LockGraphFile[]; graph: LockGraph } | undefined;
   /** What the last update recomputed (for benchmarks and tests). */
-  lastStats = { reset: false, changedFiles: 0, resolved: 0, seeds: 0, reach: 0, contributions: 0 };
+  lastStats = { reset: false, changedFiles: 0, kept: 0, resolved: 0, seeds: 0, reach: 0, contributions: 0 };
 
   private newResolver(): CallResolver<FnState> {
     return new CallResolver<FnState>((n) => n.file.pos * 1_048_576 + n.idx);
@@ -214,7 +217,8 @@ export class LockGraphEngine {
       return n === 0 ? f.analysis.file : `${f.analysis.file}\u0000${n}`;
     });
     let changed = this.diff(inFiles, keys);
-    const stats = { reset: false, changedFiles: 0, resolved: 0, seeds: 0, reach: 0, contributions: 0 };
+    // kept: functions of changed files whose state stayed as it was (same summary, same place).
+    const stats = { reset: false, changedFiles: 0, kept: 0, resolved: 0, seeds: 0, reach: 0, contributions: 0 };
     if (!changed || this.files.length === 0 || changed.count > Math.max(1, inFiles.length * RESET_SHARE)) {
       this.reset();
       stats.reset = true;
@@ -268,9 +272,13 @@ export class LockGraphEngine {
     for (const i of changed.added) {
       const file = this.files[i];
       const f = inFiles[i];
+      const oldFns = file.fns;
       const previous = new Map<string, FnState>();
-      for (const fn of file.fns) previous.set(fn.key, fn);
-      const oldAcqs = new Map(file.acqs.map((a) => [a.id, a]));
+      for (const fn of oldFns) previous.set(fn.key, fn);
+      // The file's acquisitions before this update, by id: only for functions compared field by field.
+      const oldList = file.acqs;
+      let oldById: Map<string, Acquisition> | undefined;
+      const oldAcqs = () => (oldById ??= new Map(oldList.map((a) => [a.id, a])));
       for (const a of file.acqs) if (this.acqById.get(a.id) === a) this.acqById.delete(a.id);
       file.crate = f.crate;
       file.analysis = f.analysis;
@@ -292,6 +300,21 @@ export class LockGraphEngine {
       this.resolver.setImports(f.analysis.file, f.declarations?.imports);
       const fnSeen = new Map<string, number>();
       file.fns = f.analysis.functions.map((summary, idx) => {
+        // The same summary object at the same index, with nothing around it changed: the state
+        // stays as it is (most functions of an edited file, since the engine re-analyses only
+        // the functions an edit touched).
+        const kept = oldFns[idx];
+        if (kept && kept.summary === summary && kept.alive && sameObjects && !importsChanged && kept.crate === f.crate && sameOwn(kept, summary, this.acqById)) {
+          const n = fnSeen.get(kept.what) ?? 0;
+          fnSeen.set(kept.what, n + 1);
+          if (n === kept.occurrence && previous.get(kept.key) === kept) {
+            previous.delete(kept.key);
+            kept.file = file;
+            stats.kept++;
+            return kept;
+          }
+          fnSeen.set(kept.what, n);
+        }
         const id = functionId(summary);
         const node = toNode(f.crate, summary, id);
         // Matched by what it is, not where: a function that only moved (a line inserted above
@@ -314,7 +337,7 @@ export class LockGraphEngine {
           // The engine hands back the same summary object for a function it did not re-analyse:
           // its calls resolve as before unless a name they use changed (see the scan below).
           untouched = fn.summary === summary && !readd && !importsChanged && fn.crate === f.crate;
-          if (fn.crate !== f.crate || !((sameObjects && fn.summary === summary) || sameFunction(fn.summary, oldAcqs, summary, this.acqById))) seeds.add(fn);
+          if (fn.crate !== f.crate || !((sameObjects && fn.summary === summary) || sameFunction(fn.summary, oldAcqs(), summary, this.acqById))) seeds.add(fn);
           fn.setNode(node);
           fn.file = file;
           fn.idx = idx;
@@ -325,6 +348,8 @@ export class LockGraphEngine {
           }
         } else {
           fn = new FnState(node, key, file, idx, own);
+          fn.what = what;
+          fn.occurrence = n;
           this.byFnKey.set(key, fn);
           affectedNames.add(fn.name);
           allCrates = this.resolver.add(fn) || allCrates;
@@ -761,6 +786,14 @@ function sameFunction(
     const b = afterAcqs.get(id);
     if (a !== b && !sameData(a, b)) return false;
   }
+  return true;
+}
+
+/** Whether `fn.own` is still what its summary's acquisitions resolve to. */
+function sameOwn(fn: FnState, summary: FunctionSummary, acqById: Map<string, Acquisition>): boolean {
+  const ids = summary.acquisitions;
+  if (fn.own.length !== ids.length) return false;
+  for (let i = 0; i < ids.length; i++) if (fn.own[i] !== acqById.get(ids[i])) return false;
   return true;
 }
 
