@@ -727,8 +727,54 @@ function followedBy(call: Node): 'result' | 'await' | 'deref' | 'none' {
   return 'none';
 }
 
+/**
+ * Whether a body (blanked) may call a guard-returning function of the crate. A method call
+ * `.name(..)` can be one only when its receiver may have a type (guardReturningCall compares the
+ * receiver's type with the impl's), so receivers the resolver never types are ruled out here:
+ * `x?`, `v[i]`, `m!(..)`, `x.await`, and method calls other than the ones it looks through.
+ */
 function mayCallGuardFunction(text: string, view: CrateView): boolean {
-  return view.guardCallRe?.test(text) ?? false;
+  const re = view.guardCallRe;
+  if (!re) return false;
+  for (const m of text.matchAll(re)) {
+    const dot = skipSpacesBack(text, m.index! - 1);
+    if (text.charCodeAt(dot) !== 46 || text.charCodeAt(dot - 1) === 46) return true; // a path call (or `..name(`)
+    if (view.guardMethodNames.has(m[1]) && receiverMayHaveType(text, skipSpacesBack(text, dot - 1))) return true;
+  }
+  return false;
+}
+
+function skipSpacesBack(text: string, i: number): number {
+  while (i >= 0 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 10 || text.charCodeAt(i) === 13 || text.charCodeAt(i) === 9)) i--;
+  return i;
+}
+
+/** Methods the resolver types its receiver through (FunctionResolver.typeOf). */
+const TYPED_THROUGH = new Set(['clone', 'as_ref', 'borrow', 'unwrap', 'expect']);
+
+/** Whether the receiver ending at `end` (inclusive) may get a type from the resolver. */
+function receiverMayHaveType(text: string, end: number): boolean {
+  const c = text.charCodeAt(end);
+  if (c === 63 || c === 93) return false; // `x?`, `v[i]`
+  if (/\.\s*await$/.test(text.slice(Math.max(0, end - 12), end + 1))) return false;
+  if (c !== 41) return true; // a path, a field, `self`: may be typed
+  // `..)`: find the call's `(` and what comes before it.
+  let depth = 0;
+  let open = end;
+  for (; open >= 0; open--) {
+    const d = text.charCodeAt(open);
+    if (d === 41 || d === 93 || d === 125) depth++;
+    else if ((d === 40 || d === 91 || d === 123) && --depth === 0) break;
+  }
+  const before = skipSpacesBack(text, open - 1);
+  if (before < 0) return true;
+  if (text.charCodeAt(before) === 33) return false; // `m!(..)`
+  let w = before;
+  while (w >= 0 && /\w/.test(text[w])) w--;
+  if (w === before) return true; // `(x)`, `f()(..)`, turbofish: keep
+  const dot = skipSpacesBack(text, w);
+  if (text.charCodeAt(dot) !== 46 || text.charCodeAt(dot - 1) === 46) return true; // a path call: may be typed
+  return TYPED_THROUGH.has(text.slice(w + 1, before + 1));
 }
 
 /** A call to a crate function declared to return a guard is an acquisition at the call site. */
