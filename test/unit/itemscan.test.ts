@@ -326,3 +326,30 @@ describe('a check that parses only what it looks into', () => {
     }
   });
 });
+
+describe('calls of guard-returning functions', () => {
+  test('a method call is a candidate wherever the receiver can be typed; untyped receivers are skipped', async () => {
+    const text = [
+      'use std::sync::{Arc, Mutex, MutexGuard};',
+      'pub struct Catalog { m: Mutex<u8>, v: Vec<Catalog> }',
+      'impl Catalog {',
+      "    pub fn state(&self) -> MutexGuard<'_, u8> { self.m.lock().unwrap() }",
+      '    fn direct(&self) -> u8 { *self.state() }',
+      '    fn cloned(this: &Arc<Catalog>) -> u8 { *this.clone().state() }',
+      '    fn parenthesised(&self) -> u8 { *(self).state() }',
+      '    fn built() -> u8 { *Catalog::new().state() }',
+      '    fn path(&self) -> u8 { *Catalog::state(self) }',
+      '    fn indexed(&self) -> u8 { *self.v[0].state() }',
+      '    fn first(&self) -> u8 { *self.v.first().unwrap().state() }',
+      '    fn new() -> Catalog { Catalog { m: Mutex::new(0), v: Vec::new() } }',
+      '}',
+    ].join('\n');
+    const { analyze } = await import('../support/engine-harness');
+    const result = await analyze(text);
+    const byFunction = (name: string) => result.acquisitions.filter((a) => a.functionName === `Catalog::${name}` && a.lock === 'Catalog::state()').length;
+    for (const name of ['direct', 'cloned', 'parenthesised', 'built', 'path']) assert.equal(byFunction(name), 1, name);
+    // Receivers the resolver cannot type, with or without the tree: `v[0]`, `x.first().unwrap()`.
+    assert.equal(byFunction('indexed'), 0);
+    assert.equal(byFunction('first'), 0);
+  });
+});
