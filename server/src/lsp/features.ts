@@ -133,8 +133,20 @@ export function findingToDiagnostic(finding: Finding, ctx: DiagnosticContext): D
  * diagnostic (`cache`: reuse the conversions of findings seen before).
  */
 export function diagnosticEntries(analysis: FileAnalysis, text: string, ctx: DiagnosticContext, extra: readonly Finding[] = [], cache?: DiagnosticCache): Array<{ finding: Finding; diagnostic: Diagnostic }> {
-  const lines = text.includes('locklens:') ? splitLines(text) : undefined;
   const out: Array<{ finding: Finding; diagnostic: Diagnostic }> = [];
+  eachDiagnostic(analysis, text, ctx, extra, cache, (finding, diagnostic) => out.push({ finding, diagnostic }));
+  return out;
+}
+
+/** Diagnostics for the findings of one file that are not suppressed by an allow comment. */
+export function diagnosticsFor(analysis: FileAnalysis, text: string, ctx: DiagnosticContext, extra: readonly Finding[] = [], cache?: DiagnosticCache): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  eachDiagnostic(analysis, text, ctx, extra, cache, (_, diagnostic) => out.push(diagnostic));
+  return out;
+}
+
+function eachDiagnostic(analysis: FileAnalysis, text: string, ctx: DiagnosticContext, extra: readonly Finding[], cache: DiagnosticCache | undefined, emit: (finding: Finding, diagnostic: Diagnostic) => void): void {
+  const lines = text.includes('locklens:') ? splitLines(text) : undefined;
   const ruleKeys = new Map<string, string>();
   const add = (finding: Finding) => {
     if (finding.file !== analysis.file) return;
@@ -147,16 +159,10 @@ export function diagnosticEntries(analysis: FileAnalysis, text: string, ctx: Dia
     } else {
       diagnostic = findingToDiagnostic(finding, ctx);
     }
-    if (diagnostic) out.push({ finding, diagnostic });
+    if (diagnostic) emit(finding, diagnostic);
   };
   for (const finding of analysis.findings) add(finding);
   for (const finding of extra) add(finding);
-  return out;
-}
-
-/** Diagnostics for the findings of one file that are not suppressed by an allow comment. */
-export function diagnosticsFor(analysis: FileAnalysis, text: string, ctx: DiagnosticContext, extra: readonly Finding[] = [], cache?: DiagnosticCache): Diagnostic[] {
-  return diagnosticEntries(analysis, text, ctx, extra, cache).map((e) => e.diagnostic);
 }
 
 /** Where a position ends up after tree-sitter edits (one inside a replaced span goes to its start). */

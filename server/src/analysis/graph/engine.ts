@@ -275,11 +275,19 @@ export class LockGraphEngine {
       const oldFns = file.fns;
       const previous = new Map<string, FnState>();
       for (const fn of oldFns) previous.set(fn.key, fn);
-      // The file's acquisitions before this update, by id: only for functions compared field by field.
+      // The file's acquisitions before this update with these ids, for a function compared field by
+      // field: a scan for the first few such functions (typing re-analyses one), then a full map
+      // (a line inserted moves every function below it).
       const oldList = file.acqs;
+      let scans = 0;
       let oldById: Map<string, Acquisition> | undefined;
-      const oldAcqs = () => (oldById ??= new Map(oldList.map((a) => [a.id, a])));
-      for (const a of file.acqs) if (this.acqById.get(a.id) === a) this.acqById.delete(a.id);
+      const oldAcqs = (ids: Set<string>) => {
+        if (oldById) return oldById;
+        if (++scans > 4) return (oldById = new Map(oldList.map((a) => [a.id, a])));
+        const found = new Map<string, Acquisition>();
+        for (const a of oldList) if (ids.has(a.id)) found.set(a.id, a);
+        return found;
+      };
       file.crate = f.crate;
       file.analysis = f.analysis;
       const importsChanged = file.imports !== importsKey(f.declarations);
@@ -296,7 +304,10 @@ export class LockGraphEngine {
       // Acquisitions are the engine's own objects before and after: an unchanged summary object
       // then means an unchanged function.
       const sameObjects = !wasRemapped && !file.remapped;
-      for (const a of file.acqs) this.acqById.set(a.id, a);
+      // The same ids in the same order (edits inside function bodies): each entry is replaced
+      // in place; otherwise the file's old entries go first.
+      if (!sameIds(oldList, file.acqs)) for (const a of oldList) if (this.acqById.get(a.id) === a) this.acqById.delete(a.id);
+      for (const a of file.acqs) if (this.acqById.get(a.id) !== a) this.acqById.set(a.id, a);
       this.resolver.setImports(f.analysis.file, f.declarations?.imports);
       const fnSeen = new Map<string, number>();
       file.fns = f.analysis.functions.map((summary, idx) => {
@@ -337,7 +348,7 @@ export class LockGraphEngine {
           // The engine hands back the same summary object for a function it did not re-analyse:
           // its calls resolve as before unless a name they use changed (see the scan below).
           untouched = fn.summary === summary && !readd && !importsChanged && fn.crate === f.crate;
-          if (fn.crate !== f.crate || !((sameObjects && fn.summary === summary) || sameFunction(fn.summary, oldAcqs(), summary, this.acqById))) seeds.add(fn);
+          if (fn.crate !== f.crate || !((sameObjects && fn.summary === summary) || sameFunction(fn.summary, oldAcqs, summary, this.acqById))) seeds.add(fn);
           fn.setNode(node);
           fn.file = file;
           fn.idx = idx;
@@ -776,16 +787,24 @@ function referencedAcquisitions(summary: FileAnalysis['functions'][number]): Set
  */
 function sameFunction(
   before: FileAnalysis['functions'][number],
-  beforeAcqs: Map<string, Acquisition>,
+  beforeAcqs: (ids: Set<string>) => Map<string, Acquisition>,
   after: FileAnalysis['functions'][number],
   afterAcqs: Map<string, Acquisition>,
 ): boolean {
   if (before !== after && !sameData(before, after)) return false;
-  for (const id of referencedAcquisitions(after)) {
-    const a = beforeAcqs.get(id);
+  const ids = referencedAcquisitions(after);
+  const old = beforeAcqs(ids);
+  for (const id of ids) {
+    const a = old.get(id);
     const b = afterAcqs.get(id);
     if (a !== b && !sameData(a, b)) return false;
   }
+  return true;
+}
+
+function sameIds(a: readonly Acquisition[], b: readonly Acquisition[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && a[i].id !== b[i].id) return false;
   return true;
 }
 
