@@ -100,18 +100,26 @@
 //!   lock operation plus a branch in the guard's `Drop`. The first
 //!   operation reads the environment once.
 //! * **On, uncontended**: no shared write besides the lock's own "last
-//!   acquirer" word. The held-lock stack and the per-site counters live in
-//!   a per-thread block written with plain relaxed stores; the background
-//!   thread reads them for snapshots. Hold times are measured on one
-//!   acquisition in `LOCKLENS_SAMPLE` (a clock read costs several times an
-//!   uncontended lock). A lock-order edge costs one lookup in a small
-//!   per-thread cache per held lock; only a *new* edge takes a global lock.
-//! * **On, contended**: the thread is about to block anyway; it timestamps
-//!   the wait, publishes it for the wait-for graph, builds a `wait` event
-//!   from one pass over the registered threads and, only if a holder is
-//!   itself waiting (or is this thread), captures the graph and looks for
-//!   a cycle. Guards release the lock *before* their bookkeeping, so
-//!   critical sections do not get longer.
+//!   acquirer" words, kept next to the lock word. The held-lock stack and
+//!   the per-site counters live in a per-thread block written with plain
+//!   relaxed stores; the background thread reads them for snapshots. Hold
+//!   times are measured on one acquisition in `LOCKLENS_SAMPLE` (a clock
+//!   read costs several times an uncontended lock). A guard knows its slot
+//!   in the held stack, so releasing the innermost lock is one compare and
+//!   one store. A lock-order edge costs one compare per held lock against
+//!   that slot's memo of the last pair checked from it, then a lookup in a
+//!   small per-thread cache; only a pair new to the thread takes a global
+//!   lock.
+//! * **On, contended**: a busy lock is first retried for about a
+//!   microsecond, as std's and parking_lot's locks spin before they park,
+//!   with no bookkeeping at all (a lock freed within that spin counts as
+//!   an uncontended acquisition, so that `contended` and `wait` events
+//!   correspond one to one). Only then does the thread timestamp the wait,
+//!   publish it for the wait-for graph, build a `wait` event from one pass
+//!   over the registered threads and, only if a holder is itself waiting
+//!   (or is this thread), capture the graph and look for a cycle. Guards
+//!   release the lock *before* their bookkeeping, so critical sections do
+//!   not get longer.
 //! * The program never waits for LockLens: events go through a bounded
 //!   queue (drops are counted and reported in the next snapshot), the
 //!   socket belongs to a background thread, writes time out, and if the
@@ -120,13 +128,13 @@
 //!
 //! On a 2-core AMD EPYC VM (`runtime-hook/BENCHMARKS-hook.md`,
 //! `scripts/bench.sh`): off, an uncontended lock+unlock costs what std's
-//! does (1.0x); on, 1.5x std's (1.9x while another lock is held) and 1.35x
-//! parking_lot's for `locklens::parking_lot`: about 110 instructions of
-//! bookkeeping without atomic read-modify-writes; uncontended, about what
-//! parking_lot with its `deadlock_detection` feature costs. Sampled hold
-//! times are read from the invariant TSC where the CPU has one. In a wait storm, `wait`
-//! events that would not fit in the queue are not even built (they are
-//! counted as dropped).
+//! does (1.0x); on, 1.25x std's (1.6x while another lock is held), 70-80
+//! instructions of bookkeeping without atomic read-modify-writes: less
+//! than parking_lot with its `deadlock_detection` feature uncontended
+//! (0.86x), 8-17 % more while another lock is held. Sampled hold times are
+//! read from the invariant TSC where the CPU has one. In a wait storm,
+//! `wait` events that would not fit in the queue are not even built (they
+//! are counted as dropped).
 
 #![warn(missing_docs)]
 #![allow(clippy::new_without_default)]
