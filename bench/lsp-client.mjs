@@ -28,19 +28,21 @@ export function memoryOf(pid) {
 
 /**
  * Starts `argv` (e.g. ['bin/locklens.js', 'lsp', '--stdio']) with node and returns a client:
- *   { child, conn, diagnostics(uri, version) -> Promise<{ at, params }>, status[], progress[], close() }
+ *   { child, conn, diagnostics(uri, version) -> Promise<{ at, params }>, publications[], status[], progress[], close() }
  */
 export function startClient(argv, { stderr = 'ignore' } = {}) {
   const child = spawn(process.execPath, argv, { cwd: REPO, stdio: ['pipe', 'pipe', stderr] });
   const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(child.stdout), new rpc.StreamMessageWriter(child.stdin));
   const waiters = new Map(); // `${uri}#${version}` -> resolve
   const latest = new Map(); // uri -> { version, at, params }
+  const publications = []; // every publishDiagnostics: { uri, version, at, count }
   const status = [];
   const progress = [];
   const logs = [];
   conn.onNotification('textDocument/publishDiagnostics', (params) => {
     const at = performance.now();
     latest.set(params.uri, { version: params.version, at, params });
+    publications.push({ uri: params.uri, version: params.version, at, count: params.diagnostics.length });
     const key = `${params.uri}#${params.version}`;
     const w = waiters.get(key);
     if (w) {
@@ -66,6 +68,7 @@ export function startClient(argv, { stderr = 'ignore' } = {}) {
     progress,
     logs,
     latest,
+    publications,
     /** Resolves at the first publishDiagnostics for uri with exactly this version. */
     diagnostics(uri, version) {
       const l = latest.get(uri);
