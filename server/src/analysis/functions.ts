@@ -293,6 +293,8 @@ export interface FileText {
    * take no lock then get their closures from the text (closures.ts), not the tree.
    */
   markedCode?: string;
+  /** Bodies already read (readBody), by body start: the parse-ahead pass reads each body once. */
+  bodies?: Map<number, BodyText>;
 }
 
 export function positionAt(file: FileText, offset: number): { line: number; column: number } {
@@ -333,15 +335,34 @@ const AWAIT_TYPES = new Set(['await_expression']);
 const NESTED_FN_RE = /\bfn\s+[A-Za-z_]/g;
 const CLOSURE_TOKEN_RE = /\|\|?|\basync\b/g;
 
+/** What the text of a body says before any tree is looked at (see `readBody`). */
+export interface BodyText {
+  /** It may take a lock or call a guard-returning function. */
+  candidate: boolean;
+  /** It declares functions of its own. */
+  nested: boolean;
+  /** Its closures and async blocks, when read from the text (a scanned file, and the text is clear). */
+  closures: ClosureSpan[] | undefined;
+  /** It has closure tokens (`|`, `async`) at all. */
+  closureTokens: boolean;
+}
+
 /**
- * Whether analysing a function whose body (blanked by `codeOnly`) is `code` will look at its
- * syntax tree: it may take a lock or call a guard-returning function, or it has nested
- * functions, closures or async blocks to find. A prediction for parsing ahead; a function
- * that needs its tree anyway still gets it.
+ * Reads a body's text (`code` blanked by `codeOnly`; `markedCode` as codeMarkingLiterals leaves
+ * it, for a scanned file). `needsTree` on the result tells whether the analysis will look at
+ * the function's syntax tree: to parse ahead only what is needed.
  */
-export function needsTree(code: string, view: CrateView, markedCode?: string, base = 0): boolean {
-  if (NESTED_FN_TEST.test(code) || mayAcquire(code, view) || mayCallGuardFunction(code, view)) return true;
-  return CLOSURE_TOKEN_TEST.test(code) && (markedCode === undefined || textClosures(markedCode, base) === undefined);
+export function readBody(code: string, view: CrateView, markedCode?: string, base = 0): BodyText {
+  const candidate = mayAcquire(code, view) || mayCallGuardFunction(code, view);
+  const nested = NESTED_FN_TEST.test(code);
+  const closureTokens = CLOSURE_TOKEN_TEST.test(code);
+  // A function that takes no lock needs its closures only to place its calls: the text will do.
+  const closures = !candidate && !nested && closureTokens && markedCode !== undefined ? textClosures(markedCode, base) : undefined;
+  return { candidate, nested, closures, closureTokens };
+}
+
+export function needsTree(b: BodyText): boolean {
+  return b.candidate || b.nested || (b.closureTokens && b.closures === undefined);
 }
 
 // Not global: `test` on a global regex would leave a lastIndex that `matchAll` starts from.
@@ -420,11 +441,9 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   // A body starts and ends outside comments and literals, so it can be blanked on its own: an
   // edit re-analyses one function without blanking the whole file again.
   const code = file.code !== undefined ? file.code.slice(bodyStart, site.bodyEnd) : codeOnly(file.text.slice(bodyStart, site.bodyEnd));
-  const anyCandidate = mayAcquire(code, view) || mayCallGuardFunction(code, view);
-  // A function that takes no lock needs its closures only to place its calls: when the text
-  // shows them plainly, the tree is not needed.
-  const fromText = !anyCandidate && file.markedCode !== undefined && !NESTED_FN_TEST.test(code) ? textClosures(file.markedCode.slice(bodyStart, site.bodyEnd), bodyStart) : undefined;
-  const structure = fromText ? { nested: [] as Node[], closures: fromText } : bodyStructure(site, code);
+  const read = file.bodies?.get(bodyStart) ?? readBody(code, view, file.markedCode?.slice(bodyStart, site.bodyEnd), bodyStart);
+  const anyCandidate = read.candidate;
+  const structure = read.closures ? { nested: [] as Node[], closures: read.closures } : !read.closureTokens && !read.nested ? { nested: [], closures: [] } : bodyStructure(site, code);
   const { nested, closures } = structure;
   facts.nested = nested;
   const inNested = (offset: number) => nested.some((n) => n.startIndex <= offset && offset < n.endIndex);

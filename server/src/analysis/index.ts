@@ -3,7 +3,7 @@
 
 import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations, FunctionDecl, FunctionSummary } from './api';
 import { collectDeclarations, ItemCache, modulePathForFile, shiftDeclarations } from './declarations';
-import { analyzeFunctionItem, fileText, needsTree, offsetAt, summarize, type FileText } from './functions';
+import { analyzeFunctionItem, fileText, needsTree, offsetAt, readBody, summarize, type FileText } from './functions';
 import { codeMarkingLiterals, LITERAL_FILL } from './lexical';
 import { scanDeclarations } from './itemscan';
 import { FunctionResultCache, fnv1a, indexHash, inheritDeclarationsHash } from './cache';
@@ -146,10 +146,13 @@ export class Engine {
     if (partial && isScanned(parsed)) {
       ft.code = parsed.code.replaceAll(LITERAL_FILL, ' ');
       ft.markedCode = parsed.code;
+      const bodies = (ft.bodies = new Map());
       const wantsTree = (d: FunctionDecl) => {
         const from = offsetAt(ft, d.bodyRange!.start.line, d.bodyRange!.start.column);
         const to = offsetAt(ft, d.bodyRange!.end.line, d.bodyRange!.end.column);
-        return needsTree(ft.code!.slice(from, to), view, parsed.code.slice(from, to), from);
+        const body = readBody(ft.code!.slice(from, to), view, parsed.code.slice(from, to), from);
+        bodies.set(from, body);
+        return needsTree(body);
       };
       partial.prepare(decls.functions.filter((d) => d.bodyRange && wantsTree(d)).map(spanOf));
     }
