@@ -36,8 +36,10 @@ pub struct Config {
     pub stall: Duration,
     /// Interval of `snapshot` messages and of the background scan.
     pub snapshot_interval: Duration,
-    /// One in `sample_every` acquisitions per thread has its hold time measured
-    /// (`LOCKLENS_SAMPLE`, default 64). Contended waits are always timed.
+    /// One in `sample_every` acquisitions of each (class, site, mode) in a
+    /// thread, starting with its first, has its hold time measured
+    /// (`LOCKLENS_SAMPLE`, default 64; rounded up to a power of two when
+    /// the hook starts). Contended waits are always timed.
     pub sample_every: u32,
     /// Capacity of the event queue (`LOCKLENS_QUEUE`); beyond it events are
     /// dropped and counted.

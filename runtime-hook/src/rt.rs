@@ -14,7 +14,7 @@ use std::cell::Cell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar as StdCondvar, Mutex as StdMutex, MutexGuard as StdMutexGuard, Once, OnceLock, RwLock as StdRwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -186,7 +186,9 @@ pub fn flush(timeout: Duration) -> bool {
         && rt.flush_done.load(SeqCst) >= n
 }
 
-fn launch(cfg: Config) {
+fn launch(mut cfg: Config) {
+    // sampling tests the low bits of a counter (see `ThreadState::sample_mask`)
+    cfg.sample_every = sample_period(cfg.sample_every);
     let (tx, rx) = mpsc::sync_channel(cfg.queue_capacity);
     let start = Instant::now();
     let start_unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
@@ -240,6 +242,11 @@ fn launch(cfg: Config) {
             STATE.store(OFF, Relaxed);
         }
     }
+}
+
+/// `sample_every` rounded up to a power of two (at least 1).
+pub(crate) fn sample_period(n: u32) -> u32 {
+    n.max(1).checked_next_power_of_two().unwrap_or(1 << 31)
 }
 
 /// Called by the transport when it gives up: tracking stops.
@@ -602,6 +609,13 @@ impl LockMeta {
         }
     }
 
+    /// Records `ts` as the last acquirer.
+    #[inline(always)]
+    fn set_last(&self, ts: &ThreadState, mode: Mode, site: &'static Location<'static>) {
+        self.last.store((mode as u64) << 56 | ts.id, Relaxed);
+        self.last_site.store(site as *const _ as *mut _, Relaxed);
+    }
+
     fn last_acquire(&self) -> Option<(u64, Mode, &'static Location<'static>)> {
         let last = self.last.load(Relaxed);
         let site = self.last_site.load(Relaxed);
@@ -646,7 +660,10 @@ pub(crate) struct ThreadState {
     /// Per held slot, the last lock-order pair ([`edge_key`]) checked from
     /// it (owner thread only; see [`check_edges`]). 0 = none.
     held_memo: [AtomicU64; MAX_HELD],
-    sample_countdown: AtomicU32,
+    /// `sample_every - 1` (a power of two): an acquisition is sampled when
+    /// its (class, site, mode) slot's count before it has these bits clear,
+    /// so the counter update is also the sampling decision.
+    sample_mask: u64,
     // current wait (0 = not waiting)
     wait_ident: AtomicU64,
     wait_seq: AtomicU64,
@@ -675,7 +692,7 @@ pub(crate) struct ThreadState {
 }
 
 impl ThreadState {
-    fn new(id: u64) -> ThreadState {
+    fn new(id: u64, sample_every: u32) -> ThreadState {
         let cur = std::thread::current();
         ThreadState {
             id,
@@ -690,7 +707,7 @@ impl ThreadState {
                 since_ms: AtomicU64::new(0),
                 mode: AtomicU8::new(0),
             }),
-            sample_countdown: AtomicU32::new(1),
+            sample_mask: sample_period(sample_every) as u64 - 1,
             wait_ident: AtomicU64::new(0),
             wait_seq: AtomicU64::new(0),
             wait_mode: AtomicU8::new(0),
@@ -754,19 +771,6 @@ impl ThreadState {
         }
     }
 
-    /// Sampling countdown: the sample part of the acquisition's token, 0
-    /// on most acquisitions, a start time on one in `sample_every`.
-    #[inline(always)]
-    fn sample_tick(&self) -> HeldToken {
-        let n = self.sample_countdown.load(Relaxed);
-        if n > 1 {
-            self.sample_countdown.store(n - 1, Relaxed);
-            0
-        } else {
-            sample_start(self)
-        }
-    }
-
     /// The held stack's length once the released slots on its top (see
     /// [`released_slow`]) are popped.
     fn live_len(&self, mut len: usize) -> usize {
@@ -780,9 +784,9 @@ impl ThreadState {
     /// (owner thread only). The first slot is tried inline; collisions go
     /// out of line.
     #[inline(always)]
-    fn count(&self, class: u64, site: &'static Location<'static>, mode: Mode, f: impl FnOnce(&mut Acc<'_>)) {
+    fn count<R>(&self, class: u64, site: &'static Location<'static>, mode: Mode, f: impl FnOnce(&mut Acc<'_>) -> R) -> R {
         let sp = site as *const Location<'static> as *mut Location<'static>;
-        let key = class << 3 | mode as u64;
+        let key = stat_key(class, mode);
         let h = stat_index(class, sp, mode);
         if self.stat_sites[h].load(Relaxed) == sp && self.stat_keys[h].load(Relaxed) == key {
             f(&mut Acc::Slot(self, h))
@@ -803,12 +807,12 @@ impl ThreadState {
 
     #[cold]
     #[inline(never)]
-    fn count_slow(&self, h: usize, key: u64, sp: *mut Location<'static>, f: impl FnOnce(&mut Acc<'_>)) {
+    fn count_slow<R>(&self, h: usize, key: u64, sp: *mut Location<'static>, f: impl FnOnce(&mut Acc<'_>) -> R) -> R {
         match self.stat_probe(h, key, sp) {
             Some(h) => f(&mut Acc::Slot(self, h)),
             None => {
                 let mut m = self.stats_overflow.lock().unwrap_or_else(|e| e.into_inner());
-                f(&mut Acc::Map(m.entry((key >> 3, sp as usize, (key & 7) as u8)).or_default()));
+                f(&mut Acc::Map(m.entry((key >> 3, sp as usize, (key & 7) as u8)).or_default()))
             }
         }
     }
@@ -822,6 +826,12 @@ fn stat_index(class: u64, sp: *mut Location<'static>, mode: Mode) -> usize {
     ((sp as usize).wrapping_add((class as usize).wrapping_add(mode as usize) << 4) >> 4) & (STAT_SLOTS - 1)
 }
 
+/// `stat_keys` entry of (class, mode).
+#[inline(always)]
+fn stat_key(class: u64, mode: Mode) -> u64 {
+    class << 3 | mode as u64
+}
+
 /// Counter access for [`ThreadState::count`]: a slot (owner-written
 /// atomics, no RMW) or an entry of the overflow map.
 enum Acc<'a> {
@@ -830,6 +840,14 @@ enum Acc<'a> {
 }
 
 impl Acc<'_> {
+    #[inline(always)]
+    fn get(&mut self, i: usize) -> u64 {
+        match self {
+            Acc::Slot(t, h) => t.counter(*h, i).load(Relaxed),
+            Acc::Map(m) => *counter_field(m, i),
+        }
+    }
+
     #[inline(always)]
     fn add(&mut self, i: usize, v: u64) {
         match self {
@@ -935,7 +953,7 @@ fn thread_state(rt: &Runtime) -> &'static ThreadState {
 #[inline(never)]
 fn register_thread(rt: &Runtime) -> &'static ThreadState {
     let id = rt.next_thread.fetch_add(1, Relaxed);
-    let ts = Arc::new(ThreadState::new(id));
+    let ts = Arc::new(ThreadState::new(id, rt.cfg.sample_every));
     let p = Arc::as_ptr(&ts);
     rt.threads.write().unwrap_or_else(|e| e.into_inner()).push(ts);
     TS.with(|c| c.set(p));
@@ -961,93 +979,106 @@ const TOKEN_POS_BITS: u32 = 6;
 const NOT_STACKED: HeldToken = (1 << TOKEN_POS_BITS) - 1;
 const _: () = assert!(MAX_HELD < NOT_STACKED as usize);
 
-/// [`acquired`] after a wait: the slow path, kept out of line so that the
-/// inlined fast path stays small at every call site.
+/// [`acquired`] after a wait: kept out of line at its call sites.
 #[cold]
 #[inline(never)]
 pub(crate) fn acquired_waited(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) -> HeldToken {
-    acquired(meta, mode, site, waited_ns)
+    acquired_slow(meta, mode, site, waited_ns)
 }
 
 /// Records that the calling thread now holds the lock. `waited_ns` is set
 /// when the acquisition had to wait.
 ///
-/// Fast path: one thread-local read and one read of the lock's ident; a
-/// thread or lock seen for the first time goes out of line.
+/// Inlined at every acquisition, so it is only the common case: no wait,
+/// at most one lock held and its order pair seen last time, the counter
+/// slot of (class, site, mode) already this one's, no hold sample due. It
+/// checks all of that first and only then stores, so that every other case
+/// is one out-of-line call ([`acquired_slow`]) doing the whole work.
 #[inline(always)]
 pub(crate) fn acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) -> HeldToken {
-    let ts = TS.with(|c| c.get());
+    let p = TS.with(|c| c.get());
     let ident = meta.ident.load(Relaxed);
-    if ts.is_null() || ident == 0 {
-        return acquired_first(meta, mode, site, waited_ns);
+    if waited_ns.is_none() && !p.is_null() && ident != 0 {
+        // SAFETY: see ExitGuard.
+        let ts = unsafe { &*p };
+        let len = ts.held_len.load(Relaxed);
+        let sp = site as *const Location<'static> as *mut Location<'static>;
+        let class = ident >> INSTANCE_BITS;
+        let h = stat_index(class, sp, mode);
+        let n = ts.stat_acq[h].load(Relaxed);
+        if (len == 0 || len == 1 && ts.held_memo[0].load(Relaxed) == edge_key(ts.held[0].ident.load(Relaxed), ident))
+            && ts.stat_sites[h].load(Relaxed) == sp
+            && ts.stat_keys[h].load(Relaxed) == stat_key(class, mode)
+            && n & ts.sample_mask != 0
+        {
+            ts.stat_acq[h].store(n + 1, Relaxed);
+            // `len & 1` is `len` here (0 or 1), without a bounds check
+            push_held(ts, len & 1, ident, mode, site, COARSE_MS.load(Relaxed));
+            meta.set_last(ts, mode, site);
+            return len as u64 + 1;
+        }
     }
-    // SAFETY: see ExitGuard.
-    record(unsafe { &*ts }, meta, ident, mode, site, waited_ns)
+    acquired_slow(meta, mode, site, waited_ns)
 }
 
-/// [`acquired`] by a thread not registered yet, or of a lock without its
-/// ident yet.
+/// Every acquisition that is not [`acquired`]'s common case: a thread or
+/// lock seen for the first time, a wait, deeper nesting or a new order
+/// pair, a counter slot collision, a sampled hold.
 #[cold]
 #[inline(never)]
-fn acquired_first(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) -> HeldToken {
+fn acquired_slow(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) -> HeldToken {
     let Some(rt) = RT.get() else { return 0 };
-    record(thread_state(rt), meta, meta.ident(rt), mode, site, waited_ns)
-}
-
-/// Order edges, held-stack push, counters and last holder of one
-/// acquisition by `ts`.
-#[inline(always)]
-fn record(ts: &ThreadState, meta: &LockMeta, ident: u64, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) -> HeldToken {
+    let ts = thread_state(rt);
+    let ident = meta.ident(rt);
     let mut len = ts.held_len.load(Relaxed);
     if len != 0 {
         len = check_edges(ts, len, ident, mode, site);
     }
-    let mut token = ts.sample_tick();
-    if len < MAX_HELD {
+    let mut token = if len < MAX_HELD {
         // exact start for waited acquisitions (a wait is slow anyway), the
         // background thread's coarse clock otherwise
-        let since = match waited_ns {
-            Some(_) => RT.get().map_or(0, Runtime::now_ms),
-            None => COARSE_MS.load(Relaxed),
-        };
-        let s = &ts.held[len];
-        s.ident.store(ident, Relaxed);
-        s.site.store(site as *const _ as *mut _, Relaxed);
-        s.mode.store(mode as u8, Relaxed);
-        s.since_ms.store(since, Relaxed);
-        ts.held_len.store(len + 1, Release);
-        token |= len as u64 + 1;
+        let since = if waited_ns.is_some() { rt.now_ms() } else { COARSE_MS.load(Relaxed) };
+        push_held(ts, len, ident, mode, site, since);
+        len as u64 + 1
     } else {
-        token |= NOT_STACKED;
+        NOT_STACKED
+    };
+    if count_acquisition(ts, meta, ident, mode, site, waited_ns) {
+        token |= rt.sample_token();
     }
-    count_acquisition(ts, meta, ident, mode, site, waited_ns);
     token
 }
 
-/// Counts an acquisition at its (class, site) and records the lock's last holder: shared by the
-/// thread-held and the async paths.
+/// Fills held slot `len` and makes it part of the held stack.
 #[inline(always)]
-fn count_acquisition(ts: &ThreadState, meta: &LockMeta, ident: u64, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) {
-    ts.count(ident >> INSTANCE_BITS, site, mode, move |c| {
+fn push_held(ts: &ThreadState, len: usize, ident: u64, mode: Mode, site: &'static Location<'static>, since_ms: u64) {
+    let s = &ts.held[len];
+    s.ident.store(ident, Relaxed);
+    s.site.store(site as *const _ as *mut _, Relaxed);
+    s.mode.store(mode as u8, Relaxed);
+    s.since_ms.store(since_ms, Relaxed);
+    ts.held_len.store(len + 1, Release);
+}
+
+/// Counts an acquisition at its (class, site, mode) and records the lock's
+/// last holder: shared by the thread-held and the async paths. Returns
+/// whether the hold is to be sampled: the first acquisition of the slot in
+/// this thread and then one in `sample_every` (per slot, so that locks
+/// taken in a fixed rotation are all sampled).
+#[inline(always)]
+fn count_acquisition(ts: &ThreadState, meta: &LockMeta, ident: u64, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) -> bool {
+    let n = ts.count(ident >> INSTANCE_BITS, site, mode, move |c| {
+        let n = c.get(C_ACQ);
         c.add(C_ACQ, 1);
         if let Some(w) = waited_ns {
             c.add(C_CONTENDED, 1);
             c.add(C_WAIT_NS, w);
             c.max(C_WAIT_MAX, w);
         }
+        n
     });
-    meta.last.store((mode as u64) << 56 | ts.id, Relaxed);
-    meta.last_site.store(site as *const _ as *mut _, Relaxed);
-}
-
-/// Starts a sampled hold: resets the countdown, returns the token's sample
-/// part.
-#[cold]
-#[inline(never)]
-fn sample_start(ts: &ThreadState) -> HeldToken {
-    let Some(rt) = RT.get() else { return 0 };
-    ts.sample_countdown.store(rt.cfg.sample_every, Relaxed);
-    rt.sample_token()
+    meta.set_last(ts, mode, site);
+    n & ts.sample_mask == 0
 }
 
 /// Records a failed `try_*` (no wait).
@@ -1886,9 +1917,13 @@ pub(crate) fn async_acquired(meta: &LockMeta, mode: Mode, site: &'static Locatio
     let Some(rt) = RT.get() else { return 0 };
     let ts = thread_state(rt);
     let ident = meta.ident(rt);
-    count_acquisition(ts, meta, ident, mode, site, waited_ns);
+    let sampled = count_acquisition(ts, meta, ident, mode, site, waited_ns);
     meta.last_ms.store(COARSE_MS.load(Relaxed), Relaxed);
-    ts.sample_tick() | NOT_STACKED
+    if sampled {
+        rt.sample_token() | NOT_STACKED
+    } else {
+        NOT_STACKED
+    }
 }
 
 /// A task released an async lock (possibly on another thread).
@@ -1952,6 +1987,12 @@ fn scan_async(rt: &Runtime, now: u64, stall_ms: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sampling_period_is_rounded_up_to_a_power_of_two() {
+        assert_eq!([0, 1, 2, 3, 64, 65, 100].map(sample_period), [1, 1, 2, 4, 64, 128, 128]);
+        assert_eq!(sample_period(u32::MAX), 1 << 31);
+    }
 
     #[test]
     fn edge_cache_holds_what_was_inserted_until_a_colliding_pair_evicts_it() {

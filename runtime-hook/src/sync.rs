@@ -94,26 +94,33 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     #[inline(always)]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
-        if !rt::enabled() {
-            return map_lock(self.inner.lock(), |g| self.guard(g, 0));
+        // One attempt serves the hook off and on: the lock is usually free,
+        // and everything else is out of line, so that little code is
+        // inlined at every call site.
+        match self.inner.try_lock() {
+            Ok(g) => {
+                let held = if rt::enabled() { rt::acquired(&self.meta, Mode::Mutex, Location::caller(), None) } else { 0 };
+                Ok(self.guard(g, held))
+            }
+            Err(e) => self.lock_not_free(e, Location::caller()),
         }
-        self.lock_tracked(Location::caller())
     }
 
-    #[inline(always)]
-    fn lock_tracked(&self, site: &'static Location<'static>) -> LockResult<MutexGuard<'_, T>> {
-        // Ok and poisoned each build their guard (rather than through
-        // `map_lock` after one `acquired`): fewer moves of the result.
-        let held = || rt::acquired(&self.meta, Mode::Mutex, site, None);
-        match self.inner.try_lock() {
-            Ok(g) => Ok(self.guard(g, held())),
-            Err(TryLockError::Poisoned(p)) => Err(PoisonError::new(self.guard(p.into_inner(), held()))),
-            Err(TryLockError::WouldBlock) => {
+    /// [`Mutex::lock`] when the first attempt found the lock poisoned or
+    /// busy.
+    #[cold]
+    #[inline(never)]
+    fn lock_not_free<'a>(&'a self, e: TryLockError<s::MutexGuard<'a, T>>, site: &'static Location<'static>) -> LockResult<MutexGuard<'a, T>> {
+        let on = rt::enabled();
+        let (r, held) = match e {
+            TryLockError::Poisoned(p) => (Err(p), if on { rt::acquired(&self.meta, Mode::Mutex, site, None) } else { 0 }),
+            TryLockError::WouldBlock if !on => (self.inner.lock(), 0),
+            TryLockError::WouldBlock => {
                 let try_ = || unless_busy(self.inner.try_lock());
-                let (r, held) = crate::track::blocking(&self.meta, Mode::Mutex, site, WaitKind::Plain, try_, || self.inner.lock());
-                map_lock(r, |g| self.guard(g, held))
+                crate::track::blocking(&self.meta, Mode::Mutex, site, WaitKind::Plain, try_, || self.inner.lock())
             }
-        }
+        };
+        map_lock(r, |g| self.guard(g, held))
     }
 
     /// Attempts to acquire the mutex without blocking.
