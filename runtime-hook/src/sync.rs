@@ -94,27 +94,26 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     #[inline(always)]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
-        // One attempt serves the hook off and on: the lock is usually free,
-        // and everything else is out of line, so that little code is
-        // inlined at every call site.
+        if !rt::enabled() {
+            // std's inlined lock: its slow path returns nothing, so the
+            // guard stays in registers (a result returned through memory
+            // from an out-of-line path would put it on the stack)
+            return map_lock(self.inner.lock(), |g| self.guard(g, 0));
+        }
         match self.inner.try_lock() {
-            Ok(g) => {
-                let held = if rt::enabled() { rt::acquired(&self.meta, Mode::Mutex, Location::caller(), None) } else { 0 };
-                Ok(self.guard(g, held))
-            }
+            Ok(g) => Ok(self.guard(g, rt::acquired(&self.meta, Mode::Mutex, Location::caller(), None))),
             Err(e) => self.lock_not_free(e, Location::caller()),
         }
     }
 
-    /// [`Mutex::lock`] when the first attempt found the lock poisoned or
-    /// busy.
+    /// [`Mutex::lock`] with the hook on when the lock is poisoned or busy:
+    /// out of line, so that only the common case is inlined at every call
+    /// site.
     #[cold]
     #[inline(never)]
     fn lock_not_free<'a>(&'a self, e: TryLockError<s::MutexGuard<'a, T>>, site: &'static Location<'static>) -> LockResult<MutexGuard<'a, T>> {
-        let on = rt::enabled();
         let (r, held) = match e {
-            TryLockError::Poisoned(p) => (Err(p), if on { rt::acquired(&self.meta, Mode::Mutex, site, None) } else { 0 }),
-            TryLockError::WouldBlock if !on => (self.inner.lock(), 0),
+            TryLockError::Poisoned(p) => (Err(p), rt::acquired(&self.meta, Mode::Mutex, site, None)),
             TryLockError::WouldBlock => {
                 let try_ = || unless_busy(self.inner.try_lock());
                 crate::track::blocking(&self.meta, Mode::Mutex, site, WaitKind::Plain, try_, || self.inner.lock())

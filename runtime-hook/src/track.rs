@@ -16,8 +16,9 @@ type Site = &'static Location<'static>;
 /// 1 µs, a bit less than std's mutex spins before it parks).
 const SPIN_ROUNDS: u32 = 6;
 
-/// Blocking acquisition.
-#[inline]
+/// Blocking acquisition. Always inlined: only the hook check, one attempt
+/// and the common case of [`rt::acquired`] are at the call site.
+#[inline(always)]
 pub(crate) fn acquire<G>(
     meta: &LockMeta,
     mode: Mode,
