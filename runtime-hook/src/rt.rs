@@ -991,34 +991,43 @@ pub(crate) fn acquired_waited(meta: &LockMeta, mode: Mode, site: &'static Locati
 ///
 /// Inlined at every acquisition, so it is only the common case: no wait,
 /// at most one lock held and its order pair seen last time, the counter
-/// slot of (class, site, mode) already this one's, no hold sample due. It
-/// checks all of that first and only then stores, so that every other case
-/// is one out-of-line call ([`acquired_slow`]) doing the whole work.
+/// slot of (class, site, mode) already this one's. It checks all of that
+/// first and only then stores, so that every other case is one
+/// out-of-line call ([`acquired_slow`]) doing the whole work. A lock
+/// without its ident yet (0) needs no test of its own: class 0 is in no
+/// counter slot's key.
 #[inline(always)]
 pub(crate) fn acquired(meta: &LockMeta, mode: Mode, site: &'static Location<'static>, waited_ns: Option<u64>) -> HeldToken {
     let p = TS.with(|c| c.get());
-    let ident = meta.ident.load(Relaxed);
-    if waited_ns.is_none() && !p.is_null() && ident != 0 {
+    if waited_ns.is_none() && !p.is_null() {
         // SAFETY: see ExitGuard.
         let ts = unsafe { &*p };
+        let ident = meta.ident.load(Relaxed);
         let len = ts.held_len.load(Relaxed);
         let sp = site as *const Location<'static> as *mut Location<'static>;
         let class = ident >> INSTANCE_BITS;
         let h = stat_index(class, sp, mode);
-        let n = ts.stat_acq[h].load(Relaxed);
         if (len == 0 || len == 1 && ts.held_memo[0].load(Relaxed) == edge_key(ts.held[0].ident.load(Relaxed), ident))
             && ts.stat_sites[h].load(Relaxed) == sp
             && ts.stat_keys[h].load(Relaxed) == stat_key(class, mode)
-            && n & ts.sample_mask != 0
         {
+            let n = ts.stat_acq[h].load(Relaxed);
             ts.stat_acq[h].store(n + 1, Relaxed);
             // `len & 1` is `len` here (0 or 1), without a bounds check
             push_held(ts, len & 1, ident, mode, site, COARSE_MS.load(Relaxed));
             meta.set_last(ts, mode, site);
-            return len as u64 + 1;
+            let token = len as u64 + 1;
+            return if n & ts.sample_mask != 0 { token } else { token | sample_start() };
         }
     }
     acquired_slow(meta, mode, site, waited_ns)
+}
+
+/// The sample part of a sampled hold's token (see [`HeldToken`]).
+#[cold]
+#[inline(never)]
+fn sample_start() -> HeldToken {
+    RT.get().map_or(0, Runtime::sample_token)
 }
 
 /// Every acquisition that is not [`acquired`]'s common case: a thread or
