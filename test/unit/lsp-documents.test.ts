@@ -53,6 +53,27 @@ describe('applyContentChanges', () => {
     assert.equal(current, 'new\r\na\r\nX\r\n');
   });
 
+  it('finds the same points through the line index as by scanning the text (text without \\r)', () => {
+    let text = 'fn a() {\n    let g = m.lock();\n}\n\n// 🔒 é\nfn b() {}\n';
+    let doc = TextDocument.create('file:///a.rs', 'rust', 1, text);
+    let seed = 7;
+    const pick = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let i = 0; i < 300; i++) {
+      const lines = text.split('\n');
+      const line = pick(lines.length);
+      const character = pick(lines[line].length + 1);
+      const end = pick(3) === 0 ? { line: Math.min(lines.length - 1, line + 1), character: pick(4) } : { line, character: character + pick(3) };
+      const inserted = ['', 'x', '\n', 'ab\ncd', '🔒', '\n\n'][pick(6)];
+      const { document, edits } = applyContentChanges(doc, [{ range: { start: { line, character }, end }, text: inserted }], i + 2);
+      checkEdit(text, document.getText(), edits![0]);
+      text = document.getText();
+      doc = document;
+    }
+  });
+
   it('reports a full-text change as "no reusable tree"', () => {
     const doc = TextDocument.create('file:///a.rs', 'rust', 1, 'old');
     const { document, edits } = applyContentChanges(doc, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: 'x' }, { text: 'new' }], 3);

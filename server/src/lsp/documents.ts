@@ -19,6 +19,11 @@ export function pointAt(text: string, offset: number): Point {
   return { row, column: offset - lineStart };
 }
 
+function lineIndexPoint(document: TextDocument, offset: number): Point {
+  const p = document.positionAt(offset);
+  return { row: p.line, column: p.character };
+}
+
 function advance(start: Point, inserted: string): Point {
   const lastBreak = inserted.lastIndexOf('\n');
   if (lastBreak === -1) return { row: start.row, column: start.column + inserted.length };
@@ -49,8 +54,11 @@ export function applyContentChanges(
     const startIndex = current.offsetAt(change.range.start);
     const oldEndIndex = Math.max(startIndex, current.offsetAt(change.range.end));
     const newEndIndex = startIndex + change.text.length;
-    const startPosition = pointAt(oldText, startIndex);
-    const oldEndPosition = pointAt(oldText, oldEndIndex);
+    // Without `\r` the document's lines are tree-sitter's rows: its line index answers at once
+    // (a scan from the start of the text otherwise).
+    const point = oldText.includes('\r') ? (offset: number) => pointAt(oldText, offset) : (offset: number) => lineIndexPoint(current, offset);
+    const startPosition = point(startIndex);
+    const oldEndPosition = point(oldEndIndex);
     const newEndPosition = advance(startPosition, change.text);
     edits?.push({ startIndex, oldEndIndex, newEndIndex, startPosition, oldEndPosition, newEndPosition });
     current = TextDocument.update(current, [change], version);
