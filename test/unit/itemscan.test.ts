@@ -15,6 +15,8 @@ import { checkWorkspace, type CheckResult } from '../../server/src/workspace/che
 import { discoverWorkspace } from '../../server/src/workspace/discover';
 import { workspaceFindings, workspaceGraph } from '../../server/src/workspace/graph';
 import { getTestEngine, ROOT } from '../support/engine-harness';
+import { prng } from '../support/random';
+import { buildCrateIndex } from '../../server/src/analysis';
 
 const REGISTRY = '/usr/share/cargo/registry';
 
@@ -239,6 +241,59 @@ describe('closures read from the text', () => {
     }
     assert.ok(compared > 3000, `${compared} compared`);
     assert.ok(unsure <= compared / 50, `${unsure} unsure of ${compared}`);
+  });
+});
+
+describe('broken and unusual text', () => {
+  test('a function whose text reads as an item but whose span parses otherwise: the file is analysed whole', async () => {
+    const engine = await getTestEngine();
+    // An unclosed string after the body: the text sees the body end at `}`, tree-sitter does not.
+    const text = 'pub fn settle() {\n    let accounts = ACCOUNTS.lock().unwrap();\n    betafn f() {}::record(accounts.len() as u64);\n"}';
+    const scanned = engine.scan(text, 'lib.rs')!;
+    assert.ok(scanned, 'the text reads as items');
+    const parsed = engine.parse(text);
+    try {
+      const fromTree = engine.declarations(parsed, 'lib.rs');
+      assert.notDeepEqual(scanned.declarations.functions[0].range, fromTree.functions[0].range);
+      const whole = engine.analyzeFile(parsed, 'lib.rs', buildCrateIndex('2021', [fromTree]), { edition: '2021' });
+      assert.ok(whole.syntaxErrors > 0 && whole.findings.some((f) => f.rule === 'poison-unwrap'));
+      // As a check sees it: the crate index has what the text declared.
+      assert.deepStrictEqual(engine.analyzeFile(scanned, 'lib.rs', buildCrateIndex('2021', [scanned.declarations]), { edition: '2021' }), whole);
+    } finally {
+      parsed.dispose();
+    }
+  });
+
+  test('random edits of real files: scanning never throws, and whenever the edited text parses cleanly, scan and tree agree', async () => {
+    const engine = await getTestEngine();
+    const sources = [...rustFiles(path.join(ROOT, 'examples', 'demo-crate')), ...rustFiles(path.join(ROOT, 'test', 'fixtures', 'graph'))].map((f) => fs.readFileSync(f, 'utf8'));
+    const snippets = ['{', '}', '(', ')', '[', ']', '"', "'", '/*', '*/', '//', ';', '|', '||', 'fn f() {}', 'impl X {', 'async move {', 'r#"', '#[cfg(x)]', 'é🦀', '\r\n'];
+    const pick = prng(20261122);
+    let scanned = 0;
+    let compared = 0;
+    for (let round = 0; round < 400; round++) {
+      let text = sources[pick(sources.length)];
+      for (let k = 1 + pick(3); k > 0; k--) {
+        const at = pick(text.length + 1);
+        const cut = pick(3) === 0 ? 1 + pick(20) : 0;
+        text = text.slice(0, at) + (cut ? '' : snippets[pick(snippets.length)]) + text.slice(at + cut);
+      }
+      const result = engine.scan(text, 'src/lib.rs');
+      if (!result) continue;
+      scanned++;
+      const parsed = engine.parse(text);
+      try {
+        const index = buildCrateIndex('2021', [result.declarations]);
+        const fromScan = engine.analyzeFile(result, 'src/lib.rs', index, { edition: '2021' });
+        if (parsed.syntaxErrors > 0) continue;
+        assert.deepStrictEqual(result.declarations, engine.declarations(parsed, 'src/lib.rs'), text);
+        assert.deepStrictEqual(fromScan, engine.analyzeFile(parsed, 'src/lib.rs', index, { edition: '2021' }), text);
+        compared++;
+      } finally {
+        parsed.dispose();
+      }
+    }
+    assert.ok(scanned > 100 && compared > 50, `${scanned} scanned, ${compared} compared`);
   });
 });
 

@@ -440,6 +440,6 @@ function lastColumn(end: Position): Position {
   return { line: end.line, column: Math.max(0, end.column - 1) };
 }
 
-function sameRange(a: Range, b: Range): boolean {
+export function sameRange(a: Range, b: Range): boolean {
   return a.start.line === b.start.line && a.start.column === b.start.column && a.end.line === b.end.line && a.end.column === b.end.column;
 }

@@ -2,7 +2,7 @@
 // runtime (wasm), owned by the Engine and by each ParsedFile until disposed.
 
 import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations, FunctionDecl, FunctionSummary } from './api';
-import { collectDeclarations, ItemCache, modulePathForFile, shiftDeclarations } from './declarations';
+import { collectDeclarations, ItemCache, modulePathForFile, sameRange, shiftDeclarations } from './declarations';
 import { analyzeFunctionItem, fileText, needsTree, offsetAt, readBody, summarize, type FileText } from './functions';
 import { codeMarkingLiterals, LITERAL_FILL } from './lexical';
 import { scanDeclarations } from './itemscan';
@@ -46,6 +46,9 @@ export interface ScannedFile {
 function isScanned(f: ParsedFile | ScannedFile): f is ScannedFile {
   return (f as ScannedFile).code !== undefined;
 }
+
+/** A scanned function's tree is not the item its text read as (only in broken text). */
+class TreeDisagrees extends Error {}
 
 export function buildCrateIndex(edition: Edition, files: FileDeclarations[]): CrateIndex {
   return { edition, files };
@@ -123,11 +126,22 @@ export class Engine {
   analyzeFile(source: ParsedFile, file: string, index: CrateIndex, options: EngineOptions): FileAnalysis;
   analyzeFile(source: ParsedFile | ScannedFile, file: string, index: CrateIndex, options: EngineOptions): FileAnalysis;
   analyzeFile(source: ParsedFile | ScannedFile, file: string, index: CrateIndex, options: EngineOptions): FileAnalysis {
-    const partial = isScanned(source) ? this.host.partial(source.text) : undefined;
+    if (!isScanned(source)) return this.analyzeSource(source, undefined, file, index, options);
+    const partial = this.host.partial(source.text);
     try {
       return this.analyzeSource(source, partial, file, index, options);
+    } catch (e) {
+      if (!(e instanceof TreeDisagrees)) throw e;
     } finally {
-      partial?.dispose();
+      partial.dispose();
+    }
+    // Broken text can read as items one way and parse another: then the whole file, the usual way.
+    const parsed = this.host.parse(source.text);
+    try {
+      const decls = collectDeclarations(parsed.tree.rootNode, file, source.text);
+      return this.analyzeSource(parsed, undefined, file, { ...index, files: index.files.map((f) => (f.file === file ? decls : f)) }, options);
+    } finally {
+      parsed.dispose();
     }
   }
 
@@ -156,7 +170,15 @@ export class Engine {
       };
       partial.prepare(decls.functions.filter((d) => d.bodyRange && wantsTree(d)).map(spanOf));
     }
-    const rootFor = (d: FunctionDecl) => (partial ? partial.rootFor(spanOf(d)) : wholeRoot!);
+    const rootFor = (d: FunctionDecl) => {
+      if (!partial) return wholeRoot!;
+      const root = partial.rootFor(spanOf(d));
+      // The function must parse as the item the text said it was, body and all.
+      const item = root.descendantForPosition({ row: d.range.start.line, column: d.range.start.column }, { row: d.range.end.line, column: d.range.end.column });
+      const body = item?.type === 'function_item' ? item.childForFieldName('body') : null;
+      if (!item || !body || !sameRange(rangeOf(item), d.range) || !d.bodyRange || !sameRange(rangeOf(body), d.bodyRange)) throw new TreeDisagrees();
+      return root;
+    };
     // Everything a function's result depends on besides its own text and place.
     const context = this.reuseResults ? `${file}|${indexHash(index)}|${fnv1a(JSON.stringify(options))}|${eol.length}` : undefined;
     const acquisitions: Acquisition[] = [];
