@@ -61,7 +61,7 @@
 //! | `LOCKLENS_TOKEN` | sent in the hello line; both must be set to turn the hook on |
 //! | `LOCKLENS_STALL_MS` | stall threshold, default 1000 |
 //! | `LOCKLENS_ON_DEADLOCK` | `report` (default): report and keep waiting; `abort`: report, then abort the process |
-//! | `LOCKLENS_SAMPLE` | one in N acquisitions per thread has its hold time measured, default 64 |
+//! | `LOCKLENS_SAMPLE` | one in N acquisitions of each (lock class, site, mode) per thread, starting with the first, has its hold time measured; default 64, rounded up to a power of two |
 //! | `LOCKLENS_QUEUE` | event queue capacity, default 4096 |
 //! | `RUST_BACKTRACE` | when set (not `0`), waiting threads capture a backtrace that deadlock reports include |
 //!
@@ -103,8 +103,12 @@
 //!   acquirer" words, kept next to the lock word. The held-lock stack and
 //!   the per-site counters live in a per-thread block written with plain
 //!   relaxed stores; the background thread reads them for snapshots. Hold
-//!   times are measured on one acquisition in `LOCKLENS_SAMPLE` (a clock
-//!   read costs several times an uncontended lock). A guard knows its slot
+//!   times are measured on one acquisition in `LOCKLENS_SAMPLE` of each
+//!   site (a clock read costs several times an uncontended lock), decided
+//!   by the site's counter itself. The inlined part of an acquisition is
+//!   only its common case (at most one other lock held, its order pair and
+//!   counter slot seen before); everything else is one out-of-line call.
+//!   A guard knows its slot
 //!   in the held stack, so releasing the innermost lock is one compare and
 //!   one store. A lock-order edge costs one compare per held lock against
 //!   that slot's memo of the last pair checked from it, then a lookup in a
@@ -128,10 +132,10 @@
 //!
 //! On a 2-core AMD EPYC VM (`runtime-hook/BENCHMARKS-hook.md`,
 //! `scripts/bench.sh`): off, an uncontended lock+unlock costs what std's
-//! does (1.0x); on, 1.25x std's (1.6x while another lock is held), 70-80
+//! does (1.0x); on, 1.13x std's (1.35x while another lock is held), 55-60
 //! instructions of bookkeeping without atomic read-modify-writes: less
-//! than parking_lot with its `deadlock_detection` feature uncontended
-//! (0.86x), 8-17 % more while another lock is held. Sampled hold times are
+//! than parking_lot with its `deadlock_detection` feature (0.77x
+//! uncontended, 0.95x while another lock is held). Sampled hold times are
 //! read from the invariant TSC where the CPU has one. In a wait storm,
 //! `wait` events that would not fit in the queue are not even built (they
 //! are counted as dropped).
