@@ -125,7 +125,8 @@ export async function checkWorkspace(model: WorkspaceModel, opts: CheckOptions =
     lap('index');
     const analysed = (await inParallel(shards, (s) => s.shard.analyze(crateJobs))).flat();
     const filesByCrate = model.crates.map(() => [] as FileAnalysis[]);
-    for (const { crateIdx, analysis } of analysed) {
+    for (const { crateIdx, analysis, error } of analysed) {
+      if (error) result.messages.push(`warning: ${analysis.file}: not analysed: internal error (${error}); please report it with the file`);
       if (analysis.syntaxErrors > 0) {
         const at = analysis.firstSyntaxError ? `:${analysis.firstSyntaxError.start.line + 1}:${analysis.firstSyntaxError.start.column + 1}` : '';
         result.messages.push(`note: ${analysis.file}${at}: the file has ${analysis.syntaxErrors} syntax error${analysis.syntaxErrors > 1 ? 's' : ''}; analysed the parts that parse`);
@@ -182,10 +183,17 @@ export interface DeclareOptions {
   fullParse?: boolean;
 }
 
+/** One file's analysis; `error` when the engine failed on it (the analysis is then empty). */
+export interface AnalysedFile {
+  crateIdx: number;
+  analysis: FileAnalysis;
+  error?: string;
+}
+
 /** A set of files parsed and analysed together, in this thread or in a worker. */
 export interface Shard {
   declare(jobs: FileJob[], options: DeclareOptions): Promise<Declared[]>;
-  analyze(crates: CrateJob[]): Promise<Array<{ crateIdx: number; analysis: FileAnalysis }>>;
+  analyze(crates: CrateJob[]): Promise<AnalysedFile[]>;
   close(): Promise<void>;
 }
 
@@ -216,11 +224,17 @@ export class LocalShard implements Shard {
     return out;
   }
 
-  async analyze(crates: CrateJob[]): Promise<Array<{ crateIdx: number; analysis: FileAnalysis }>> {
-    const out: Array<{ crateIdx: number; analysis: FileAnalysis }> = [];
+  async analyze(crates: CrateJob[]): Promise<AnalysedFile[]> {
+    const out: AnalysedFile[] = [];
     for (const { job, parsed } of this.parsed) {
       const c = crates.find((x) => x.crateIdx === job.crateIdx)!;
-      out.push({ crateIdx: job.crateIdx, analysis: this.engine.analyzeFile(parsed, job.rel, c.index, c.options) });
+      // One file the engine fails on must not stop the check of the others.
+      try {
+        out.push({ crateIdx: job.crateIdx, analysis: this.engine.analyzeFile(parsed, job.rel, c.index, c.options) });
+      } catch (e) {
+        const analysis: FileAnalysis = { file: job.rel, acquisitions: [], findings: [], functions: [], syntaxErrors: 0 };
+        out.push({ crateIdx: job.crateIdx, analysis, error: e instanceof Error ? e.message : String(e) });
+      }
       if (this.freeTrees && 'dispose' in parsed) parsed.dispose();
     }
     this.parsed.length = 0;

@@ -4,8 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import type { FileAnalysis } from '../analysis';
-import type { CrateJob, Declared, DeclareOptions, FileJob, Shard } from './check';
+import type { AnalysedFile, CrateJob, Declared, DeclareOptions, FileJob, Shard } from './check';
 
 const WORKER_SCRIPT = path.join(__dirname, 'worker.js');
 
@@ -54,7 +53,7 @@ export class WorkerShard implements Shard {
     return this.call('declare', { jobs, options });
   }
 
-  analyze(crates: CrateJob[]): Promise<Array<{ crateIdx: number; analysis: FileAnalysis }>> {
+  analyze(crates: CrateJob[]): Promise<AnalysedFile[]> {
     return this.call('analyze', { crates });
   }
 
