@@ -126,12 +126,16 @@ export class PartialTrees {
     // Given the string, web-tree-sitter would copy the rest of the text from every span's start:
     // hand it each span's own text instead.
     const text = this.text;
-    let at = 0;
     const input = (index: number) => {
-      while (at < sorted.length && sorted[at].endIndex <= index) at++;
-      if (at === sorted.length) return '';
-      if (sorted[at].startIndex > index) while (at > 0 && sorted[at - 1].endIndex > index) at--;
-      return text.slice(index, sorted[at].endIndex);
+      // The first span that ends after `index`: its text up to its end (empty past the last).
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (sorted[mid].endIndex <= index) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo === sorted.length ? '' : text.slice(index, sorted[lo].endIndex);
     };
     const tree = this.parser.parse(input, null, { includedRanges: sorted });
     if (!tree) throw new Error('tree-sitter returned no tree');
