@@ -202,6 +202,20 @@ if (repeats.length > 1) {
   lines.push('');
 }
 if (lines.at(-1) !== '') lines.push('');
+// Instruction counts of the same day (bench/instructions.mjs), when measured: they do not move
+// with the machine's load.
+const instrFile = path.join(BENCH_DIR, 'results', `instructions-${day}.json`);
+if (existsSync(instrFile)) {
+  const ins = JSON.parse(readFileSync(instrFile, 'utf8'));
+  const g9 = (label) => ((ins.results.find((x) => x.label === label)?.instructions ?? NaN) / 1e9).toFixed(2);
+  lines.push(
+    `Instruction counts (\`node bench/instructions.mjs\`, valgrind, ${ins.date.slice(11, 16)} UTC at \`${ins.gitCommit}\`; every thread of the process counted): ` +
+      `bare parse ${g9('bare parse, 1 thread')} G, \`check --threads 1\` ${g9('locklens check --threads 1')} G, \`--full-parse\` ${g9('locklens check --threads 1 --full-parse')} G, Node start-up alone ${g9('node start-up (`node -e 0`)')} G: ` +
+      `check / bare parse **${ins.ratios.checkOverParse.toFixed(2)}×** (${ins.ratios.checkOverParseWithoutStartup.toFixed(2)}× without start-up), --full-parse / bare parse ${ins.ratios.fullParseCheckOverParse.toFixed(2)}×. ` +
+      'A count weighs V8\'s background compiler and GC threads like the main thread; with a free core they run alongside it, and on this shared two-vCPU machine they compete with it, which is likely why the wall-time and CPU-time ratios sit above the count ratio.',
+  );
+  lines.push('');
+}
 lines.push(`Raw data: \`${path.relative(path.resolve(BENCH_DIR, '..'), path.resolve(file))}\`.`);
 const section = lines.join('\n') + '\n';
 if (!write) {
