@@ -109,14 +109,15 @@ class ItemScanner {
     const c = this.code;
     const stack: number[] = [];
     // Function bodies are most of a file: jump from bracket to bracket.
+    // `test` rather than `exec`: no match object per bracket.
     const re = BRACKET_RE;
     re.lastIndex = i;
-    for (let m = re.exec(c); m && m.index < end; m = re.exec(c)) {
-      const ch = c.charCodeAt(m.index);
+    while (re.test(c) && re.lastIndex <= end) {
+      const ch = c.charCodeAt(re.lastIndex - 1);
       if (ch === OPEN || ch === LBRACKET || ch === LBRACE) stack.push(ch === OPEN ? CLOSE : ch === LBRACKET ? RBRACKET : RBRACE);
       else {
         if (stack.pop() !== ch) throw new Unexpected();
-        if (stack.length === 0) return m.index + 1;
+        if (stack.length === 0) return re.lastIndex;
       }
     }
     throw new Unexpected();
