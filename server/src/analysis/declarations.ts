@@ -365,7 +365,10 @@ const before = (a: Position, b: { row: number; column: number }) => a.line < b.r
 function shiftPosition(p: Position, e: DeclarationEdit): Position {
   if (before(p, e.oldEndPosition)) return p;
   if (p.line === e.oldEndPosition.row) return { line: e.newEndPosition.row, column: e.newEndPosition.column + (p.column - e.oldEndPosition.column) };
-  return { line: p.line + (e.newEndPosition.row - e.oldEndPosition.row), column: p.column };
+  // Lines below an edit that adds or removes no line do not move: the same object, so the
+  // declarations compare by identity.
+  const delta = e.newEndPosition.row - e.oldEndPosition.row;
+  return delta === 0 ? p : { line: p.line + delta, column: p.column };
 }
 
 function shiftRange(r: Range, e: DeclarationEdit): Range {

@@ -17,7 +17,8 @@ export const poisonUnwrap: Rule = {
         'warning',
         ctx.file,
         a.unwrap.range,
-        `\`${call}\` on ${lockLabel(a)} panics if the lock is poisoned (another thread panicked while holding it), and this panic then poisons every lock this thread holds: one failure cascades. Recover the data with \`unwrap_or_else(|poisoned| poisoned.into_inner())\` (and check it), or return an error.`,
+        // Short: a crate can have hundreds of these, and the rule page explains the rest.
+        `\`${call}\` on ${lockLabel(a)} panics if a thread panicked while holding the lock, and that panic poisons every lock this thread holds. Recover with \`unwrap_or_else(|poisoned| poisoned.into_inner())\` or return an error.`,
         { acquisitions: [a.id] },
       );
       f.fixes.push(recoverFix(ctx, a));
