@@ -44,6 +44,9 @@ describe('lock graph', () => {
     assert.deepEqual([...relatedFiles].sort(), ['src/msg.rs', 'src/odb.rs']);
     assert.ok(fromOdb.related.some((r) => r.file === 'src/msg.rs' && r.range.start.line + 1 === 9 && /SYSMSG/.test(r.message)));
     assert.ok(fromOdb.related.some((r) => r.file === 'src/odb.rs' && r.range.start.line + 1 === 17 && /ODB/.test(r.message)));
+    // The outer acquisition of this half is listed; the diagnostic's own place is not repeated.
+    assert.ok(fromOdb.related.some((r) => r.file === 'src/odb.rs' && /`odb::ODB` \(mutex\) acquired in odb::db_set_value/.test(r.message)), JSON.stringify(fromOdb.related));
+    assert.ok(!fromOdb.related.some((r) => r.file === fromOdb.file && r.range.start.line === fromOdb.range.start.line && r.range.start.column === fromOdb.range.start.column));
     // The third file: bm_cleanup holds SYSMSG and calls cm_msg, which takes SYSMSG again.
     const self = byRule(cross, 'double-lock').find((f) => f.file === 'src/buffer.rs');
     assert.ok(self, 'bm_cleanup self-deadlock');

@@ -2,6 +2,7 @@
 // cycles and their findings, and violations of a declared hierarchy. Pure functions of the
 // evidence, shared by every build of the graph.
 
+import { sameRange } from '../declarations';
 import type { Finding, RelatedLocation, Severity } from '../model';
 import { conflictOf, modeConflict } from '../rules/double-lock';
 import type { Evidence, LockCycle, LockEdge, LockGraphInput } from './types';
@@ -16,6 +17,12 @@ function chainWords(ev: Evidence): string {
   const rest = ev.calls.slice(1).map((s) => `${s.callee}`);
   const via = rest.length > 0 ? `, then ${rest.join(' → ')}` : '';
   return `${first.caller} calls ${first.callee}${first.may ? ' (may: trait impl)' : ''} at ${loc(first.file, first.range.start.line)}${via}`;
+}
+
+/** `list` without its first element that `is` picks. */
+function withoutFirst<T>(list: T[], is: (x: T) => boolean): T[] {
+  const at = list.findIndex(is);
+  return at < 0 ? list : [...list.slice(0, at), ...list.slice(at + 1)];
 }
 
 function relatedFor(ev: Evidence, label: string): RelatedLocation[] {
@@ -189,15 +196,18 @@ export function cycleFindings(cycles: LockCycle[], _input: LockGraphInput): Find
         const oe = bestEvidence(c.edges[(i + j) % n]);
         related.push(...relatedFor(oe, j === 0 ? '' : `other order: `));
       }
+      // The first call of the chain can sit in another function (a closure handed to the
+      // lock holder), so the location comes from the call itself.
+      const file = ev.calls.length > 0 ? ev.calls[0].file : ev.inner.file;
+      const range = ev.calls.length > 0 ? ev.calls[0].range : ev.inner.range;
       out.push({
         rule: 'lock-order-inversion',
         severity: c.blocking ? 'error' : 'warning',
-        // The first call of the chain can sit in another function (a closure handed to the
-        // lock holder), so the location comes from the call itself.
-        file: ev.calls.length > 0 ? ev.calls[0].file : ev.inner.file,
-        range: ev.calls.length > 0 ? ev.calls[0].range : ev.inner.range,
+        file,
+        range,
         message,
-        related: related.slice(1),
+        // Every step of both orders, except the diagnostic's own place.
+        related: withoutFirst(related, (r) => r.file === file && sameRange(r.range, range)),
         fixes: [],
         acquisitions: [ev.outer.id, ev.inner.id],
       });
