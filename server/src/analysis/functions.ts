@@ -121,6 +121,9 @@ function mayAcquire(text: string, view: CrateView): boolean {
 const KEYWORDS = new Set(['if', 'while', 'match', 'for', 'return', 'fn', 'loop', 'move', 'async', 'await', 'let', 'in', 'as', 'else', 'unsafe', 'where', 'impl', 'dyn', 'ref', 'mut', 'break', 'continue', 'yield', 'box', 'use', 'mod', 'pub', 'crate', 'super', 'self', 'Self', 'struct', 'enum', 'type', 'const', 'static', 'trait']);
 
 
+/** The guards alive at a call made under none: one shared array, never mutated (most calls are such). */
+const NO_GUARDS: string[] = Object.freeze([]) as unknown as string[];
+
 const METHOD_NAME_RE = /\.\s*([a-z_]\w*)\s*(?:::\s*<[^<>()]*>\s*)?\(/g;
 const PATH_CALL_RE = /(?<![\w.:!])((?:[A-Za-z_]\w*\s*(?:<[^<>()]*>)?\s*::\s*)*)([a-z_]\w*)\s*(?:::\s*<[^<>()]*>\s*)?\(/g;
 const isWordChar = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
@@ -173,7 +176,7 @@ function scanCalls(code: string, base: number, file: FileText, resolver: Functio
       receiverText: receiver ?? '(..)',
       receiverType: receiver ? resolver.typeOfPath(receiver, decl) : undefined,
       range: range(start, m.index + m[0].length),
-      heldGuards: [],
+      heldGuards: NO_GUARDS,
       nameOffset: base + nameAt,
     });
   }
@@ -190,7 +193,7 @@ function scanCalls(code: string, base: number, file: FileText, resolver: Functio
       name,
       pathQualifier: qual === 'Self' ? resolver.selfType : qual || undefined,
       range: range(m.index, m.index + m[0].length),
-      heldGuards: [],
+      heldGuards: NO_GUARDS,
       nameOffset: base + m.index + m[0].lastIndexOf(name, m[0].indexOf('(')),
     });
   }
@@ -602,7 +605,7 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
     const runsLater = laterIn[i];
     // A guard handed to the call itself (`consume(guard)`) belongs to the callee from then on.
     const handedOver = (a: Acquisition) => a.releases.some((r) => (r.kind === 'moved' || r.kind === 'explicit-drop') && r.position.line === at.line && r.position.column === at.column);
-    const held = facts.acquisitions.filter((a) => acqDeferred.get(a.id) === runsLater && isAlive(a, at) && !handedOver(a)).map((a) => a.id);
+    const held = facts.acquisitions.length === 0 ? NO_GUARDS : facts.acquisitions.filter((a) => acqDeferred.get(a.id) === runsLater && isAlive(a, at) && !handedOver(a)).map((a) => a.id);
     if (held.length > 0) {
       // Under a guard the details matter (receiver type, arguments): take them from the tree.
       const n = callNodeAt(body(), offset);
@@ -844,7 +847,7 @@ function callFact(call: Node, resolver: FunctionResolver): CallFact | undefined 
       receiverText: mc.receiver.text.replace(/\s+/g, ''),
       receiverType: recvType,
       range: rangeOf(call),
-      heldGuards: [],
+      heldGuards: NO_GUARDS,
     };
   }
   const pc = pathCall(call);
@@ -857,7 +860,7 @@ function callFact(call: Node, resolver: FunctionResolver): CallFact | undefined 
       name: pc.name,
       pathQualifier: qual === 'Self' ? resolver.selfType : qual,
       range: rangeOf(call),
-      heldGuards: [],
+      heldGuards: NO_GUARDS,
     };
   }
   return undefined;
