@@ -491,7 +491,10 @@ async function main() {
     const rows = {};
     for (const r of await panel.locator('table#locks tbody tr').all()) {
       const cells = (await r.locator('td').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
-      rows[cells[0].split(' ')[0]] = { heldBy: cells[1], waiting: cells[2], last: cells[3] };
+      // The class from its own element: a cell's innerText runs its two lines together when the
+      // table is re-rendered (every snapshot) while it is read.
+      const lock = (await r.locator('td div.lock').first().innerText()).trim();
+      rows[lock] = { heldBy: cells[1], waiting: cells[2], last: cells[3] };
     }
     const redEdges = await panel.locator('#graph svg path.e.cyc').count();
     await shot(page, 'lock-panel-deadlock');

@@ -83,7 +83,7 @@ const COLUMNS: Array<{ key: SortKey; title: string; hint: string }> = [
   { key: 'last', title: 'Last holder', hint: 'The most recent acquisition the hook reported' },
   { key: 'contention', title: 'Contention', hint: 'Acquisitions that had to wait (finished or still waiting)' },
   { key: 'waitP99', title: 'Wait p99', hint: '99th percentile of finished contended waits, worst site' },
-  { key: 'holdP99', title: 'Hold p99', hint: '99th percentile of sampled hold times (one acquisition in sample_every per thread), worst site' },
+  { key: 'holdP99', title: 'Hold p99', hint: '99th percentile of sampled hold times (per thread, the first acquisition at each site, then one in sample_every), worst site' },
 ];
 
 export function renderTable(model: PanelModel, sort: SortState): string {
@@ -99,7 +99,7 @@ export function renderTable(model: PanelModel, sort: SortState): string {
 <td>${l.last ? `<span class="thread">${esc(l.last.thread.label)}</span> at ${siteLink(model, l.last.site)}` : '<span class="none">–</span>'}</td>
 <td class="num">${esc(l.contentionPct.toFixed(1))}% <span class="dim">(${l.contended}/${l.acquisitions})</span></td>
 <td class="num"${l.waitSamples ? '' : ' title="no finished contended acquisition yet"'}>${l.waitSamples ? esc(formatMs(l.waitP99Ms)) : '–'}</td>
-<td class="num"${l.holdSamples ? '' : ' title="no sampled hold yet (one acquisition in sample_every per thread is timed)"'}>${l.holdSamples ? esc(formatMs(l.holdP99Ms)) : '–'}</td>
+<td class="num"${l.holdSamples ? '' : ' title="no sampled hold yet (per thread, the first acquisition at each site and then one in sample_every is timed)"'}>${l.holdSamples ? esc(formatMs(l.holdP99Ms)) : '–'}</td>
 </tr>`,
     )
     .join('\n');
