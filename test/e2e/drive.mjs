@@ -491,8 +491,8 @@ async function main() {
     const rows = {};
     for (const r of await panel.locator('table#locks tbody tr').all()) {
       const cells = (await r.locator('td').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
-      // The class from its own element: a cell's innerText runs its two lines together when the
-      // table is re-rendered (every snapshot) while it is read.
+      // The class from its own element: when the panel is not being rendered at that moment,
+      // innerText falls back to textContent and runs the cell's two lines together ('ODBstd.mutex').
       const lock = (await r.locator('td div.lock').first().innerText()).trim();
       rows[lock] = { heldBy: cells[1], waiting: cells[2], last: cells[3] };
     }
