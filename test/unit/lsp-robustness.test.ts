@@ -13,18 +13,11 @@ import type { Diagnostic, TextDocumentContentChangeEvent } from 'vscode-language
 import { GuardRegionsRequest, type GuardRegionsResult } from '../../common/protocol';
 import { defaultHost } from '../../server/src/lsp/defaultHost';
 import { fixturePath, LspHarness } from '../support/lsp-harness';
+import { prng } from '../support/random';
 
 const DEMO = fixturePath('examples', 'demo-crate');
 const FILES = ['catalog.rs', 'midas.rs', 'heartbeat.rs'].map((f) => path.join(DEMO, 'src', f));
 const EDITS_PER_FILE = 700;
-
-function prng(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return Math.floor((s / 2 ** 32) * n);
-  };
-}
 
 const SNIPPETS = ['{', '}', '"', "'", '(', ')', ';', '\n', ' let ', 'let g = self.load.write().unwrap();', '.lock()', '.await', 'if let Some(x) = ', 'drop(g);', '/*', '*/', '// ', 'fn f() {}', 'é🦀'];
 
