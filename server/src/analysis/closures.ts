@@ -7,7 +7,7 @@
 // closure body followed by a method call, `=>` where a body should end) returns undefined and
 // the caller asks the tree.
 
-import { LITERAL_FILL } from './lexical';
+import { CH, isClosing, isIdentChar, isOpening, skipSpace, skipSpaceBack, wordStart } from './lexical';
 import { runsInPlaceName } from './syntax';
 
 /** A closure (or async block) of a body: where it is, whether it runs in place, which argument it is. */
@@ -20,9 +20,6 @@ export interface ClosureSpan {
   argOf?: { nameOffset: number; index: number };
 }
 
-const isIdent = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c > 127;
-const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
-
 /**
  * Words after which a `|` starts a closure rather than or-ing two operands: `move ||`, and
  * `&mut |x|`. Not `return`: the tree reads `return || f()` as `return` or-ed with `f()`, and
@@ -31,8 +28,6 @@ const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
 const BEFORE_CLOSURE_WORDS = new Set(['move', 'mut']);
 /** Words that look like a callee before `(` but are not (`if (x)`, `match (a, b)`). */
 const NOT_CALLEES = new Set(['if', 'while', 'match', 'return', 'in', 'for', 'let', 'else', 'break', 'move', 'loop', 'as', 'mut', 'ref', 'yield', 'unsafe', 'await']);
-
-const LITERAL = LITERAL_FILL.charCodeAt(0);
 
 type Frame = { open: number; at: number; commas: number };
 
@@ -49,42 +44,42 @@ export function textClosures(code: string, base: number): ClosureSpan[] | undefi
   try {
     for (let i = 0; i < n; i++) {
       const c = code.charCodeAt(i);
-      if (c === 40 || c === 91 || c === 123) {
+      if (isOpening(c)) {
         stack.push({ open: c, at: i, commas: 0 });
         continue;
       }
-      if (c === 41 || c === 93 || c === 125) {
+      if (isClosing(c)) {
         if (stack.length === 0) return undefined;
         stack.pop();
         continue;
       }
-      if (c === 44) {
+      if (c === CH.COMMA) {
         if (stack.length > 0) stack[stack.length - 1].commas++;
         continue;
       }
-      if (c === 33) {
+      if (c === CH.BANG) {
         // `name!(..)`: macro arguments are tokens to the tree, so no closures in them.
         const end = macroArgumentsEnd(code, i);
         if (end >= 0) i = end - 1;
         continue;
       }
-      if (c === 58 && code.charCodeAt(i + 1) === 58 && code.charCodeAt(skipSpace(code, i + 2)) === 60) {
+      if (c === CH.COLON && code.charCodeAt(i + 1) === CH.COLON && code.charCodeAt(skipSpace(code, i + 2)) === CH.LT) {
         // A turbofish `::<A, B>`: its commas separate types, not arguments.
         i = angleEnd(code, skipSpace(code, i + 2)) - 1;
         continue;
       }
-      if (c === 97 && code.startsWith('async', i) && !isIdent(code.charCodeAt(i - 1)) && !isIdent(code.charCodeAt(i + 5))) {
+      if (c === 0x61 /* a */ && code.startsWith('async', i) && !isIdentChar(code.charCodeAt(i - 1)) && !isIdentChar(code.charCodeAt(i + 5))) {
         const block = asyncBlockAt(code, i, stack);
         if (!block) return undefined;
         out.push(rebase(block, base));
         i += 4; // the block's own brackets are tracked as the scan goes on
         continue;
       }
-      if (c !== 124) continue;
+      if (c !== CH.PIPE) continue;
       const closure = closureAt(code, i, stack);
       if (closure === null) {
         // An or (`a | b`, `a || b`): skip its second bar.
-        if (code.charCodeAt(i + 1) === 124) i++;
+        if (code.charCodeAt(i + 1) === CH.PIPE) i++;
         continue;
       }
       if (closure === undefined) return undefined;
@@ -110,15 +105,15 @@ function rebase(span: ClosureSpan, base: number): ClosureSpan {
 /** The `async { .. }` or `async move { .. }` block at `i`; undefined for anything else (an async closure). */
 function asyncBlockAt(code: string, i: number, stack: Frame[]): ClosureSpan | undefined {
   let k = skipSpace(code, i + 5);
-  if (code.startsWith('move', k) && !isIdent(code.charCodeAt(k + 4))) k = skipSpace(code, k + 4);
-  if (code.charCodeAt(k) !== 123) return undefined;
+  if (code.startsWith('move', k) && !isIdentChar(code.charCodeAt(k + 4))) k = skipSpace(code, k + 4);
+  if (code.charCodeAt(k) !== CH.LBRACE) return undefined;
   const end = groupEnd(code, k);
   const span: ClosureSpan = { startIndex: i, endIndex: end, inPlace: false };
   // `async { .. }.await` runs here.
   const dot = skipSpace(code, end);
-  if (code.charCodeAt(dot) === 46) {
+  if (code.charCodeAt(dot) === CH.DOT) {
     const w = skipSpace(code, dot + 1);
-    if (code.startsWith('await', w) && !isIdent(code.charCodeAt(w + 5))) span.inPlace = true;
+    if (code.startsWith('await', w) && !isIdentChar(code.charCodeAt(w + 5))) span.inPlace = true;
   }
   placeInCall(code, span, stack);
   return span;
@@ -129,28 +124,11 @@ function placeInCall(code: string, span: ClosureSpan, stack: Frame[]): void {
   const frame = stack[stack.length - 1];
   const before = code.charCodeAt(skipSpaceBack(code, span.startIndex - 1));
   const after = code.charCodeAt(skipSpace(code, span.endIndex));
-  if (!frame || frame.open !== 40 || (before !== 40 && before !== 44) || (after !== 44 && after !== 41)) return;
+  if (!frame || frame.open !== CH.OPEN || (before !== CH.OPEN && before !== CH.COMMA) || (after !== CH.COMMA && after !== CH.CLOSE)) return;
   const callee = calleeBefore(code, frame.at);
   if (!callee) return;
   span.inPlace = callee.name !== undefined && runsInPlaceName(callee.name);
   if (callee.nameOffset !== undefined) span.argOf = { nameOffset: callee.nameOffset, index: frame.commas };
-}
-
-function skipSpace(code: string, i: number): number {
-  while (i < code.length && isSpace(code.charCodeAt(i))) i++;
-  return i;
-}
-
-function skipSpaceBack(code: string, i: number): number {
-  while (i >= 0 && isSpace(code.charCodeAt(i))) i--;
-  return i;
-}
-
-/** Start of the identifier that ends at `end` (inclusive). */
-function wordStart(code: string, end: number): number {
-  let s = end;
-  while (s > 0 && isIdent(code.charCodeAt(s - 1))) s--;
-  return s;
 }
 
 /** After the bracket group opening at `i`. */
@@ -158,8 +136,8 @@ function groupEnd(code: string, i: number): number {
   let depth = 0;
   for (let j = i; j < code.length; j++) {
     const c = code.charCodeAt(j);
-    if (c === 40 || c === 91 || c === 123) depth++;
-    else if (c === 41 || c === 93 || c === 125) {
+    if (isOpening(c)) depth++;
+    else if (isClosing(c)) {
       depth--;
       if (depth === 0) return j + 1;
       if (depth < 0) break;
@@ -173,12 +151,12 @@ function angleEnd(code: string, i: number): number {
   let depth = 0;
   for (let j = i; j < code.length; j++) {
     const c = code.charCodeAt(j);
-    if (c === 60) depth++;
-    else if (c === 62 && code.charCodeAt(j - 1) !== 45) {
+    if (c === CH.LT) depth++;
+    else if (c === CH.GT && code.charCodeAt(j - 1) !== CH.MINUS) {
       depth--;
       if (depth === 0) return j + 1;
-    } else if (c === 40 || c === 91 || c === 123) j = groupEnd(code, j) - 1;
-    else if (c === 59 || c === 41 || c === 93 || c === 125) break;
+    } else if (isOpening(c)) j = groupEnd(code, j) - 1;
+    else if (c === CH.SEMI || isClosing(c)) break;
   }
   throw new Unclear();
 }
@@ -186,12 +164,12 @@ function angleEnd(code: string, i: number): number {
 /** For a `!` at `i` that invokes a macro (`name!(`, `name! [`), the end of its arguments; else -1. */
 function macroArgumentsEnd(code: string, i: number): number {
   const before = skipSpaceBack(code, i - 1);
-  if (before < 0 || !isIdent(code.charCodeAt(before))) return -1;
+  if (before < 0 || !isIdentChar(code.charCodeAt(before))) return -1;
   const word = code.slice(wordStart(code, before), before + 1);
   if (NOT_CALLEES.has(word)) return -1; // `if !(..)`
   const open = skipSpace(code, i + 1);
   const o = code.charCodeAt(open);
-  if (o !== 40 && o !== 91 && o !== 123) return -1;
+  if (!isOpening(o)) return -1;
   return groupEnd(code, open);
 }
 
@@ -202,45 +180,45 @@ function macroArgumentsEnd(code: string, i: number): number {
 function closureAt(code: string, i: number, stack: Frame[]): { span: ClosureSpan; paramsEnd: number } | null | undefined {
   let p = skipSpaceBack(code, i - 1);
   let start = i;
-  if (p >= 0 && isIdent(code.charCodeAt(p))) {
+  if (p >= 0 && isIdentChar(code.charCodeAt(p))) {
     const ws = wordStart(code, p);
     const word = code.slice(ws, p + 1);
     if (!BEFORE_CLOSURE_WORDS.has(word)) return null; // an operand: `a | b`
     if (word === 'move') {
       start = ws;
       p = skipSpaceBack(code, ws - 1);
-      if (p >= 0 && isIdent(code.charCodeAt(p)) && !BEFORE_CLOSURE_WORDS.has(code.slice(wordStart(code, p), p + 1))) return undefined; // `static move ||`, `async move ||`
+      if (p >= 0 && isIdentChar(code.charCodeAt(p)) && !BEFORE_CLOSURE_WORDS.has(code.slice(wordStart(code, p), p + 1))) return undefined; // `static move ||`, `async move ||`
     }
   } else if (p >= 0) {
     const c = code.charCodeAt(p);
     // `)`, `]`, `}`, `?`, a literal (filled in the code) or a lifetime before the bar: an operand.
-    if (c === 41 || c === 93 || c === 125 || c === 63 || c === 39 || c === LITERAL) return null;
-    if (c === 62 && code.charCodeAt(p - 1) !== 61) return null; // `Vec<T> | ..` (not `=>`)
-    if (c === 124) return undefined; // `| |x|`
+    if (isClosing(c) || c === CH.QUESTION || c === CH.QUOTE || c === CH.FILL) return null;
+    if (c === CH.GT && code.charCodeAt(p - 1) !== CH.EQ) return null; // `Vec<T> | ..` (not `=>`)
+    if (c === CH.PIPE) return undefined; // `| |x|`
   }
   // Parameters: `||`, or `|` .. `|` with no bar inside brackets.
   let paramsEnd: number;
-  if (code.charCodeAt(i + 1) === 124) paramsEnd = i + 2;
+  if (code.charCodeAt(i + 1) === CH.PIPE) paramsEnd = i + 2;
   else {
     let j = i + 1;
     for (; j < code.length; j++) {
       const c = code.charCodeAt(j);
-      if (c === 124) break;
-      if (c === 40 || c === 91 || c === 123) j = groupEnd(code, j) - 1;
-      else if (c === 41 || c === 93 || c === 125 || c === 59) return undefined;
+      if (c === CH.PIPE) break;
+      if (isOpening(c)) j = groupEnd(code, j) - 1;
+      else if (isClosing(c) || c === CH.SEMI) return undefined;
     }
     if (j >= code.length) return undefined;
     paramsEnd = j + 1;
   }
   let b = skipSpace(code, paramsEnd);
   let end: number;
-  if (code.charCodeAt(b) === 45 && code.charCodeAt(b + 1) === 62) {
+  if (code.charCodeAt(b) === CH.MINUS && code.charCodeAt(b + 1) === CH.GT) {
     // `|x| -> T { .. }`: the body must be a block.
     b = code.indexOf('{', b);
     if (b < 0) return undefined;
     end = groupEnd(code, b);
     if (followsOn(code, end)) return undefined;
-  } else if (code.charCodeAt(b) === 123) {
+  } else if (code.charCodeAt(b) === CH.LBRACE) {
     end = groupEnd(code, b);
     // `|| { .. }.await`, `|x| { .. } + 1`: the body may go on past the block.
     if (followsOn(code, end)) return undefined;
@@ -257,23 +235,23 @@ function closureAt(code: string, i: number, stack: Frame[]): { span: ClosureSpan
 function followsOn(code: string, end: number): boolean {
   const k = skipSpace(code, end);
   const c = code.charCodeAt(k);
-  return !(k >= code.length || c === 44 || c === 41 || c === 93 || c === 125 || c === 59);
+  return !(k >= code.length || c === CH.COMMA || isClosing(c) || c === CH.SEMI);
 }
 
 /** End of an expression body: the first `,` `;` or closing bracket outside brackets, spaces trimmed. */
 function expressionEnd(code: string, i: number): number {
   for (let j = i; j < code.length; j++) {
     const c = code.charCodeAt(j);
-    if (c === 40 || c === 91 || c === 123) {
+    if (isOpening(c)) {
       j = groupEnd(code, j) - 1;
       continue;
     }
-    if (c === 58 && code.charCodeAt(j + 1) === 58 && code.charCodeAt(skipSpace(code, j + 2)) === 60) {
+    if (c === CH.COLON && code.charCodeAt(j + 1) === CH.COLON && code.charCodeAt(skipSpace(code, j + 2)) === CH.LT) {
       j = angleEnd(code, skipSpace(code, j + 2)) - 1;
       continue;
     }
-    if (c === 61 && code.charCodeAt(j + 1) === 62) return -1; // `=>`: a match arm, not a closure body
-    if (c === 44 || c === 59 || c === 41 || c === 93 || c === 125) return skipSpaceBack(code, j - 1) + 1;
+    if (c === CH.EQ && code.charCodeAt(j + 1) === CH.GT) return -1; // `=>`: a match arm, not a closure body
+    if (c === CH.COMMA || c === CH.SEMI || isClosing(c)) return skipSpaceBack(code, j - 1) + 1;
   }
   return -1;
 }
@@ -287,23 +265,23 @@ function calleeBefore(code: string, open: number): { name?: string; nameOffset?:
   const p = skipSpaceBack(code, open - 1);
   if (p < 0) return undefined;
   const c = code.charCodeAt(p);
-  if (c === 41 || c === 93) return {}; // `f()(..)`, `v[0](..)`: no name
-  if (c === 62) {
+  if (c === CH.CLOSE || c === CH.RBRACKET) return {}; // `f()(..)`, `v[0](..)`: no name
+  if (c === CH.GT) {
     // `name::<T>(`: the tree's name for in-place tests starts at `<`, but its callee is `name`.
     let depth = 0;
     let j = p;
     for (; j >= 0; j--) {
       const d = code.charCodeAt(j);
-      if (d === 62 && code.charCodeAt(j - 1) !== 45) depth++;
-      else if (d === 60 && --depth === 0) break;
+      if (d === CH.GT && code.charCodeAt(j - 1) !== CH.MINUS) depth++;
+      else if (d === CH.LT && --depth === 0) break;
     }
     const colons = skipSpaceBack(code, j - 1);
-    if (j < 0 || code.charCodeAt(colons) !== 58 || code.charCodeAt(colons - 1) !== 58) return undefined;
+    if (j < 0 || code.charCodeAt(colons) !== CH.COLON || code.charCodeAt(colons - 1) !== CH.COLON) return undefined;
     const w = skipSpaceBack(code, colons - 2);
-    if (w < 0 || !isIdent(code.charCodeAt(w))) return undefined;
+    if (w < 0 || !isIdentChar(code.charCodeAt(w))) return undefined;
     return { nameOffset: wordStart(code, w) };
   }
-  if (!isIdent(c)) return undefined;
+  if (!isIdentChar(c)) return undefined;
   const ws = wordStart(code, p);
   const word = code.slice(ws, p + 1);
   if (NOT_CALLEES.has(word) || /^\d/.test(word)) return undefined;

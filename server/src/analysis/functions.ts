@@ -8,7 +8,7 @@ import { ENTRY_PASS_THROUGH, guardShape, isAlive, isDropCall, RegionBuilder } fr
 import { CrateView, FunctionResolver, peel } from './resolve';
 import { Scopes } from './scopes';
 import { textClosures, type ClosureSpan } from './closures';
-import { codeOnly } from './lexical';
+import { CH, codeOnly, isClosing, isOpening, skipSpaceBack } from './lexical';
 import { field, methodCall, pathCall, rangeOf, runsInPlace, startOf, type Node } from './syntax';
 
 const ACQUIRE_NAMES = new Set([
@@ -256,7 +256,10 @@ export interface FunctionSite {
   bodyStart: number;
   bodyEnd: number;
   node(): Node;
-  /** The file's root node: leaves are found from offsets without the function's node. */
+  /**
+   * The root of a tree holding this function (the file's, or for a scanned file a tree of some
+   * of its functions): leaves are found from offsets without the function's node.
+   */
   root: Node;
 }
 
@@ -759,16 +762,11 @@ function mayCallGuardFunction(text: string, view: CrateView): boolean {
   const re = view.guardCallRe;
   if (!re) return false;
   for (const m of text.matchAll(re)) {
-    const dot = skipSpacesBack(text, m.index! - 1);
-    if (text.charCodeAt(dot) !== 46 || text.charCodeAt(dot - 1) === 46) return true; // a path call (or `..name(`)
-    if (view.guardMethodNames.has(m[1]) && receiverMayHaveType(text, skipSpacesBack(text, dot - 1))) return true;
+    const dot = skipSpaceBack(text, m.index! - 1);
+    if (text.charCodeAt(dot) !== CH.DOT || text.charCodeAt(dot - 1) === CH.DOT) return true; // a path call (or `..name(`)
+    if (view.guardMethodNames.has(m[1]) && receiverMayHaveType(text, skipSpaceBack(text, dot - 1))) return true;
   }
   return false;
-}
-
-function skipSpacesBack(text: string, i: number): number {
-  while (i >= 0 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 10 || text.charCodeAt(i) === 13 || text.charCodeAt(i) === 9)) i--;
-  return i;
 }
 
 /** Methods the resolver types its receiver through (FunctionResolver.typeOf). */
@@ -777,25 +775,25 @@ const TYPED_THROUGH = new Set(['clone', 'as_ref', 'borrow', 'unwrap', 'expect'])
 /** Whether the receiver ending at `end` (inclusive) may get a type from the resolver. */
 function receiverMayHaveType(text: string, end: number): boolean {
   const c = text.charCodeAt(end);
-  if (c === 63 || c === 93) return false; // `x?`, `v[i]`
+  if (c === CH.QUESTION || c === CH.RBRACKET) return false; // `x?`, `v[i]`
   if (/\.\s*await$/.test(text.slice(Math.max(0, end - 12), end + 1))) return false;
-  if (c !== 41) return true; // a path, a field, `self`: may be typed
+  if (c !== CH.CLOSE) return true; // a path, a field, `self`: may be typed
   // `..)`: find the call's `(` and what comes before it.
   let depth = 0;
   let open = end;
   for (; open >= 0; open--) {
     const d = text.charCodeAt(open);
-    if (d === 41 || d === 93 || d === 125) depth++;
-    else if ((d === 40 || d === 91 || d === 123) && --depth === 0) break;
+    if (isClosing(d)) depth++;
+    else if (isOpening(d) && --depth === 0) break;
   }
-  const before = skipSpacesBack(text, open - 1);
+  const before = skipSpaceBack(text, open - 1);
   if (before < 0) return true;
-  if (text.charCodeAt(before) === 33) return false; // `m!(..)`
+  if (text.charCodeAt(before) === CH.BANG) return false; // `m!(..)`
   let w = before;
   while (w >= 0 && /\w/.test(text[w])) w--;
   if (w === before) return true; // `(x)`, `f()(..)`, turbofish: keep
-  const dot = skipSpacesBack(text, w);
-  if (text.charCodeAt(dot) !== 46 || text.charCodeAt(dot - 1) === 46) return true; // a path call: may be typed
+  const dot = skipSpaceBack(text, w);
+  if (text.charCodeAt(dot) !== CH.DOT || text.charCodeAt(dot - 1) === CH.DOT) return true; // a path call: may be typed
   return TYPED_THROUGH.has(text.slice(w + 1, before + 1));
 }
 

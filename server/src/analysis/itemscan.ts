@@ -10,7 +10,7 @@
 
 import type { FieldDecl, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
 import { baseTypeName, collectUseText, LAZY_STATIC_RE, modulePathForFile, settleGlobImports } from './declarations';
-import { LITERAL_FILL } from './lexical';
+import { CH, isIdentChar, isIdentStart, isSpace, skipSpace } from './lexical';
 import { fileText, positionAt, type FileText } from './functions';
 import type { Range } from './model';
 
@@ -19,26 +19,6 @@ class Unexpected extends Error {}
 
 type ImplContext = { selfType: string; traitName?: string };
 
-const isIdentStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c > 127;
-const isIdentChar = (c: number) => isIdentStart(c) || (c >= 48 && c <= 57);
-const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9 || c === 12 || c === 11;
-
-const OPEN = 0x28; // (
-const CLOSE = 0x29; // )
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LT = 0x3c;
-const GT = 0x3e;
-const COMMA = 0x2c;
-const SEMI = 0x3b;
-const COLON = 0x3a;
-const EQ = 0x3d;
-const HASH = 0x23;
-const BANG = 0x21;
-const MINUS = 0x2d;
-const FILL = LITERAL_FILL.charCodeAt(0);
 const BRACKET_RE = /[()[\]{}]/g;
 
 /**
@@ -78,18 +58,12 @@ class ItemScanner {
 
   // ---- tokens ----------------------------------------------------------------------------
 
-  private skipSpace(i: number, end: number): number {
-    const c = this.code;
-    while (i < end && isSpace(c.charCodeAt(i))) i++;
-    return i;
-  }
-
   /** End of the identifier (or raw identifier `r#x`) at `i`, or `i` when there is none. */
   private identEnd(i: number, end: number): number {
     const c = this.code;
     if (i >= end || !isIdentStart(c.charCodeAt(i))) return i;
     let j = i + 1;
-    if (c.charCodeAt(i) === 114 && c.charCodeAt(j) === HASH && j + 1 < end && isIdentStart(c.charCodeAt(j + 1))) j += 2;
+    if (c.charCodeAt(i) === 114 && c.charCodeAt(j) === CH.HASH && j + 1 < end && isIdentStart(c.charCodeAt(j + 1))) j += 2;
     while (j < end && isIdentChar(c.charCodeAt(j))) j++;
     return j;
   }
@@ -114,7 +88,7 @@ class ItemScanner {
     re.lastIndex = i;
     while (re.test(c) && re.lastIndex <= end) {
       const ch = c.charCodeAt(re.lastIndex - 1);
-      if (ch === OPEN || ch === LBRACKET || ch === LBRACE) stack.push(ch === OPEN ? CLOSE : ch === LBRACKET ? RBRACKET : RBRACE);
+      if (ch === CH.OPEN || ch === CH.LBRACKET || ch === CH.LBRACE) stack.push(ch === CH.OPEN ? CH.CLOSE : ch === CH.LBRACKET ? CH.RBRACKET : CH.RBRACE);
       else {
         if (stack.pop() !== ch) throw new Unexpected();
         if (stack.length === 0) return re.lastIndex;
@@ -134,14 +108,14 @@ class ItemScanner {
     while (j < end) {
       const ch = c.charCodeAt(j);
       if (angle === 0 && stops(j, ch)) return j;
-      if (ch === OPEN || ch === LBRACKET || ch === LBRACE) {
+      if (ch === CH.OPEN || ch === CH.LBRACKET || ch === CH.LBRACE) {
         j = this.skipBalanced(j, end);
         continue;
       }
-      if (ch === CLOSE || ch === RBRACKET || ch === RBRACE) throw new Unexpected();
+      if (ch === CH.CLOSE || ch === CH.RBRACKET || ch === CH.RBRACE) throw new Unexpected();
       if (angles) {
-        if (ch === LT) angle++;
-        else if (ch === GT && c.charCodeAt(j - 1) !== MINUS && angle > 0) angle--;
+        if (ch === CH.LT) angle++;
+        else if (ch === CH.GT && c.charCodeAt(j - 1) !== CH.MINUS && angle > 0) angle--;
       }
       j++;
     }
@@ -163,7 +137,7 @@ class ItemScanner {
   /** After `<...>` starting at `i` (which must be `<`). */
   private skipGenerics(i: number, end: number): number {
     const c = this.code;
-    const j = this.scanTo(i + 1, end, (k, ch) => ch === GT && c.charCodeAt(k - 1) !== MINUS, true);
+    const j = this.scanTo(i + 1, end, (k, ch) => ch === CH.GT && c.charCodeAt(k - 1) !== CH.MINUS, true);
     return j + 1;
   }
 
@@ -173,7 +147,7 @@ class ItemScanner {
   items(from: number, end: number, mod: string, impl: ImplContext | undefined): void {
     let i = from;
     for (;;) {
-      i = this.skipSpace(i, end);
+      i = skipSpace(this.code, i, end);
       if (i >= end) return;
       i = this.item(i, end, mod, impl);
     }
@@ -182,17 +156,17 @@ class ItemScanner {
   private item(i: number, end: number, mod: string, impl: ImplContext | undefined): number {
     const c = this.code;
     const ch = c.charCodeAt(i);
-    if (ch === HASH) {
+    if (ch === CH.HASH) {
       // `#[attr]` or `#![attr]`: attributes are their own nodes, outside the item they annotate.
-      let j = this.skipSpace(i + 1, end);
-      if (c.charCodeAt(j) === BANG) j = this.skipSpace(j + 1, end);
-      if (c.charCodeAt(j) !== LBRACKET) throw new Unexpected();
+      let j = skipSpace(this.code, i + 1, end);
+      if (c.charCodeAt(j) === CH.BANG) j = skipSpace(this.code, j + 1, end);
+      if (c.charCodeAt(j) !== CH.LBRACKET) throw new Unexpected();
       return this.skipBalanced(j, end);
     }
-    if (ch === SEMI) return i + 1;
+    if (ch === CH.SEMI) return i + 1;
     const start = i;
     let j = this.visibility(i, end);
-    j = this.skipSpace(j, end);
+    j = skipSpace(this.code, j, end);
     const kw = this.word(j, end);
     switch (kw) {
       case 'use':
@@ -203,10 +177,10 @@ class ItemScanner {
       case 'enum':
         return this.skipBodied(j + kw.length, end);
       case 'type':
-        return this.scanTo(j + 4, end, (_, x) => x === SEMI, false) + 1;
+        return this.scanTo(j + 4, end, (_, x) => x === CH.SEMI, false) + 1;
       case 'static':
       case 'const': {
-        const k = this.skipSpace(j + kw.length, end);
+        const k = skipSpace(this.code, j + kw.length, end);
         if (kw === 'const' && this.isFunctionStart(k, end)) return this.modified(start, j, end, mod, impl);
         return this.staticItem(start, k, end, mod);
       }
@@ -232,8 +206,8 @@ class ItemScanner {
   /** After `pub`, `pub(crate)`, `pub(in path)`..., or `i` when there is no visibility. */
   private visibility(i: number, end: number): number {
     if (!this.isKeywordAt(i, end, 'pub')) return i;
-    const j = this.skipSpace(i + 3, end);
-    if (this.code.charCodeAt(j) !== OPEN) return i + 3;
+    const j = skipSpace(this.code, i + 3, end);
+    if (this.code.charCodeAt(j) !== CH.OPEN) return i + 3;
     // `pub(crate)`, `pub(in path)`; in `struct S(pub ());` the parentheses are the field's type.
     const close = this.skipBalanced(j, end);
     return /^\(\s*(crate|self|super|in\s[^)]*)\s*\)$/.test(this.code.slice(j, close)) ? close : i + 3;
@@ -243,7 +217,7 @@ class ItemScanner {
   private isFunctionStart(i: number, end: number): boolean {
     let j = i;
     for (;;) {
-      j = this.skipSpace(j, end);
+      j = skipSpace(this.code, j, end);
       const w = this.word(j, end);
       if (w === 'fn') return true;
       if (w === 'async' || w === 'unsafe' || w === 'const' || w === 'extern' || w === 'default' || w === 'safe') {
@@ -256,8 +230,8 @@ class ItemScanner {
 
   /** After the ABI string of `extern "C"` (filled in `code`), if there is one at `i`. */
   private skipAbi(i: number, end: number): number {
-    let j = this.skipSpace(i, end);
-    while (j < end && this.code.charCodeAt(j) === FILL) j++;
+    let j = skipSpace(this.code, i, end);
+    while (j < end && this.code.charCodeAt(j) === CH.FILL) j++;
     return j;
   }
 
@@ -265,7 +239,7 @@ class ItemScanner {
   private modified(start: number, i: number, end: number, mod: string, impl: ImplContext | undefined): number {
     let j = i;
     for (;;) {
-      j = this.skipSpace(j, end);
+      j = skipSpace(this.code, j, end);
       const w = this.word(j, end);
       switch (w) {
         case 'fn':
@@ -276,7 +250,7 @@ class ItemScanner {
         case 'auto':
           return this.traitItem(j, end, mod);
         case 'crate':
-          return this.scanTo(j, end, (_, x) => x === SEMI, false) + 1;
+          return this.scanTo(j, end, (_, x) => x === CH.SEMI, false) + 1;
         case 'extern':
           j = this.skipAbi(j + w.length, end);
           continue;
@@ -289,7 +263,7 @@ class ItemScanner {
           continue;
         default:
           // `extern "C" { ... }` (the ABI string is blanked): a foreign block, not read.
-          if (this.code.charCodeAt(j) === LBRACE) return this.skipBalanced(j, end);
+          if (this.code.charCodeAt(j) === CH.LBRACE) return this.skipBalanced(j, end);
           throw new Unexpected();
       }
     }
@@ -297,31 +271,31 @@ class ItemScanner {
 
   /** Skips `name<..> where .. { .. }` or `name(..);` (enums, unions). */
   private skipBodied(i: number, end: number): number {
-    const j = this.scanTo(i, end, (_, x) => x === LBRACE || x === SEMI, true);
-    return this.code.charCodeAt(j) === SEMI ? j + 1 : this.skipBalanced(j, end);
+    const j = this.scanTo(i, end, (_, x) => x === CH.LBRACE || x === CH.SEMI, true);
+    return this.code.charCodeAt(j) === CH.SEMI ? j + 1 : this.skipBalanced(j, end);
   }
 
   private useItem(i: number, end: number): number {
-    const stop = this.scanTo(i, end, (_, x) => x === SEMI, false);
+    const stop = this.scanTo(i, end, (_, x) => x === CH.SEMI, false);
     collectUseText(this.text, this.code, i, stop, this.decls.imports);
     return stop + 1;
   }
 
   private structItem(start: number, i: number, end: number): number {
     const c = this.code;
-    const nameAt = this.skipSpace(i, end);
+    const nameAt = skipSpace(this.code, i, end);
     const nameEnd = this.expectIdent(nameAt, end);
-    let j = this.skipSpace(nameEnd, end);
-    if (c.charCodeAt(j) === LT) j = this.skipSpace(this.skipGenerics(j, end), end);
+    let j = skipSpace(this.code, nameEnd, end);
+    if (c.charCodeAt(j) === CH.LT) j = skipSpace(this.code, this.skipGenerics(j, end), end);
     const fields: FieldDecl[] = [];
     let itemEnd: number;
-    if (c.charCodeAt(j) === OPEN) {
+    if (c.charCodeAt(j) === CH.OPEN) {
       const close = this.skipBalanced(j, end);
       this.tupleFields(j + 1, close - 1, fields);
-      itemEnd = this.scanTo(close, end, (_, x) => x === SEMI, true) + 1;
+      itemEnd = this.scanTo(close, end, (_, x) => x === CH.SEMI, true) + 1;
     } else {
-      j = this.scanTo(j, end, (_, x) => x === LBRACE || x === SEMI, true);
-      if (c.charCodeAt(j) === SEMI) itemEnd = j + 1;
+      j = this.scanTo(j, end, (_, x) => x === CH.LBRACE || x === CH.SEMI, true);
+      if (c.charCodeAt(j) === CH.SEMI) itemEnd = j + 1;
       else {
         itemEnd = this.skipBalanced(j, end);
         this.namedFields(j + 1, itemEnd - 1, fields);
@@ -335,11 +309,11 @@ class ItemScanner {
   /** Skips attributes (`#[..]`) at `i`. */
   private skipAttributes(i: number, end: number): number {
     const c = this.code;
-    let j = this.skipSpace(i, end);
-    while (c.charCodeAt(j) === HASH) {
-      const k = this.skipSpace(j + 1, end);
-      if (c.charCodeAt(k) !== LBRACKET) throw new Unexpected();
-      j = this.skipSpace(this.skipBalanced(k, end), end);
+    let j = skipSpace(this.code, i, end);
+    while (c.charCodeAt(j) === CH.HASH) {
+      const k = skipSpace(this.code, j + 1, end);
+      if (c.charCodeAt(k) !== CH.LBRACKET) throw new Unexpected();
+      j = skipSpace(this.code, this.skipBalanced(k, end), end);
     }
     return j;
   }
@@ -351,10 +325,10 @@ class ItemScanner {
       i = this.skipAttributes(i, end);
       if (i >= end) return;
       const start = i;
-      const nameAt = this.skipSpace(this.visibility(i, end), end);
+      const nameAt = skipSpace(this.code, this.visibility(i, end), end);
       const nameEnd = this.expectIdent(nameAt, end);
-      const colon = this.skipSpace(nameEnd, end);
-      if (c.charCodeAt(colon) !== COLON) throw new Unexpected();
+      const colon = skipSpace(this.code, nameEnd, end);
+      if (c.charCodeAt(colon) !== CH.COLON) throw new Unexpected();
       const stop = this.listItemEnd(colon + 1, end);
       const [typeFrom, typeTo] = this.trimmed(colon + 1, stop);
       if (typeFrom === typeTo) throw new Unexpected();
@@ -369,7 +343,7 @@ class ItemScanner {
     for (;;) {
       i = this.skipAttributes(i, end);
       if (i >= end) return;
-      const typeAt = this.skipSpace(this.visibility(i, end), end);
+      const typeAt = skipSpace(this.code, this.visibility(i, end), end);
       const stop = this.listItemEnd(typeAt, end);
       const [typeFrom, typeTo] = this.trimmed(typeAt, stop);
       if (typeFrom === typeTo) throw new Unexpected();
@@ -385,13 +359,13 @@ class ItemScanner {
     let j = i;
     while (j < end) {
       const ch = c.charCodeAt(j);
-      if (ch === COMMA && angle === 0) return j;
-      if (ch === OPEN || ch === LBRACKET || ch === LBRACE) {
+      if (ch === CH.COMMA && angle === 0) return j;
+      if (ch === CH.OPEN || ch === CH.LBRACKET || ch === CH.LBRACE) {
         j = this.skipBalanced(j, end);
         continue;
       }
-      if (ch === LT) angle++;
-      else if (ch === GT && c.charCodeAt(j - 1) !== MINUS && angle > 0) angle--;
+      if (ch === CH.LT) angle++;
+      else if (ch === CH.GT && c.charCodeAt(j - 1) !== CH.MINUS && angle > 0) angle--;
       j++;
     }
     return end;
@@ -400,16 +374,16 @@ class ItemScanner {
   private staticItem(start: number, i: number, end: number, mod: string): number {
     const c = this.code;
     let nameAt = i;
-    if (this.isKeywordAt(nameAt, end, 'mut')) nameAt = this.skipSpace(nameAt + 3, end);
+    if (this.isKeywordAt(nameAt, end, 'mut')) nameAt = skipSpace(this.code, nameAt + 3, end);
     const nameEnd = this.expectIdent(nameAt, end);
-    const colon = this.skipSpace(nameEnd, end);
-    if (c.charCodeAt(colon) !== COLON || c.charCodeAt(colon + 1) === COLON) throw new Unexpected();
-    const typeStop = this.scanTo(colon + 1, end, (_, x) => x === EQ || x === SEMI, true);
+    const colon = skipSpace(this.code, nameEnd, end);
+    if (c.charCodeAt(colon) !== CH.COLON || c.charCodeAt(colon + 1) === CH.COLON) throw new Unexpected();
+    const typeStop = this.scanTo(colon + 1, end, (_, x) => x === CH.EQ || x === CH.SEMI, true);
     const [typeFrom, typeTo] = this.trimmed(colon + 1, typeStop);
     let stop = typeStop;
     let initText = '';
-    if (c.charCodeAt(typeStop) === EQ) {
-      stop = this.scanTo(typeStop + 1, end, (_, x) => x === SEMI, false);
+    if (c.charCodeAt(typeStop) === CH.EQ) {
+      stop = this.scanTo(typeStop + 1, end, (_, x) => x === CH.SEMI, false);
       const [vFrom, vTo] = this.trimmed(typeStop + 1, stop);
       initText = this.text.slice(vFrom, vTo);
     }
@@ -423,24 +397,24 @@ class ItemScanner {
 
   private functionItem(start: number, fnAt: number, end: number, mod: string, impl: ImplContext | undefined): number {
     const c = this.code;
-    const nameAt = this.skipSpace(fnAt + 2, end);
+    const nameAt = skipSpace(this.code, fnAt + 2, end);
     const nameEnd = this.expectIdent(nameAt, end);
-    let j = this.skipSpace(nameEnd, end);
-    if (c.charCodeAt(j) === LT) j = this.skipSpace(this.skipGenerics(j, end), end);
-    if (c.charCodeAt(j) !== OPEN) throw new Unexpected();
+    let j = skipSpace(this.code, nameEnd, end);
+    if (c.charCodeAt(j) === CH.LT) j = skipSpace(this.code, this.skipGenerics(j, end), end);
+    if (c.charCodeAt(j) !== CH.OPEN) throw new Unexpected();
     const paramsEnd = this.skipBalanced(j, end);
     const params = this.parameters(j + 1, paramsEnd - 1, impl);
-    j = this.skipSpace(paramsEnd, end);
+    j = skipSpace(this.code, paramsEnd, end);
     let returnType: string | undefined;
     const isWhere = (k: number) => this.isKeywordAt(k, end, 'where') && !isIdentChar(c.charCodeAt(k - 1));
-    if (c.charCodeAt(j) === MINUS && c.charCodeAt(j + 1) === GT) {
-      const stop = this.scanTo(j + 2, end, (k, x) => x === LBRACE || x === SEMI || (x === 119 && isWhere(k)), true);
+    if (c.charCodeAt(j) === CH.MINUS && c.charCodeAt(j + 1) === CH.GT) {
+      const stop = this.scanTo(j + 2, end, (k, x) => x === CH.LBRACE || x === CH.SEMI || (x === 0x77 /* w */ && isWhere(k)), true);
       const [from, to] = this.trimmed(j + 2, stop);
       returnType = this.text.slice(from, to);
       j = stop;
     }
-    j = this.scanTo(j, end, (_, x) => x === LBRACE || x === SEMI, true);
-    if (c.charCodeAt(j) === SEMI) return j + 1; // a signature (trait method without a default body)
+    j = this.scanTo(j, end, (_, x) => x === CH.LBRACE || x === CH.SEMI, true);
+    if (c.charCodeAt(j) === CH.SEMI) return j + 1; // a signature (trait method without a default body)
     const bodyEnd = this.skipBalanced(j, end);
     const name = this.text.slice(nameAt, nameEnd);
     const decl: FunctionDecl = {
@@ -490,12 +464,12 @@ class ItemScanner {
     const c = this.code;
     for (let j = i; j < end; ) {
       const ch = c.charCodeAt(j);
-      if (ch === OPEN || ch === LBRACKET || ch === LBRACE) {
+      if (ch === CH.OPEN || ch === CH.LBRACKET || ch === CH.LBRACE) {
         j = this.skipBalanced(j, end);
         continue;
       }
-      if (ch === COLON) {
-        if (c.charCodeAt(j + 1) !== COLON) return j;
+      if (ch === CH.COLON) {
+        if (c.charCodeAt(j + 1) !== CH.COLON) return j;
         j += 2;
         continue;
       }
@@ -506,25 +480,25 @@ class ItemScanner {
 
   private implItem(i: number, end: number, mod: string): number {
     const c = this.code;
-    let j = this.skipSpace(i, end);
-    if (c.charCodeAt(j) === LT) j = this.skipSpace(this.skipGenerics(j, end), end);
-    if (c.charCodeAt(j) === BANG) j = this.skipSpace(j + 1, end);
+    let j = skipSpace(this.code, i, end);
+    if (c.charCodeAt(j) === CH.LT) j = skipSpace(this.code, this.skipGenerics(j, end), end);
+    if (c.charCodeAt(j) === CH.BANG) j = skipSpace(this.code, j + 1, end);
     const isWhere = (k: number) => this.isKeywordAt(k, end, 'where') && !isIdentChar(c.charCodeAt(k - 1));
     // `for` separates trait and type; `for<'a>` is a higher-ranked bound inside either.
-    const isFor = (k: number) => this.isKeywordAt(k, end, 'for') && !isIdentChar(c.charCodeAt(k - 1)) && c.charCodeAt(this.skipSpace(k + 3, end)) !== LT;
-    const stop = this.scanTo(j, end, (k, x) => x === LBRACE || x === SEMI || (x === 119 && isWhere(k)) || (x === 102 && isFor(k)), true);
+    const isFor = (k: number) => this.isKeywordAt(k, end, 'for') && !isIdentChar(c.charCodeAt(k - 1)) && c.charCodeAt(skipSpace(this.code, k + 3, end)) !== CH.LT;
+    const stop = this.scanTo(j, end, (k, x) => x === CH.LBRACE || x === CH.SEMI || (x === 0x77 /* w */ && isWhere(k)) || (x === 0x66 /* f */ && isFor(k)), true);
     let traitName: string | undefined;
     let typeFrom = j;
     let typeStop = stop;
-    if (c.charCodeAt(stop) === 102) {
+    if (c.charCodeAt(stop) === 0x66 /* f: the `for` found */) {
       const [tf, tt] = this.trimmed(j, stop);
       traitName = baseTypeName(this.text.slice(tf, tt));
       typeFrom = stop + 3;
-      typeStop = this.scanTo(typeFrom, end, (k, x) => x === LBRACE || x === SEMI || (x === 119 && isWhere(k)), true);
+      typeStop = this.scanTo(typeFrom, end, (k, x) => x === CH.LBRACE || x === CH.SEMI || (x === 0x77 /* w */ && isWhere(k)), true);
     }
     const [tf, tt] = this.trimmed(typeFrom, typeStop);
-    const open = this.scanTo(typeStop, end, (_, x) => x === LBRACE || x === SEMI, true);
-    if (c.charCodeAt(open) !== LBRACE || tf === tt) throw new Unexpected();
+    const open = this.scanTo(typeStop, end, (_, x) => x === CH.LBRACE || x === CH.SEMI, true);
+    if (c.charCodeAt(open) !== CH.LBRACE || tf === tt) throw new Unexpected();
     const close = this.skipBalanced(open, end);
     this.items(open + 1, close - 1, mod, { selfType: baseTypeName(this.text.slice(tf, tt)), traitName });
     return close;
@@ -533,12 +507,12 @@ class ItemScanner {
   private traitItem(i: number, end: number, mod: string): number {
     const c = this.code;
     let j = i;
-    if (this.isKeywordAt(j, end, 'auto')) j = this.skipSpace(j + 4, end);
+    if (this.isKeywordAt(j, end, 'auto')) j = skipSpace(this.code, j + 4, end);
     if (!this.isKeywordAt(j, end, 'trait')) throw new Unexpected();
-    const nameAt = this.skipSpace(j + 5, end);
+    const nameAt = skipSpace(this.code, j + 5, end);
     const nameEnd = this.expectIdent(nameAt, end);
-    const open = this.scanTo(nameEnd, end, (_, x) => x === LBRACE || x === SEMI, true);
-    if (c.charCodeAt(open) === SEMI) return open + 1; // trait alias
+    const open = this.scanTo(nameEnd, end, (_, x) => x === CH.LBRACE || x === CH.SEMI, true);
+    if (c.charCodeAt(open) === CH.SEMI) return open + 1; // trait alias
     const close = this.skipBalanced(open, end);
     const name = this.text.slice(nameAt, nameEnd);
     this.items(open + 1, close - 1, mod, { selfType: name, traitName: name });
@@ -547,11 +521,11 @@ class ItemScanner {
 
   private modItem(i: number, end: number, mod: string): number {
     const c = this.code;
-    const nameAt = this.skipSpace(i, end);
+    const nameAt = skipSpace(this.code, i, end);
     const nameEnd = this.expectIdent(nameAt, end);
-    const j = this.skipSpace(nameEnd, end);
-    if (c.charCodeAt(j) === SEMI) return j + 1;
-    if (c.charCodeAt(j) !== LBRACE) throw new Unexpected();
+    const j = skipSpace(this.code, nameEnd, end);
+    if (c.charCodeAt(j) === CH.SEMI) return j + 1;
+    if (c.charCodeAt(j) !== CH.LBRACE) throw new Unexpected();
     const close = this.skipBalanced(j, end);
     const name = this.text.slice(nameAt, nameEnd);
     this.items(j + 1, close - 1, mod ? `${mod}::${name}` : name, undefined);
@@ -561,12 +535,12 @@ class ItemScanner {
   /** `macro_rules! name { .. }` or `macro_rules! name ( .. );`. */
   private macroDefinition(i: number, end: number): number {
     const c = this.code;
-    let j = this.skipSpace(i, end);
-    if (c.charCodeAt(j) !== BANG) throw new Unexpected();
-    j = this.skipSpace(this.expectIdent(this.skipSpace(j + 1, end), end), end);
+    let j = skipSpace(this.code, i, end);
+    if (c.charCodeAt(j) !== CH.BANG) throw new Unexpected();
+    j = skipSpace(this.code, this.expectIdent(skipSpace(this.code, j + 1, end), end), end);
     const close = this.skipBalanced(j, end);
-    const k = this.skipSpace(close, end);
-    return c.charCodeAt(j) !== LBRACE && c.charCodeAt(k) === SEMI ? k + 1 : close;
+    const k = skipSpace(this.code, close, end);
+    return c.charCodeAt(j) !== CH.LBRACE && c.charCodeAt(k) === CH.SEMI ? k + 1 : close;
   }
 
   /** `path!( .. );`, `path![ .. ];` or `path! { .. }` among items; only `lazy_static!` declares anything here. */
@@ -575,19 +549,19 @@ class ItemScanner {
     let j = start;
     for (;;) {
       j = this.expectIdent(j, end);
-      const k = this.skipSpace(j, end);
-      if (c.charCodeAt(k) === COLON && c.charCodeAt(k + 1) === COLON) {
-        j = this.skipSpace(k + 2, end);
+      const k = skipSpace(this.code, j, end);
+      if (c.charCodeAt(k) === CH.COLON && c.charCodeAt(k + 1) === CH.COLON) {
+        j = skipSpace(this.code, k + 2, end);
         continue;
       }
       j = k;
       break;
     }
-    if (c.charCodeAt(j) !== BANG) throw new Unexpected();
+    if (c.charCodeAt(j) !== CH.BANG) throw new Unexpected();
     const pathText = this.text.slice(start, j).replace(/\s+/g, '');
-    const open = this.skipSpace(j + 1, end);
+    const open = skipSpace(this.code, j + 1, end);
     const ch = c.charCodeAt(open);
-    if (ch !== OPEN && ch !== LBRACKET && ch !== LBRACE) throw new Unexpected();
+    if (ch !== CH.OPEN && ch !== CH.LBRACKET && ch !== CH.LBRACE) throw new Unexpected();
     const close = this.skipBalanced(open, end);
     if (/(^|::)lazy_static$/.test(pathText)) {
       const body = this.text.slice(start, close);
@@ -596,9 +570,9 @@ class ItemScanner {
         this.decls.statics.push({ name: m[1], typeText: m[2], initText: m[3], file: this.decls.file, range, modulePath: mod });
       }
     }
-    if (ch === LBRACE) return close;
-    const semi = this.skipSpace(close, end);
-    if (c.charCodeAt(semi) !== SEMI) throw new Unexpected();
+    if (ch === CH.LBRACE) return close;
+    const semi = skipSpace(this.code, close, end);
+    if (c.charCodeAt(semi) !== CH.SEMI) throw new Unexpected();
     return semi + 1;
   }
 }

@@ -28,3 +28,55 @@ export function codeMarkingLiterals(text: string): string | undefined {
   });
   return nested ? undefined : code;
 }
+
+// Character-level helpers for scans over blanked code (itemscan.ts, closures.ts, functions.ts).
+
+/** Character codes the scans test. */
+export const CH = {
+  OPEN: 0x28, // (
+  CLOSE: 0x29, // )
+  LBRACKET: 0x5b, // [
+  RBRACKET: 0x5d, // ]
+  LBRACE: 0x7b, // {
+  RBRACE: 0x7d, // }
+  LT: 0x3c, // <
+  GT: 0x3e, // >
+  COMMA: 0x2c,
+  SEMI: 0x3b,
+  COLON: 0x3a,
+  EQ: 0x3d,
+  HASH: 0x23,
+  BANG: 0x21,
+  MINUS: 0x2d,
+  DOT: 0x2e,
+  PIPE: 0x7c,
+  QUESTION: 0x3f,
+  QUOTE: 0x27, // ' (a lifetime, once literals are blanked)
+  FILL: LITERAL_FILL.charCodeAt(0),
+} as const;
+
+export const isIdentStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c > 127;
+export const isIdentChar = (c: number) => isIdentStart(c) || (c >= 48 && c <= 57);
+/** Rust's whitespace (blanked comments read as spaces too). */
+export const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9 || c === 12 || c === 11;
+export const isOpening = (c: number) => c === CH.OPEN || c === CH.LBRACKET || c === CH.LBRACE;
+export const isClosing = (c: number) => c === CH.CLOSE || c === CH.RBRACKET || c === CH.RBRACE;
+
+/** The first index at or after `i` (and before `end`) that is not whitespace. */
+export function skipSpace(code: string, i: number, end = code.length): number {
+  while (i < end && isSpace(code.charCodeAt(i))) i++;
+  return i;
+}
+
+/** The last index at or before `i` that is not whitespace (-1 when there is none). */
+export function skipSpaceBack(code: string, i: number): number {
+  while (i >= 0 && isSpace(code.charCodeAt(i))) i--;
+  return i;
+}
+
+/** Start of the identifier that ends at `end` (inclusive). */
+export function wordStart(code: string, end: number): number {
+  let s = end;
+  while (s > 0 && isIdentChar(code.charCodeAt(s - 1))) s--;
+  return s;
+}
