@@ -107,10 +107,9 @@ export class Engine {
    * not a plain list of items (then parse it). An editor keeps trees and uses `parse`.
    */
   scan(text: string, file: string): ScannedFile | undefined {
-    if (text.includes(LITERAL_FILL)) return undefined;
-    const code = codeMarkingLiterals(text);
+    const code = text.includes(LITERAL_FILL) ? undefined : codeMarkingLiterals(text);
     const declarations = code === undefined ? undefined : scanDeclarations(text, file, code);
-    return declarations && code !== undefined ? { text, code, declarations } : undefined;
+    return declarations && { text, code: code!, declarations };
   }
 
   private itemCacheFor(file: string): ItemCache | undefined {
@@ -170,14 +169,15 @@ export class Engine {
       };
       partial.prepare(decls.functions.filter((d) => d.bodyRange && wantsTree(d)).map(spanOf));
     }
-    const rootFor = (d: FunctionDecl) => {
-      if (!partial) return wholeRoot!;
+    const itemIn = (root: Node, d: FunctionDecl) => root.descendantForPosition({ row: d.range.start.line, column: d.range.start.column }, { row: d.range.end.line, column: d.range.end.column });
+    /** The tree holding `d`, and for a scanned file its node, checked: it must parse as the item the text said it was, body and all. */
+    const treeFor = (d: FunctionDecl): { root: Node; item?: Node } => {
+      if (!partial) return { root: wholeRoot! };
       const root = partial.rootFor(spanOf(d));
-      // The function must parse as the item the text said it was, body and all.
-      const item = root.descendantForPosition({ row: d.range.start.line, column: d.range.start.column }, { row: d.range.end.line, column: d.range.end.column });
+      const item = itemIn(root, d);
       const body = item?.type === 'function_item' ? item.childForFieldName('body') : null;
       if (!item || !body || !sameRange(rangeOf(item), d.range) || !d.bodyRange || !sameRange(rangeOf(body), d.bodyRange)) throw new TreeDisagrees();
-      return root;
+      return { root, item };
     };
     // Everything a function's result depends on besides its own text and place.
     const context = this.reuseResults ? `${file}|${indexHash(index)}|${fnv1a(JSON.stringify(options))}|${eol.length}` : undefined;
@@ -189,15 +189,15 @@ export class Engine {
       let result = key === undefined ? undefined : this.functionCache.get(key, d.range.start.line, file);
       if (!result) {
         if (!d.bodyRange) continue;
-        let root: Node | undefined;
+        // Looked up when first needed: a scanned file is parsed only where the analysis looks.
+        let tree: { root: Node; item?: Node } | undefined;
         const site = {
           decl: d,
           bodyStart: offsetAt(ft, d.bodyRange.start.line, d.bodyRange.start.column),
           bodyEnd: offsetAt(ft, d.bodyRange.end.line, d.bodyRange.end.column),
-          node: () => site.root.descendantForPosition({ row: d.range.start.line, column: d.range.start.column }, { row: d.range.end.line, column: d.range.end.column })!,
-          // Looked up when first needed: a scanned file is parsed only where the analysis looks.
+          node: () => ((tree ??= treeFor(d)).item ??= itemIn(tree.root, d)!),
           get root(): Node {
-            return (root ??= rootFor(d));
+            return (tree ??= treeFor(d)).root;
           },
         };
         result = { acquisitions: [], findings: [], summaries: [] };
