@@ -3,6 +3,7 @@
 
 import type { FieldDecl, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
 import type { Position, Range } from './model';
+import { trimSpan } from './lexical';
 import { field, namedChildren, rangeOf, type Node } from './syntax';
 
 const LOCK_TYPE_NAMES = ['Mutex', 'RwLock', 'Condvar', 'ReentrantMutex', 'FairMutex', 'DashMap', 'DashSet'];
@@ -316,8 +317,7 @@ export function settleGlobImports(imports: Record<string, string>): void {
  * to `to` spans the tree after `use` (`a::{b, c as d}`), in `text` with `code` its blanked twin.
  */
 export function collectUseText(text: string, code: string, from: number, to: number, imports: Record<string, string>, prefix = ''): void {
-  while (from < to && /\s/.test(code[from])) from++;
-  while (to > from && /\s/.test(code[to - 1])) to--;
+  [from, to] = trimSpan(code, from, to);
   if (from === to) return;
   const pre = (p: string) => (prefix ? `${prefix}::${p}` : p);
   const slice = (a: number, b: number) => text.slice(a, b).replace(/\s+/g, '');

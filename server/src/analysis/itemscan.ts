@@ -10,7 +10,7 @@
 
 import type { FieldDecl, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
 import { baseTypeName, collectUseText, LAZY_STATIC_RE, modulePathForFile, settleGlobImports } from './declarations';
-import { CH, isIdentChar, isIdentStart, isSpace, skipSpace } from './lexical';
+import { CH, isIdentChar, isIdentStart, skipSpace, trimSpan } from './lexical';
 import { fileText, positionAt, type FileText } from './functions';
 import type { Range } from './model';
 
@@ -120,14 +120,6 @@ class ItemScanner {
       j++;
     }
     throw new Unexpected();
-  }
-
-  /** `s` trimmed of the spaces (and blanked comments) at both ends, as offsets. */
-  private trimmed(from: number, to: number): [number, number] {
-    const c = this.code;
-    while (from < to && isSpace(c.charCodeAt(from))) from++;
-    while (to > from && isSpace(c.charCodeAt(to - 1))) to--;
-    return [from, to];
   }
 
   private isKeywordAt(i: number, end: number, kw: string): boolean {
@@ -330,7 +322,7 @@ class ItemScanner {
       const colon = skipSpace(this.code, nameEnd, end);
       if (c.charCodeAt(colon) !== CH.COLON) throw new Unexpected();
       const stop = this.listItemEnd(colon + 1, end);
-      const [typeFrom, typeTo] = this.trimmed(colon + 1, stop);
+      const [typeFrom, typeTo] = trimSpan(this.code, colon + 1, stop);
       if (typeFrom === typeTo) throw new Unexpected();
       out.push({ name: this.text.slice(nameAt, nameEnd), typeText: this.text.slice(typeFrom, typeTo), range: this.range(start, typeTo) });
       i = stop + 1;
@@ -345,7 +337,7 @@ class ItemScanner {
       if (i >= end) return;
       const typeAt = skipSpace(this.code, this.visibility(i, end), end);
       const stop = this.listItemEnd(typeAt, end);
-      const [typeFrom, typeTo] = this.trimmed(typeAt, stop);
+      const [typeFrom, typeTo] = trimSpan(this.code, typeAt, stop);
       if (typeFrom === typeTo) throw new Unexpected();
       out.push({ name: String(index++), typeText: this.text.slice(typeFrom, typeTo), range: this.range(typeFrom, typeTo) });
       i = stop + 1;
@@ -379,12 +371,12 @@ class ItemScanner {
     const colon = skipSpace(this.code, nameEnd, end);
     if (c.charCodeAt(colon) !== CH.COLON || c.charCodeAt(colon + 1) === CH.COLON) throw new Unexpected();
     const typeStop = this.scanTo(colon + 1, end, (_, x) => x === CH.EQ || x === CH.SEMI, true);
-    const [typeFrom, typeTo] = this.trimmed(colon + 1, typeStop);
+    const [typeFrom, typeTo] = trimSpan(this.code, colon + 1, typeStop);
     let stop = typeStop;
     let initText = '';
     if (c.charCodeAt(typeStop) === CH.EQ) {
       stop = this.scanTo(typeStop + 1, end, (_, x) => x === CH.SEMI, false);
-      const [vFrom, vTo] = this.trimmed(typeStop + 1, stop);
+      const [vFrom, vTo] = trimSpan(this.code, typeStop + 1, stop);
       initText = this.text.slice(vFrom, vTo);
     }
     const name = this.text.slice(nameAt, nameEnd);
@@ -409,7 +401,7 @@ class ItemScanner {
     const isWhere = (k: number) => this.isKeywordAt(k, end, 'where') && !isIdentChar(c.charCodeAt(k - 1));
     if (c.charCodeAt(j) === CH.MINUS && c.charCodeAt(j + 1) === CH.GT) {
       const stop = this.scanTo(j + 2, end, (k, x) => x === CH.LBRACE || x === CH.SEMI || (x === 0x77 /* w */ && isWhere(k)), true);
-      const [from, to] = this.trimmed(j + 2, stop);
+      const [from, to] = trimSpan(this.code, j + 2, stop);
       returnType = this.text.slice(from, to);
       j = stop;
     }
@@ -446,14 +438,14 @@ class ItemScanner {
       const colon = this.patternColon(i, stop);
       if (colon < 0) {
         // `self`, `&self`, `&'a mut self`: typed by the impl block.
-        const [sFrom, sTo] = this.trimmed(i, stop);
+        const [sFrom, sTo] = trimSpan(this.code, i, stop);
         if (!/^(&\s*('\w+\s+)?)?(mut\s+)?self$/.test(c.slice(sFrom, sTo))) throw new Unexpected();
         out.push({ name: 'self', typeText: impl?.selfType ?? 'Self' });
         i = stop + 1;
         continue;
       }
-      const [pFrom, pTo] = this.trimmed(i, colon);
-      const [tFrom, tTo] = this.trimmed(colon + 1, stop);
+      const [pFrom, pTo] = trimSpan(this.code, i, colon);
+      const [tFrom, tTo] = trimSpan(this.code, colon + 1, stop);
       out.push({ name: this.text.slice(pFrom, pTo).replace(/^mut\s+/, ''), typeText: this.text.slice(tFrom, tTo) });
       i = stop + 1;
     }
@@ -491,12 +483,12 @@ class ItemScanner {
     let typeFrom = j;
     let typeStop = stop;
     if (c.charCodeAt(stop) === 0x66 /* f: the `for` found */) {
-      const [tf, tt] = this.trimmed(j, stop);
+      const [tf, tt] = trimSpan(this.code, j, stop);
       traitName = baseTypeName(this.text.slice(tf, tt));
       typeFrom = stop + 3;
       typeStop = this.scanTo(typeFrom, end, (k, x) => x === CH.LBRACE || x === CH.SEMI || (x === 0x77 /* w */ && isWhere(k)), true);
     }
-    const [tf, tt] = this.trimmed(typeFrom, typeStop);
+    const [tf, tt] = trimSpan(this.code, typeFrom, typeStop);
     const open = this.scanTo(typeStop, end, (_, x) => x === CH.LBRACE || x === CH.SEMI, true);
     if (c.charCodeAt(open) !== CH.LBRACE || tf === tt) throw new Unexpected();
     const close = this.skipBalanced(open, end);

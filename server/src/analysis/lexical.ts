@@ -74,6 +74,13 @@ export function skipSpaceBack(code: string, i: number): number {
   return i;
 }
 
+/** `from`..`to` without the whitespace (and blanked comments) at either end. */
+export function trimSpan(code: string, from: number, to: number): [number, number] {
+  while (from < to && isSpace(code.charCodeAt(from))) from++;
+  while (to > from && isSpace(code.charCodeAt(to - 1))) to--;
+  return [from, to];
+}
+
 /** Start of the identifier that ends at `end` (inclusive). */
 export function wordStart(code: string, end: number): number {
   let s = end;
