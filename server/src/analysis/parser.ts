@@ -101,7 +101,8 @@ export class PartialTrees {
   /** The root of a tree that covers `span`. */
   rootFor(span: TextSpan): Tree['rootNode'] {
     for (const t of this.trees) {
-      for (const s of t.spans) if (s.startIndex <= span.startIndex && span.endIndex <= s.endIndex) return t.tree.rootNode;
+      const s = t.spans[spanAt(t.spans, span.startIndex)];
+      if (s && s.startIndex <= span.startIndex && span.endIndex <= s.endIndex) return t.tree.rootNode;
     }
     return this.parse([span]).rootNode;
   }
@@ -128,20 +129,26 @@ export class PartialTrees {
     const text = this.text;
     const input = (index: number) => {
       // The first span that ends after `index`: its text up to its end (empty past the last).
-      let lo = 0;
-      let hi = sorted.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (sorted[mid].endIndex <= index) lo = mid + 1;
-        else hi = mid;
-      }
-      return lo === sorted.length ? '' : text.slice(index, sorted[lo].endIndex);
+      const at = spanAt(sorted, index);
+      return at === sorted.length ? '' : text.slice(index, sorted[at].endIndex);
     };
     const tree = this.parser.parse(input, null, { includedRanges: sorted });
     if (!tree) throw new Error('tree-sitter returned no tree');
     this.trees.push({ spans: sorted, tree });
     return tree;
   }
+}
+
+/** Index of the first of `sorted` (disjoint spans in text order) that ends after `index`. */
+function spanAt(sorted: readonly TextSpan[], index: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid].endIndex <= index) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function makeParsedFile(text: string, tree: Tree): ParsedFile {
