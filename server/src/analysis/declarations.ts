@@ -361,19 +361,22 @@ export interface DeclarationEdit {
 
 const before = (a: Position, b: { row: number; column: number }) => a.line < b.row || (a.line === b.row && a.column < b.column);
 
-/** Where a position of the old text is after the edit (it must not lie inside the replaced text). */
-function shiftPosition(p: Position, e: DeclarationEdit): Position {
-  if (before(p, e.oldEndPosition)) return p;
+/**
+ * Where a position of the old text is after a tree-sitter edit; one inside the replaced text goes
+ * to the edit's start. A position that does not move is returned as is (the same object), so
+ * unchanged declarations and findings compare by identity.
+ */
+export function positionAfterEdit(p: Position, e: DeclarationEdit): Position {
+  if (before(p, e.startPosition)) return p;
+  if (before(p, e.oldEndPosition)) return p.line === e.startPosition.row && p.column === e.startPosition.column ? p : { line: e.startPosition.row, column: e.startPosition.column };
   if (p.line === e.oldEndPosition.row) return { line: e.newEndPosition.row, column: e.newEndPosition.column + (p.column - e.oldEndPosition.column) };
-  // Lines below an edit that adds or removes no line do not move: the same object, so the
-  // declarations compare by identity.
   const delta = e.newEndPosition.row - e.oldEndPosition.row;
   return delta === 0 ? p : { line: p.line + delta, column: p.column };
 }
 
 function shiftRange(r: Range, e: DeclarationEdit): Range {
-  const start = shiftPosition(r.start, e);
-  const end = shiftPosition(r.end, e);
+  const start = positionAfterEdit(r.start, e);
+  const end = positionAfterEdit(r.end, e);
   // Unmoved ranges stay the same objects, so unchanged declarations compare by identity.
   return start === r.start && end === r.end ? r : { start, end };
 }

@@ -2,6 +2,7 @@
 // diagnostics, hover text, highlights, inlay hints, code lenses, code actions and guard
 // regions. No connection, no I/O: everything here is unit-testable on plain values.
 
+import { positionAfterEdit } from '../analysis/declarations';
 import { isSuppressed } from '../analysis/suppress';
 import {
   CodeAction,
@@ -167,23 +168,9 @@ function eachDiagnostic(analysis: FileAnalysis, text: string, ctx: DiagnosticCon
 
 /** Where a position ends up after tree-sitter edits (one inside a replaced span goes to its start). */
 export function positionAfterEdits(p: EnginePosition, edits: readonly TreeEditLike[]): EnginePosition {
-  let line = p.line;
-  let column = p.column;
-  for (const e of edits) {
-    const s = e.startPosition;
-    const o = e.oldEndPosition;
-    if (line < s.row || (line === s.row && column < s.column)) continue;
-    if (line < o.row || (line === o.row && column < o.column)) {
-      line = s.row;
-      column = s.column;
-    } else if (line === o.row) {
-      column = e.newEndPosition.column + (column - o.column);
-      line = e.newEndPosition.row;
-    } else {
-      line += e.newEndPosition.row - o.row;
-    }
-  }
-  return line === p.line && column === p.column ? p : { line, column };
+  let q = p;
+  for (const e of edits) q = positionAfterEdit(q, e);
+  return q.line === p.line && q.column === p.column ? p : q;
 }
 
 function rangeAfterEdits(r: EngineRange, edits: readonly TreeEditLike[]): EngineRange {
