@@ -1077,7 +1077,7 @@ export class LockLensServer {
     if (diagnostics.length === 0) this.published.delete(uri);
     else this.published.set(uri, diagnostics.length);
     const last = this.sent.get(uri);
-    if (last && last.version === version && sameDiagnostics(last.diagnostics, diagnostics)) return undefined;
+    if (last && last.version === version && sameData(last.diagnostics, diagnostics)) return undefined;
     if (diagnostics.length === 0 && version === undefined) this.sent.delete(uri);
     else this.sent.set(uri, { diagnostics, version });
     return this.connection.sendDiagnostics({ uri, diagnostics, ...(version !== undefined ? { version } : {}) }).catch(() => undefined);
@@ -1339,13 +1339,6 @@ function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
 const FLUSH_WAIT_MS = 20;
 
 /** The same diagnostics: the same objects (cached conversions), or equal JSON. */
-function sameDiagnostics(a: readonly Diagnostic[], b: readonly Diagnostic[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && JSON.stringify(a[i]) !== JSON.stringify(b[i])) return false;
-  return true;
-}
-
 function readVersion(): string {
   const dir = findDocsDir(__dirname);
   try {
