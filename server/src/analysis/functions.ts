@@ -8,6 +8,7 @@ import { ENTRY_PASS_THROUGH, guardShape, isAlive, isDropCall, RegionBuilder } fr
 import { CrateView, FunctionResolver, peel } from './resolve';
 import { Scopes } from './scopes';
 import { textClosures, type ClosureSpan } from './closures';
+import { firstWhere } from './sorted';
 import { CH, codeOnly, isClosing, isOpening, skipSpaceBack } from './lexical';
 import { field, methodCall, pathCall, rangeOf, runsInPlace, startOf, type Node } from './syntax';
 
@@ -591,7 +592,8 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   const params = decl?.params.filter((p) => p.name !== 'self') ?? [];
   // Calls are sorted by offset: each closure covers a run of them, found by binary search, so
   // bodies with many closures and calls cost their sum, not their product.
-  const callsIn = (c: ClosureSpan): [number, number] => [firstCallAt(facts.calls, c.startIndex), firstCallAt(facts.calls, c.endIndex)];
+  const firstCallAt = (offset: number) => firstWhere(facts.calls, (c) => c.nameOffset >= offset);
+  const callsIn = (c: ClosureSpan): [number, number] => [firstCallAt(c.startIndex), firstCallAt(c.endIndex)];
   const inClosure = new Uint8Array(facts.calls.length);
   const laterIn: Array<ClosureSpan | undefined> = new Array(facts.calls.length);
   for (const cl of closures) {
@@ -648,18 +650,6 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
     }
   }
   return facts;
-}
-
-/** Index of the first call whose name is at or after `offset` (calls sorted by offset). */
-function firstCallAt(calls: readonly CallFact[], offset: number): number {
-  let lo = 0;
-  let hi = calls.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (calls[mid].nameOffset < offset) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** `outer::inner` for a function nested in another function's body. */

@@ -2,6 +2,7 @@
 // disposed by its owner, and an incremental re-parse hands the old tree back here.
 
 import { Language, Parser, type Edit, type Tree } from 'web-tree-sitter';
+import { firstWhere } from './sorted';
 
 export interface TreeEdit {
   startIndex: number;
@@ -141,14 +142,7 @@ export class PartialTrees {
 
 /** Index of the first of `sorted` (disjoint spans in text order) that ends after `index`. */
 function spanAt(sorted: readonly TextSpan[], index: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid].endIndex <= index) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return firstWhere(sorted, (s) => s.endIndex > index);
 }
 
 function makeParsedFile(text: string, tree: Tree): ParsedFile {
