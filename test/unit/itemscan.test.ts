@@ -8,8 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { textClosures } from '../../server/src/analysis/closures';
-import { closureSpanOf } from '../../server/src/analysis/functions';
-import { codeMarkingLiterals } from '../../server/src/analysis/lexical';
+import { closureSpanOf, needsTree, readBody } from '../../server/src/analysis/functions';
+import { codeMarkingLiterals, codeOnly } from '../../server/src/analysis/lexical';
+import { CrateView } from '../../server/src/analysis/resolve';
 import { scanDeclarations } from '../../server/src/analysis/itemscan';
 import { checkWorkspace, type CheckResult } from '../../server/src/workspace/check';
 import { discoverWorkspace } from '../../server/src/workspace/discover';
@@ -406,5 +407,106 @@ describe('calls of guard-returning functions', () => {
     // Receivers the resolver cannot type, with or without the tree: `v[0]`, `x.first().unwrap()`.
     assert.equal(byFunction('indexed'), 0);
     assert.equal(byFunction('first'), 0);
+  });
+});
+
+describe('which bodies may call a guard-returning function (read from the text, before any parse)', () => {
+  /** Whether each function of a one-file crate would be parsed, by qualified name. */
+  const treeWanted = async (text: string): Promise<Map<string, boolean>> => {
+    const engine = await getTestEngine();
+    const scanned = engine.scan(text, 'lib.rs');
+    assert.ok(scanned, 'the fixture scans');
+    const view = new CrateView(buildCrateIndex('2021', [scanned.declarations]));
+    const lineStarts = [0];
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+    const out = new Map<string, boolean>();
+    for (const d of scanned.declarations.functions) {
+      if (!d.bodyRange) continue;
+      const from = lineStarts[d.bodyRange.start.line] + d.bodyRange.start.column;
+      const to = lineStarts[d.bodyRange.end.line] + d.bodyRange.end.column;
+      out.set(d.qualifiedName, needsTree(readBody(codeOnly(text.slice(from, to)), view, d)));
+    }
+    return out;
+  };
+
+  // Every way FunctionResolver.typeOf can give a receiver the guard method's Self type, and every
+  // path form guardReturningCall accepts. `analyze` also proves each is parsed in the one-shot
+  // path (it compares that path's result with the whole tree's). No field or static has the type
+  // in the first crate, so there the function's own text (or signature) must say it.
+  const guardFunctions = [
+    'use std::sync::{Arc, Mutex, MutexGuard};',
+    'pub struct Catalog { m: Mutex<u8> }',
+    'pub static LOCK: Mutex<u8> = Mutex::new(0);',
+    'impl Catalog {',
+    "    pub fn state(&self) -> MutexGuard<'_, u8> { self.m.lock().unwrap() }",
+    '    pub fn new() -> Catalog { Catalog { m: Mutex::new(0) } }',
+    '    fn by_self(&self) -> u8 { *self.state() }',
+    '    fn by_self_path(&self) -> u8 { *Self::state(self) }',
+    '}',
+    "pub fn free_state() -> MutexGuard<'static, u8> { LOCK.lock().unwrap() }",
+    "pub mod registry { pub fn state() -> std::sync::MutexGuard<'static, u8> { crate::LOCK.lock().unwrap() } }",
+  ];
+  const bySignatureOrText = [
+    ...guardFunctions,
+    'pub fn by_param(c: &Catalog) -> u8 { *c.state() }',
+    'pub fn by_shared_param(c: Arc<Catalog>) -> u8 { *c.state() }',
+    'pub fn by_local_type() -> u8 { let c: Catalog = Catalog::new(); let v = *c.state(); v }',
+    'pub fn by_constructor() -> u8 { *Catalog::new().state() }',
+    'pub fn by_type_path(c: &Catalog) -> u8 { *Catalog::state(c) }',
+    'pub fn by_free() -> u8 { *free_state() }',
+    'pub fn by_module() -> u8 { *registry::state() }',
+    'pub fn by_crate_path() -> u8 { *crate::registry::state() }',
+  ].join('\n');
+  const byDeclarations = [
+    ...guardFunctions,
+    'pub struct Holder { inner: Catalog }',
+    'pub static GLOBAL: Catalog = Catalog { m: Mutex::new(0) };',
+    'pub fn by_field(h: &Holder) -> u8 { *h.inner.state() }',
+    'pub fn by_local_from_field(h: &Holder) -> u8 { let c = &h.inner; let v = *c.state(); v }',
+    'pub fn by_static() -> u8 { *GLOBAL.state() }',
+  ].join('\n');
+
+  for (const [what, text, names] of [
+    ['written in the function', bySignatureOrText, ['Catalog::by_self', 'Catalog::by_self_path', 'by_param', 'by_shared_param', 'by_local_type', 'by_constructor', 'by_type_path', 'by_free', 'by_module', 'by_crate_path']],
+    ['reached through a field or a static', byDeclarations, ['by_field', 'by_local_from_field', 'by_static']],
+  ] as const) {
+    test(`every body that can reach one is parsed and finds the call: ${what}`, async () => {
+      const wanted = await treeWanted(text);
+      const { analyze } = await import('../support/engine-harness');
+      const result = await analyze(text);
+      for (const name of names) {
+        assert.equal(wanted.get(name), true, name);
+        assert.equal(result.acquisitions.filter((a) => a.functionName === name && /state\(\)$/.test(a.lock)).length, 1, name);
+      }
+    });
+  }
+
+  test('bodies that cannot reach one are left unparsed', async () => {
+    const text = [
+      'use std::sync::{Mutex, MutexGuard};',
+      'use std::io::Read;',
+      'pub struct Catalog { m: Mutex<u8> }',
+      'pub struct Other;',
+      'impl Catalog {',
+      "    pub fn state(&self) -> MutexGuard<'_, u8> { self.m.lock().unwrap() }",
+      "    pub fn read(&self) -> MutexGuard<'_, u8> { self.m.lock().unwrap() }",
+      '}',
+      'impl Other { pub fn state(&self) -> u8 { 0 } }',
+      // The receiver's type is never Catalog: not Self, not in a field, a static or this function.
+      'pub fn other_receiver(o: &Other) -> u8 { o.state() }',
+      // A lock method's name is a lock call (with no arguments) or not a lock at all, never a guard function.
+      'pub fn io_read(f: &mut std::fs::File, buf: &mut [u8]) -> usize { f.read(buf).unwrap_or(0) }',
+      // A path whose qualifier names another type or module, and a bare name with no free function.
+      'pub fn other_path(o: &Other) -> u8 { Other::state(o) }',
+      'pub fn bare(o: &Other) -> u8 { let state = |o: &Other| o.state(); state(o) }',
+      // Receivers the resolver never types.',
+      'pub fn indexed(v: &[Other]) -> u8 { v[0].state() }',
+    ].join('\n');
+    const wanted = await treeWanted(text);
+    for (const name of ['other_receiver', 'io_read', 'other_path', 'indexed']) assert.equal(wanted.get(name), false, name);
+    // `bare` has a closure, which may need the tree for other reasons; its acquisitions must still match.
+    const { analyze } = await import('../support/engine-harness');
+    const result = await analyze(text);
+    assert.deepEqual(result.acquisitions.filter((a) => /state\(\)$|read\(\)$/.test(a.lock)).map((a) => a.functionName), []);
   });
 });

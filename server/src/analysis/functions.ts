@@ -9,7 +9,7 @@ import { CrateView, FunctionResolver, peel } from './resolve';
 import { Scopes } from './scopes';
 import { textClosures, type ClosureSpan } from './closures';
 import { firstWhere } from './sorted';
-import { CH, codeOnly, isClosing, isOpening, skipSpaceBack } from './lexical';
+import { CH, codeOnly, isClosing, isOpening, skipSpaceBack, wordStart } from './lexical';
 import { field, methodCall, pathCall, rangeOf, runsInPlace, startOf, type Node } from './syntax';
 
 const ACQUIRE_NAMES = new Set([
@@ -359,8 +359,8 @@ export interface BodyText {
  * it, for a scanned file). `needsTree` on the result tells whether the analysis will look at
  * the function's syntax tree: to parse ahead only what is needed.
  */
-export function readBody(code: string, view: CrateView, markedCode?: string, base = 0): BodyText {
-  const candidate = mayAcquire(code, view) || mayCallGuardFunction(code, view);
+export function readBody(code: string, view: CrateView, decl: FunctionDecl | undefined, markedCode?: string, base = 0): BodyText {
+  const candidate = mayAcquire(code, view) || mayCallGuardFunction(code, view, decl);
   const nested = NESTED_FN_TEST.test(code);
   const closureTokens = CLOSURE_TOKEN_TEST.test(code);
   // A function that takes no lock needs its closures only to place its calls: the text will do.
@@ -448,7 +448,7 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   // A body starts and ends outside comments and literals, so it can be blanked on its own: an
   // edit re-analyses one function without blanking the whole file again.
   const code = file.code !== undefined ? file.code.slice(bodyStart, site.bodyEnd) : codeOnly(file.text.slice(bodyStart, site.bodyEnd));
-  const read = file.bodies?.get(bodyStart) ?? readBody(code, view, file.markedCode?.slice(bodyStart, site.bodyEnd), bodyStart);
+  const read = file.bodies?.get(bodyStart) ?? readBody(code, view, decl, file.markedCode?.slice(bodyStart, site.bodyEnd), bodyStart);
   const anyCandidate = read.candidate;
   const structure = read.closures ? { nested: [] as Node[], closures: read.closures } : !read.closureTokens && !read.nested ? { nested: [], closures: [] } : bodyStructure(site, code);
   const { nested, closures } = structure;
@@ -743,18 +743,123 @@ function followedBy(call: Node): 'result' | 'await' | 'deref' | 'none' {
 }
 
 /**
- * Whether a body (blanked) may call a guard-returning function of the crate. A method call
- * `.name(..)` can be one only when its receiver may have a type (guardReturningCall compares the
- * receiver's type with the impl's), so receivers the resolver never types are ruled out here:
- * `x?`, `v[i]`, `m!(..)`, `x.await`, and method calls other than the ones it looks through.
+ * What the text prefilter needs to know of a crate's guard-returning functions: the ones
+ * guardReturningCall accepts (a lock guard in the return type), by name, and the names a
+ * receiver's type can get from a declaration rather than from the body's own text.
  */
-function mayCallGuardFunction(text: string, view: CrateView): boolean {
-  const re = view.guardCallRe;
-  if (!re) return false;
-  for (const m of text.matchAll(re)) {
-    const dot = skipSpaceBack(text, m.index! - 1);
-    if (text.charCodeAt(dot) !== CH.DOT || text.charCodeAt(dot - 1) === CH.DOT) return true; // a path call (or `..name(`)
-    if (view.guardMethodNames.has(m[1]) && receiverMayHaveType(text, skipSpaceBack(text, dot - 1))) return true;
+interface GuardCallIndex {
+  /** Matches a call (`name(`, `name::<T>(`) of one of them, the name in group 1. Global. */
+  re: RegExp | null;
+  byName: Map<string, FunctionDecl[]>;
+  /**
+   * Every identifier in a field's or a static's type, and the type name the resolver reads from
+   * it: FunctionResolver.typeOf reaches such a type through field chains and locals, from any body.
+   */
+  declaredTypeNames: Set<string>;
+  /** `use path::Name as Alias`: the aliases under which a type's name may appear in a body. */
+  aliases: Map<string, string[]>;
+}
+
+const guardCallIndexes = new WeakMap<CrateView, GuardCallIndex>();
+
+function guardCallIndex(view: CrateView): GuardCallIndex {
+  let idx = guardCallIndexes.get(view);
+  if (idx) return idx;
+  const byName = new Map<string, FunctionDecl[]>();
+  for (const name of view.guardFunctionNames) {
+    const targets = view.functionsByName.get(name)?.filter((f) => f.returnType && GUARD_RETURN_RE.test(f.returnType));
+    if (targets && targets.length > 0) byName.set(name, targets);
+  }
+  const declaredTypeNames = new Set<string>();
+  const addType = (typeText: string, file: string) => {
+    for (const m of typeText.matchAll(/[A-Za-z_]\w*/g)) declaredTypeNames.add(m[0]);
+    declaredTypeNames.add(view.resolveTypeIn(typeText, file).name);
+  };
+  const aliases = new Map<string, string[]>();
+  for (const f of view.index.files) {
+    for (const st of f.structs) for (const fd of st.fields) addType(fd.typeText, st.file);
+    for (const st of f.statics) addType(st.typeText, st.file);
+    for (const [alias, path] of Object.entries(f.imports)) {
+      const real = path.slice(path.lastIndexOf(':') + 1);
+      if (real !== alias) push(aliases, real, alias);
+    }
+  }
+  const names = [...byName.keys()].map((n) => n.replace(/[^\w]/g, '\\$&'));
+  const re = names.length === 0 ? null : new RegExp(`\\b(${names.join('|')})\\s*(?:::\\s*<[^<>()]*>\\s*)?\\(`, 'g');
+  idx = { re, byName, declaredTypeNames, aliases };
+  guardCallIndexes.set(view, idx);
+  return idx;
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+/**
+ * Whether a body (blanked) may call a guard-returning function of the crate: a superset of the
+ * calls guardReturningCall accepts, decided from the text so that other bodies are not parsed.
+ * - `.name(..)`: never for the lock method names (acquisitionAt takes those as lock calls); else
+ *   the receiver must be one the resolver can type (not `x?`, `v[i]`, `m!(..)`, `x.await`, ..) and
+ *   to an impl's Self type, which it gets only from the function's own Self type, a type written
+ *   in the body or a parameter, or a field's or static's type.
+ * - `Q::name(..)`: Q names that impl's type or a module ending in Q, as guardReturningCall asks.
+ * - `name(..)`: a free function of that name returns a guard.
+ * `decl` is the function's declaration; without it (a nested function) every call may be one.
+ */
+function mayCallGuardFunction(text: string, view: CrateView, decl: FunctionDecl | undefined): boolean {
+  const idx = guardCallIndex(view);
+  if (!idx.re) return false;
+  for (const m of text.matchAll(idx.re)) {
+    const name = m[1];
+    const targets = idx.byName.get(name)!;
+    const before = skipSpaceBack(text, m.index! - 1);
+    const c = text.charCodeAt(before);
+    if (c === CH.DOT && text.charCodeAt(before - 1) !== CH.DOT) {
+      if (ACQUIRE_NAMES.has(name) || !receiverMayHaveType(text, skipSpaceBack(text, before - 1))) continue;
+      if (!decl || targets.some((f) => f.selfType && typeMayBeReached(f.selfType, text, decl, idx))) return true;
+      continue;
+    }
+    if (c === CH.COLON && text.charCodeAt(before - 1) === CH.COLON) {
+      const written = qualifierBefore(text, before - 1);
+      if (written === undefined || (written === 'Self' && !decl)) return true;
+      const qual = written === 'Self' ? (decl!.selfType ?? 'Self') : written;
+      const typeName = qual.replace(/^.*::/, '');
+      const modulePath = qual.replace(/^(crate|self|super)::/, '');
+      if (targets.some((f) => f.selfType === typeName || f.modulePath.endsWith(modulePath))) return true;
+      continue;
+    }
+    if (targets.some((f) => !f.selfType)) return true;
+  }
+  return false;
+}
+
+/**
+ * The path before the `::` at `colon` (its first character), as the tree's path call has it
+ * (whitespace removed), or undefined when it is not a plain path (`<T as Tr>::`, `x::<T>::`, `::a`).
+ */
+function qualifierBefore(text: string, colon: number): string | undefined {
+  const segments: string[] = [];
+  let at = colon;
+  for (;;) {
+    const end = skipSpaceBack(text, at - 1);
+    const start = wordStart(text, end + 1);
+    if (start > end) return undefined;
+    if (start > 0 && text.charCodeAt(start - 1) === CH.HASH) return undefined; // raw identifier
+    segments.unshift(text.slice(start, end + 1));
+    const prev = skipSpaceBack(text, start - 1);
+    if (prev < 1 || text.charCodeAt(prev) !== CH.COLON || text.charCodeAt(prev - 1) !== CH.COLON) return segments.join('::');
+    at = prev - 1;
+  }
+}
+
+/** Whether FunctionResolver.typeOf may give some receiver in this function the type `name`. */
+function typeMayBeReached(name: string, text: string, decl: FunctionDecl, idx: GuardCallIndex): boolean {
+  if (name === decl.selfType || idx.declaredTypeNames.has(name)) return true;
+  for (const written of [name, ...(idx.aliases.get(name) ?? [])]) {
+    const word = new RegExp(`\\b${written.replace(/[^\w]/g, '\\$&')}\\b`);
+    if (word.test(text) || decl.params.some((p) => word.test(p.typeText))) return true;
   }
   return false;
 }

@@ -163,7 +163,7 @@ export class Engine {
       const wantsTree = (d: FunctionDecl) => {
         const from = offsetAt(ft, d.bodyRange!.start.line, d.bodyRange!.start.column);
         const to = offsetAt(ft, d.bodyRange!.end.line, d.bodyRange!.end.column);
-        const body = readBody(ft.code!.slice(from, to), view, parsed.code.slice(from, to), from);
+        const body = readBody(ft.code!.slice(from, to), view, d, parsed.code.slice(from, to), from);
         bodies.set(from, body);
         return needsTree(body);
       };

@@ -34,33 +34,6 @@ export class CrateView {
     this.usesDashMap = dash;
   }
 
-  private guardCallCache: RegExp | null | undefined;
-
-  /**
-   * Matches a call (`name(`, `name::<T>(`) of a guard-returning function, the name in group 1;
-   * null when the crate has none. Global: use with `matchAll`.
-   */
-  get guardCallRe(): RegExp | null {
-    if (this.guardCallCache === undefined) {
-      const names = [...this.guardFunctionNames].map((n) => n.replace(/[^\w]/g, '\\$&'));
-      this.guardCallCache = names.length === 0 ? null : new RegExp(`\\b(${names.join('|')})\\s*(?:::\\s*<[^<>()]*>\\s*)?\\(`, 'g');
-    }
-    return this.guardCallCache;
-  }
-
-  private guardMethodCache: Set<string> | undefined;
-
-  /** Guard-returning functions' names that some impl block declares (so `.name(..)` may call one). */
-  get guardMethodNames(): Set<string> {
-    if (!this.guardMethodCache) {
-      this.guardMethodCache = new Set();
-      for (const name of this.guardFunctionNames) {
-        if (this.functionsByName.get(name)?.some((f) => f.selfType && f.returnType && GUARD_TYPE_RE.test(f.returnType))) this.guardMethodCache.add(name);
-      }
-    }
-    return this.guardMethodCache;
-  }
-
   struct(name: string, preferFile?: string): StructDecl | undefined {
     const list = this.structs.get(name);
     if (!list) return undefined;
