@@ -421,6 +421,34 @@ export function closureSpanOf(node: Node): ClosureSpan & { node: Node } {
   return span;
 }
 
+/** Shared by functions with no deferred acquisition (most): replaced by a set of their own on the first. */
+const NO_DEFERRED: ReadonlySet<string> = new Set();
+
+/**
+ * A function's facts, its tree node fetched only when asked for. A class rather than an object
+ * literal with a getter: thousands are made per check, and V8 builds such literals slowly.
+ */
+class LazyFacts implements FunctionFacts {
+  acquisitions: Acquisition[] = [];
+  nodes: FunctionFacts['nodes'] = new Map();
+  awaits: AwaitPoint[] = [];
+  calls: CallFact[] = [];
+  deferred = NO_DEFERRED as Set<string>;
+  nested: Node[] = [];
+
+  constructor(
+    readonly decl: FunctionDecl | undefined,
+    readonly qualifiedName: string,
+    private readonly fnNode: () => Node,
+    readonly isAsync: boolean,
+    readonly scopes: Scopes,
+  ) {}
+
+  get node(): Node {
+    return this.fnNode();
+  }
+}
+
 function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: CrateView, edition: Edition, file: FileText): FunctionFacts {
   const decl = site.decl;
   let fnNodeCache: Node | undefined;
@@ -428,21 +456,7 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   const qualifiedName = decl?.qualifiedName ?? nestedName(fnNode());
   const scopes = new Scopes(fnNode);
   const resolver = new FunctionResolver(view, decls, scopes, qualifiedName, decl ? decl.selfType : implSelfType(fnNode()));
-  const facts: FunctionFacts = {
-    decl,
-    qualifiedName,
-    get node() {
-      return fnNode();
-    },
-    isAsync: decl?.isAsync ?? isAsyncItem(fnNode()),
-    acquisitions: [],
-    nodes: new Map(),
-    awaits: [],
-    calls: [],
-    scopes,
-    deferred: new Set(),
-    nested: [],
-  };
+  const facts = new LazyFacts(decl, qualifiedName, fnNode, decl?.isAsync ?? isAsyncItem(fnNode()), scopes);
   const waits: Node[] = [];
   const bodyStart = site.bodyStart;
   // A body starts and ends outside comments and literals, so it can be blanked on its own: an
@@ -454,7 +468,8 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   const { nested, closures } = structure;
   facts.nested = nested;
   const inNested = (offset: number) => nested.some((n) => n.startIndex <= offset && offset < n.endIndex);
-  const scanned = scanCalls(code, bodyStart, file, resolver, decl).filter((c) => !inNested(c.nameOffset));
+  const allCalls = scanCalls(code, bodyStart, file, resolver, decl);
+  const scanned = nested.length > 0 ? allCalls.filter((c) => !inNested(c.nameOffset)) : allCalls;
   let bodyCache: Node | undefined;
   const body = () => (bodyCache ??= field(fnNode(), 'body')!);
   let regionsCache: RegionBuilder | undefined;
@@ -489,7 +504,7 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   for (const m of macros.values()) {
     for (const offset of macroAcquisitions(m, file, resolver, view, decls, addMacroAcquisition)) acquisitionCalls.add(offset);
   }
-  facts.calls = scanned.filter((c) => !acquisitionCalls.has(c.nameOffset));
+  facts.calls = acquisitionCalls.size > 0 ? scanned.filter((c) => !acquisitionCalls.has(c.nameOffset)) : scanned;
   // `cv.wait(guard)` gives the lock back and re-acquires it: a new guard of the same lock.
   for (const w of waits) {
     const arg = methodCall(w)!.args[0];
@@ -587,7 +602,7 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   for (const a of facts.acquisitions) {
     const around = deferredAround(facts.nodes.get(a.id)!.call);
     acqDeferred.set(a.id, around);
-    if (around) facts.deferred.add(a.id);
+    if (around) (facts.deferred === NO_DEFERRED ? (facts.deferred = new Set()) : facts.deferred).add(a.id);
   }
   const params = decl?.params.filter((p) => p.name !== 'self') ?? [];
   // Calls are sorted by offset: each closure covers a run of them, found by binary search, so
@@ -758,6 +773,8 @@ interface GuardCallIndex {
   declaredTypeNames: Set<string>;
   /** `use path::Name as Alias`: the aliases under which a type's name may appear in a body. */
   aliases: Map<string, string[]>;
+  /** A type's name, or one of its aliases, as a whole word: by type name, built when first asked. */
+  mentions: Map<string, RegExp>;
 }
 
 const guardCallIndexes = new WeakMap<CrateView, GuardCallIndex>();
@@ -786,7 +803,7 @@ function guardCallIndex(view: CrateView): GuardCallIndex {
   }
   const names = [...byName.keys()].map((n) => n.replace(/[^\w]/g, '\\$&'));
   const re = names.length === 0 ? null : new RegExp(`\\b(${names.join('|')})\\s*(?:::\\s*<[^<>()]*>\\s*)?\\(`, 'g');
-  idx = { re, byName, declaredTypeNames, aliases };
+  idx = { re, byName, declaredTypeNames, aliases, mentions: new Map() };
   guardCallIndexes.set(view, idx);
   return idx;
 }
@@ -857,11 +874,13 @@ function qualifierBefore(text: string, colon: number): string | undefined {
 /** Whether FunctionResolver.typeOf may give some receiver in this function the type `name`. */
 function typeMayBeReached(name: string, text: string, decl: FunctionDecl, idx: GuardCallIndex): boolean {
   if (name === decl.selfType || idx.declaredTypeNames.has(name)) return true;
-  for (const written of [name, ...(idx.aliases.get(name) ?? [])]) {
-    const word = new RegExp(`\\b${written.replace(/[^\w]/g, '\\$&')}\\b`);
-    if (word.test(text) || decl.params.some((p) => word.test(p.typeText))) return true;
+  let word = idx.mentions.get(name);
+  if (!word) {
+    const written = [name, ...(idx.aliases.get(name) ?? [])].map((w) => w.replace(/[^\w]/g, '\\$&'));
+    word = new RegExp(`\\b(?:${written.join('|')})\\b`);
+    idx.mentions.set(name, word);
   }
-  return false;
+  return word.test(text) || decl.params.some((p) => word.test(p.typeText));
 }
 
 /** Methods the resolver types its receiver through (FunctionResolver.typeOf). */

@@ -3,7 +3,7 @@
 
 import type { CrateIndex, EngineOptions, FileAnalysis, FileDeclarations, FunctionDecl, FunctionSummary } from './api';
 import { collectDeclarations, ItemCache, modulePathForFile, sameRange, shiftDeclarations } from './declarations';
-import { analyzeFunctionItem, fileText, needsTree, offsetAt, readBody, summarize, type FileText } from './functions';
+import { analyzeFunctionItem, fileText, needsTree, offsetAt, readBody, summarize, type FileText, type FunctionSite } from './functions';
 import { codeMarkingLiterals, LITERAL_FILL } from './lexical';
 import { scanDeclarations } from './itemscan';
 import { FunctionResultCache, fnv1a, indexHash, inheritDeclarationsHash } from './cache';
@@ -45,6 +45,31 @@ export interface ScannedFile {
 
 function isScanned(f: ParsedFile | ScannedFile): f is ScannedFile {
   return (f as ScannedFile).code !== undefined;
+}
+
+/**
+ * Where a declared function is; its tree looked up when first needed, so that a scanned file is
+ * parsed only where the analysis looks. A class: one is made per function of every file checked.
+ */
+class LazySite implements FunctionSite {
+  private tree: { root: Node; item?: Node } | undefined;
+
+  constructor(
+    readonly decl: FunctionDecl,
+    readonly bodyStart: number,
+    readonly bodyEnd: number,
+    private readonly treeFor: (d: FunctionDecl) => { root: Node; item?: Node },
+    private readonly itemIn: (root: Node, d: FunctionDecl) => Node | null,
+  ) {}
+
+  node(): Node {
+    const tree = (this.tree ??= this.treeFor(this.decl));
+    return (tree.item ??= this.itemIn(tree.root, this.decl)!);
+  }
+
+  get root(): Node {
+    return (this.tree ??= this.treeFor(this.decl)).root;
+  }
 }
 
 /** A scanned function's tree is not the item its text read as (only in broken text). */
@@ -189,17 +214,7 @@ export class Engine {
       let result = key === undefined ? undefined : this.functionCache.get(key, d.range.start.line, file);
       if (!result) {
         if (!d.bodyRange) continue;
-        // Looked up when first needed: a scanned file is parsed only where the analysis looks.
-        let tree: { root: Node; item?: Node } | undefined;
-        const site = {
-          decl: d,
-          bodyStart: offsetAt(ft, d.bodyRange.start.line, d.bodyRange.start.column),
-          bodyEnd: offsetAt(ft, d.bodyRange.end.line, d.bodyRange.end.column),
-          node: () => ((tree ??= treeFor(d)).item ??= itemIn(tree.root, d)!),
-          get root(): Node {
-            return (tree ??= treeFor(d)).root;
-          },
-        };
+        const site = new LazySite(d, offsetAt(ft, d.bodyRange.start.line, d.bodyRange.start.column), offsetAt(ft, d.bodyRange.end.line, d.bodyRange.end.column), treeFor, itemIn);
         result = { acquisitions: [], findings: [], summaries: [] };
         for (const fn of analyzeFunctionItem(site, decls, view, options.edition, ft)) {
           result.acquisitions.push(...fn.acquisitions);
