@@ -2,6 +2,7 @@
 // scoping (a `let` is visible from its end to the end of its block; shadowing hides older ones).
 
 import { field, namedChildren, visitTypes, walk, type Node } from './syntax';
+import { isIdentChar } from './lexical';
 
 const DECL_TYPES = new Set(['let_declaration', 'let_condition', 'match_arm', 'for_expression', 'closure_expression', 'function_item']);
 const USE_TYPES = new Set(['identifier', 'self', 'token_tree']);
@@ -153,8 +154,30 @@ export class Scopes {
     return best;
   }
 
-  /** Every identifier in `within` after `from` that refers to `decl`. */
+  /** Every identifier in `within` after the declaration that refers to `decl`, in text order. */
   usesOf(decl: LocalDecl, within: Node): Node[] {
+    if (decl.name === 'self' || !PLAIN_NAME.test(decl.name)) return this.usesInTree(decl, within);
+    // Found in the text, then confirmed on the tree: the cost follows the name's occurrences,
+    // not the number of identifiers in the block.
+    const uses: Node[] = [];
+    const name = decl.name;
+    const base = within.startIndex;
+    const text = within.text;
+    for (let i = text.indexOf(name, Math.max(0, decl.visibleFrom - base)); i >= 0; i = text.indexOf(name, i + 1)) {
+      const end = i + name.length;
+      if ((i > 0 && isIdentChar(text.charCodeAt(i - 1))) || (end < text.length && isIdentChar(text.charCodeAt(end)))) continue;
+      const n = within.descendantForIndex(base + i);
+      if (!n || n.type !== 'identifier' || n.startIndex !== base + i || n.endIndex !== base + end || n.id === decl.node.id) continue;
+      if (this.resolve(name, n) === decl) uses.push(n);
+    }
+    return uses;
+  }
+
+  /**
+   * usesOf by visiting every identifier: for `self` and names the text search does not cover,
+   * and the reference the text search is tested against.
+   */
+  usesInTree(decl: LocalDecl, within: Node): Node[] {
     const uses: Node[] = [];
     // Subtrees that end before the declaration is visible cannot use it.
     visitTypes(within, USE_TYPES, (n) => {
@@ -174,6 +197,9 @@ export class Scopes {
     return uses;
   }
 }
+
+/** An ASCII identifier: found in text by its characters alone. */
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The `if`/`while` whose condition holds this `let` (through let-chains and parentheses). */
 export function letConditionOwner(n: Node): Node | undefined {
