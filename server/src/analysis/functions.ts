@@ -128,6 +128,7 @@ const NO_GUARDS: string[] = Object.freeze([]) as unknown as string[];
 const METHOD_NAME_RE = /\.\s*([a-z_]\w*)\s*(?:::\s*<[^<>()]*>\s*)?\(/g;
 const PATH_CALL_RE = /(?<![\w.:!])((?:[A-Za-z_]\w*\s*(?:<[^<>()]*>)?\s*::\s*)*)([a-z_]\w*)\s*(?:::\s*<[^<>()]*>\s*)?\(/g;
 const isWordChar = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+const isDigit = (c: number) => c >= 48 && c <= 57;
 
 /**
  * Start of a simple receiver chain (`self.a.b`) that ends right before `dot`, or -1 when the
@@ -161,6 +162,14 @@ function receiverChainStart(code: string, dot: number): number {
 function scanCalls(code: string, base: number, file: FileText, resolver: FunctionResolver, decl: FunctionDecl | undefined): CallFact[] {
   const out: CallFact[] = [];
   const range = (from: number, to: number) => ({ start: positionAt(file, base + from), end: positionAt(file, base + to) });
+  // A body calls methods on the same few receivers (`self.inner`) again and again.
+  const receiverTypes = new Map<string, string | undefined>();
+  const typeOfReceiver = (receiver: string) => {
+    if (receiverTypes.has(receiver)) return receiverTypes.get(receiver);
+    const t = resolver.typeOfPath(receiver, decl);
+    receiverTypes.set(receiver, t);
+    return t;
+  };
   METHOD_NAME_RE.lastIndex = 0;
   for (let m = METHOD_NAME_RE.exec(code); m; m = METHOD_NAME_RE.exec(code)) {
     const name = m[1];
@@ -169,13 +178,13 @@ function scanCalls(code: string, base: number, file: FileText, resolver: Functio
     // `a.b.c.name(` has a simple receiver; `f(x).name(` or `v[0].name(` does not.
     const chainStart = receiverChainStart(code, m.index);
     const receiver = chainStart >= 0 ? code.slice(chainStart, m.index).replace(/\s+/g, '') : undefined;
-    if (receiver && /^\d/.test(receiver)) continue;
+    if (receiver && isDigit(receiver.charCodeAt(0))) continue;
     const start = chainStart >= 0 ? chainStart : m.index;
     out.push({
       calleeText: `${receiver ?? '(..)'}.${name}`,
       name,
       receiverText: receiver ?? '(..)',
-      receiverType: receiver ? resolver.typeOfPath(receiver, decl) : undefined,
+      receiverType: receiver ? typeOfReceiver(receiver) : undefined,
       range: range(start, m.index + m[0].length),
       heldGuards: NO_GUARDS,
       nameOffset: base + nameAt,
@@ -184,11 +193,12 @@ function scanCalls(code: string, base: number, file: FileText, resolver: Functio
   PATH_CALL_RE.lastIndex = 0;
   for (let m = PATH_CALL_RE.exec(code); m; m = PATH_CALL_RE.exec(code)) {
     const name = m[2];
-    const qual = m[1].replace(/\s+/g, '').replace(/<[^<>()]*>/g, '').replace(/::$/, '');
-    if (KEYWORDS.has(name) || (!qual && name === 'drop') || /^(Some|Ok|Err|Box|Vec)$/.test(name)) continue;
-    if (qual && /(^|::)mem$/.test(qual) && name === 'drop') continue;
+    if (KEYWORDS.has(name)) continue;
+    const qual = m[1] === '' ? '' : m[1].replace(/\s+/g, '').replace(/<[^<>()]*>/g, '').replace(/::$/, '');
+    if (name === 'drop' && (!qual || /(^|::)mem$/.test(qual))) continue;
     // `fn name(` inside the body declares a nested function, not a call.
-    if (/\bfn\s*$/.test(code.slice(Math.max(0, m.index - 4), m.index))) continue;
+    const fn = code.lastIndexOf('fn', m.index - 2);
+    if (fn >= 0 && fn >= m.index - 4 && /\bfn\s*$/.test(code.slice(Math.max(0, m.index - 4), m.index))) continue;
     out.push({
       calleeText: qual ? `${qual}::${name}` : name,
       name,
