@@ -35,6 +35,37 @@ export class CallResolver<N extends FunctionNode = FunctionNode> {
   private readonly importsByFile = new Map<string, Record<string, string>>();
   /** Names whose candidate lists must be put back in workspace order before the next resolve. */
   private readonly unsorted = new Set<string>();
+  /**
+   * Per name, the candidates that are trait impls and the free functions, in candidate order:
+   * most calls ask for one of these, and a common name has many candidates. Dropped whenever
+   * the name's list changes.
+   */
+  private readonly traitImplsByName = new Map<string, N[]>();
+  private readonly freeByName = new Map<string, N[]>();
+
+  private changed(name: string): void {
+    this.unsorted.add(name);
+    this.traitImplsByName.delete(name);
+    this.freeByName.delete(name);
+  }
+
+  private traitImpls(name: string, candidates: N[]): N[] {
+    let list = this.traitImplsByName.get(name);
+    if (!list) {
+      list = candidates.filter((f) => f.traitName && f.traitName !== f.selfType);
+      this.traitImplsByName.set(name, list);
+    }
+    return list;
+  }
+
+  private freeFunctions(name: string, candidates: N[]): N[] {
+    let list = this.freeByName.get(name);
+    if (!list) {
+      list = candidates.filter((f) => !f.selfType);
+      this.freeByName.set(name, list);
+    }
+    return list;
+  }
 
   /** `order` ranks functions as the workspace lists them: candidates come out in that order. */
   constructor(private readonly order: (n: N) => number) {}
@@ -44,7 +75,7 @@ export class CallResolver<N extends FunctionNode = FunctionNode> {
     const list = this.byName.get(f.name);
     if (list) list.push(f);
     else this.byName.set(f.name, [f]);
-    this.unsorted.add(f.name);
+    this.changed(f.name);
     if (f.traitName) this.traitCount.set(f.traitName, (this.traitCount.get(f.traitName) ?? 0) + 1);
     const c = crateName(f.crate);
     const n = this.crateCount.get(c) ?? 0;
@@ -59,6 +90,7 @@ export class CallResolver<N extends FunctionNode = FunctionNode> {
     if (list && i >= 0) {
       list.splice(i, 1);
       if (list.length === 0) this.byName.delete(f.name);
+      this.changed(f.name);
     }
     if (f.traitName) {
       const t = (this.traitCount.get(f.traitName) ?? 1) - 1;
@@ -99,7 +131,7 @@ export class CallResolver<N extends FunctionNode = FunctionNode> {
         return [];
       }
       // Unknown receiver type: only trait methods are worth following, as "may".
-      const traitImpls = candidates.filter((f) => f.traitName && f.traitName !== f.selfType);
+      const traitImpls = this.traitImpls(call.name, candidates);
       if (traitImpls.length > 0 && traitImpls.length <= 8) return traitImpls.map((callee) => ({ callee, may: true }));
       return [];
     }
@@ -127,7 +159,7 @@ export class CallResolver<N extends FunctionNode = FunctionNode> {
       if (inModule.length > 0) return sure(inModule);
       return [];
     }
-    const free = candidates.filter((f) => !f.selfType);
+    const free = this.freeFunctions(call.name, candidates);
     if (free.length === 0) return [];
     // Same module first, then a `use` import, then a unique free function of that name in the crate.
     const sameModule = free.filter((f) => f.crate === caller.crate && f.modulePath === caller.modulePath);
