@@ -50,8 +50,18 @@ export class CrateView {
     return this.importsByFile.get(file) ?? {};
   }
 
+  /** Resolved types by file and type text: the same parameter and field types come up in every body. */
+  private readonly resolvedTypes = new Map<string, ResolvedType>();
+
+  /** The type `typeText` names in `file` (its imports); the result is shared, never change it. */
   resolveTypeIn(typeText: string, file: string): ResolvedType {
-    return resolveType(typeText, this.imports(file), this.lockWrappers);
+    const key = `${file}\u0000${typeText}`;
+    let t = this.resolvedTypes.get(key);
+    if (!t) {
+      t = resolveType(typeText, this.imports(file), this.lockWrappers);
+      this.resolvedTypes.set(key, t);
+    }
+    return t;
   }
 }
 
