@@ -535,12 +535,19 @@ export class LockGraphEngine {
     const b2: Array<Entry | undefined> = new Array(L);
     const b2Edge: Array<OutEdge | undefined> = new Array(L);
     const touched: number[] = [];
+    let lastLevel = MAX_CHAIN;
     for (let d = 1; d <= MAX_CHAIN; d++) {
       for (let i = 0; i < n; i++) starts[i * W + d] = entries[i]?.length ?? 0;
+      // Level d reads the entries callees gained at level d - 1: once a level adds none and no
+      // callee outside `fns` has deeper ones, every later level is empty too.
+      let added = false;
+      let deeperOutside = false;
       for (let i = 0; i < n; i++) {
         const f = fns[i];
         if (entries[i] && entries[i].length >= full) continue;
-        for (const edge of f.out) {
+        const out = f.out;
+        for (let o = 0; o < out.length; o++) {
+          const edge = out[o];
           const g = edge.callee;
           const j = g.slot;
           let list: Entry[], from: number, to: number;
@@ -553,6 +560,7 @@ export class LockGraphEngine {
             list = g.entries;
             from = g.starts[d - 1];
             to = g.starts[d];
+            if (g.starts[MAX_CHAIN + 1] > to) deeperOutside = true;
           }
           for (let x = from; x < to; x++) {
             const e = list[x];
@@ -582,20 +590,24 @@ export class LockGraphEngine {
         }
         for (const li of touched) {
           const e1 = b1[li]!;
-          take(i, { acq: e1.acq, lock: li, dist: d, edge: b1Edge[li], next: e1 });
+          if (take(i, { acq: e1.acq, lock: li, dist: d, edge: b1Edge[li], next: e1 })) added = true;
           const e2 = b2[li];
-          if (e2) take(i, { acq: e2.acq, lock: li, dist: d, edge: b2Edge[li], next: e2 });
+          if (e2 && take(i, { acq: e2.acq, lock: li, dist: d, edge: b2Edge[li], next: e2 })) added = true;
           b1[li] = b2[li] = undefined;
           b1Edge[li] = b2Edge[li] = undefined;
         }
         touched.length = 0;
+      }
+      if (!added && !deeperOutside) {
+        lastLevel = d;
+        break;
       }
     }
     for (let i = 0; i < n; i++) {
       const f = fns[i];
       const list = entries[i];
       if (list) {
-        starts[i * W + MAX_CHAIN + 1] = list.length;
+        for (let d = lastLevel + 1; d <= MAX_CHAIN + 1; d++) starts[i * W + d] = list.length;
         f.entries = list;
         f.starts = Array.from(starts.subarray(i * W, i * W + W));
       } else {
