@@ -628,14 +628,17 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
       if (!cl.inPlace) laterIn[i] = cl; // the innermost deferred closure wins, as in deferredAroundOffset
     }
   }
+  const heldAt = (at: Range['start'], runsLater: ClosureSpan | undefined): string[] => {
+    // A guard handed to the call itself (`consume(guard)`) belongs to the callee from then on.
+    const handedOver = (a: Acquisition) => a.releases.some((r) => (r.kind === 'moved' || r.kind === 'explicit-drop') && r.position.line === at.line && r.position.column === at.column);
+    return facts.acquisitions.filter((a) => acqDeferred.get(a.id) === runsLater && isAlive(a, at) && !handedOver(a)).map((a) => a.id);
+  };
   for (let i = 0; i < facts.calls.length; i++) {
     let c = facts.calls[i];
     const at = c.range.start;
     const offset = c.nameOffset;
     const runsLater = laterIn[i];
-    // A guard handed to the call itself (`consume(guard)`) belongs to the callee from then on.
-    const handedOver = (a: Acquisition) => a.releases.some((r) => (r.kind === 'moved' || r.kind === 'explicit-drop') && r.position.line === at.line && r.position.column === at.column);
-    const held = facts.acquisitions.length === 0 ? NO_GUARDS : facts.acquisitions.filter((a) => acqDeferred.get(a.id) === runsLater && isAlive(a, at) && !handedOver(a)).map((a) => a.id);
+    const held = facts.acquisitions.length === 0 ? NO_GUARDS : heldAt(at, runsLater);
     if (held.length > 0) {
       // Under a guard the details matter (receiver type, arguments): take them from the tree.
       const n = callNodeAt(body(), offset);
@@ -649,7 +652,7 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
     if (closures.length > 0) c.inClosure = inClosure[i] === 1;
     if (runsLater) c.deferred = true;
     // `f(..)` where `f` is one of this function's parameters: a callback run under these guards.
-    if (!c.receiverText && !c.pathQualifier && params.some((p) => p.name === c.name)) {
+    if (params.length > 0 && !c.receiverText && !c.pathQualifier && params.some((p) => p.name === c.name)) {
       const n = c.node ?? callNodeAt(body(), offset);
       const fnExpr = n ? field(n, 'function') : null;
       const d = fnExpr && fnExpr.type === 'identifier' ? scopes.resolve(fnExpr.text, fnExpr) : undefined;

@@ -21,7 +21,7 @@ export const LITERAL_FILL = '\u0001';
 export function codeMarkingLiterals(text: string): string | undefined {
   let nested = false;
   const code = text.replace(NON_CODE_RE, (m) => {
-    if (m.charCodeAt(0) !== 47) return m.replace(/[^\n]/g, LITERAL_FILL);
+    if (m.charCodeAt(0) !== 47) return m.includes('\n') ? m.replace(/[^\n]/g, LITERAL_FILL) : LITERAL_FILL.repeat(m.length);
     // Block comments nest in Rust, not in NON_CODE_RE: the blanking would end too early.
     if (m.charCodeAt(1) === 42 && m.indexOf('/*', 2) >= 0) nested = true;
     return blank(m);
