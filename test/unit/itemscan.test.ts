@@ -510,3 +510,68 @@ describe('which bodies may call a guard-returning function (read from the text, 
     assert.deepEqual(result.acquisitions.filter((a) => /state\(\)$|read\(\)$/.test(a.lock)).map((a) => a.functionName), []);
   });
 });
+
+describe('functions declared inside a body, read from the text (a body that takes no lock is not parsed for them)', () => {
+  const fixture = [
+    'use std::sync::Mutex;',
+    'pub static M: Mutex<u8> = Mutex::new(0);',
+    'pub fn plain() -> u32 { fn helper(x: u32) -> u32 { x + 1 } helper(1) }',
+    'pub fn modifiers() { pub(crate) const unsafe fn a() {} pub /* async */ fn c() {} default_like(); unsafe { a(); } }',
+    'pub fn asyncs() { async fn b() {} let _ = b(); }',
+    'pub fn default_like() {}',
+    'pub fn generic() -> u8 { fn g<T: Fn() -> u8 + Clone, const N: usize>(f: T) -> [u8; N] where T: Clone { [f(); N] } g::<_, 1>(|| 1)[0] }',
+    'pub fn with_impl() { struct S<T>(T); impl<T> S<T> { fn get(&self) -> &T { &self.0 } } impl std::fmt::Debug for S<u8> { fn fmt(&self, f: &mut std::fmt::Formatter<\'_>) -> std::fmt::Result { let _ = f; Ok(()) } } let _ = S(1u8).get(); }',
+    'pub fn in_closure() { let c = || { fn inner() -> u8 { *M.lock().unwrap() } inner() }; c(); std::thread::spawn(move || { fn later() {} later() }); }',
+    'pub fn deeper() { fn a() { fn b() { let _g = M.lock().unwrap(); } b() } a() }',
+    'pub fn in_macro() { let _ = stringify!(fn not_an_item() {}); }',
+    'pub fn in_mod() { mod m { pub fn f() {} } m::f() }',
+    'pub fn with_trait() { trait T { fn d(&self) {} fn s(&self); } }',
+    'pub fn extern_block() { extern "C" { fn abs(x: i32) -> i32; } let _ = unsafe { abs(-1) }; }',
+    'pub fn raw() { fn r#match() {} r#match() }',
+  ].join('\n');
+
+  test('the analysis equals the tree\'s, nested functions and their locks included', async () => {
+    const { analyze } = await import('../support/engine-harness');
+    const result = await analyze(fixture);
+    const names = result.functions.map((f) => f.qualifiedName);
+    for (const n of ['plain::helper', 'modifiers::a', 'asyncs::b', 'modifiers::c', 'generic::g', 'with_impl::get', 'with_impl::fmt', 'in_closure::inner', 'in_closure::later', 'deeper::a', 'a::b', 'in_mod::f', 'raw::r#match']) {
+      assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+    }
+    assert.ok(!names.some((n) => n.endsWith('not_an_item')), 'a `fn` in macro arguments is not an item');
+    assert.equal(result.functions.find((f) => f.qualifiedName === 'with_impl::get')?.selfType, 'S');
+    assert.equal(result.functions.find((f) => f.qualifiedName === 'asyncs::b')?.isAsync, true);
+    assert.equal(result.functions.find((f) => f.qualifiedName === 'modifiers::c')?.isAsync, true, 'isAsync reads the item text, comments included, as the tree path does');
+    assert.ok(result.acquisitions.some((a) => a.functionName === 'a::b'));
+  });
+
+  test('plain bodies are read from the text; bodies the text cannot place are parsed', async () => {
+    const engine = await getTestEngine();
+    const scanned = engine.scan(fixture, 'lib.rs')!;
+    const view = new CrateView(buildCrateIndex('2021', [scanned.declarations]));
+    const lineStarts = [0];
+    for (let i = fixture.indexOf('\n'); i >= 0; i = fixture.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+    const read = (name: string) => {
+      const d = scanned.declarations.functions.find((f) => f.qualifiedName === name)!;
+      const from = lineStarts[d.bodyRange!.start.line] + d.bodyRange!.start.column;
+      const to = lineStarts[d.bodyRange!.end.line] + d.bodyRange!.end.column;
+      return readBody(codeOnly(fixture.slice(from, to)), view, d, scanned.code.slice(from, to), from);
+    };
+    const nestedNames = (name: string) => read(name).nestedFns?.map((n) => n.name);
+    assert.deepEqual(nestedNames('plain'), ['helper']);
+    assert.deepEqual(nestedNames('modifiers'), ['a', 'c']);
+    assert.deepEqual(nestedNames('asyncs'), ['b']);
+    assert.deepEqual(nestedNames('generic'), ['g']);
+    assert.deepEqual(nestedNames('with_impl'), ['get', 'fmt']);
+    assert.deepEqual(nestedNames('in_macro'), []);
+    assert.deepEqual(nestedNames('in_mod'), ['f']);
+    const impl = read('with_impl').nestedFns!;
+    assert.deepEqual(impl.map((n) => fixture.slice(n.selfTypeSpan![0], n.selfTypeSpan![1])), ['S<T>', 'S<u8>']);
+    const helper = read('plain').nestedFns![0];
+    assert.equal(fixture.slice(helper.startIndex, helper.endIndex), 'fn helper(x: u32) -> u32 { x + 1 }');
+    const a = read('modifiers').nestedFns![0];
+    assert.equal(fixture.slice(a.startIndex, a.nameEnd), 'pub(crate) const unsafe fn a');
+    for (const name of ['plain', 'modifiers', 'generic', 'with_impl', 'in_mod']) assert.equal(needsTree(read(name)), false, name);
+    // A trait's methods may have no body, an extern block's never do, a raw name reads otherwise.
+    for (const name of ['with_trait', 'extern_block', 'raw']) assert.equal(read(name).nestedFns, undefined, name);
+  });
+});

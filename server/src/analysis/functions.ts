@@ -8,6 +8,7 @@ import { ENTRY_PASS_THROUGH, guardShape, isAlive, isDropCall, RegionBuilder } fr
 import { CrateView, FunctionResolver, peel } from './resolve';
 import { Scopes } from './scopes';
 import { textClosures, type ClosureSpan } from './closures';
+import { textNestedFunctions, type NestedFunctionText } from './nested';
 import { firstWhere } from './sorted';
 import { CH, codeOnly, isClosing, isOpening, skipSpaceBack, wordStart } from './lexical';
 import { field, methodCall, pathCall, rangeOf, runsInPlace, startOf, type Node } from './syntax';
@@ -229,6 +230,8 @@ export interface CallFact extends CallSite {
 
 export interface FunctionFacts {
   decl?: FunctionDecl;
+  /** For a nested function read from the text: its item as the tree would give it. */
+  nestedText?: NestedFunctionInfo;
   qualifiedName: string;
   node: Node;
   isAsync: boolean;
@@ -240,8 +243,8 @@ export interface FunctionFacts {
   scopes: Scopes;
   /** Acquisitions inside closures that run later (spawned), not when this function runs. */
   deferred: Set<string>;
-  /** `fn` items declared inside this body, analysed on their own. */
-  nested: Node[];
+  /** `fn` items declared inside this body, analysed on their own: nodes, or read from the text. */
+  nested: Array<Node | NestedFunctionText>;
 }
 
 
@@ -272,12 +275,55 @@ export interface FunctionSite {
    * of its functions): leaves are found from offsets without the function's node.
    */
   root: Node;
+  /** For a function nested in a body and read from the text: what the tree would say of its item. */
+  nestedText?: NestedFunctionInfo;
+}
+
+/** A nested function read from the text, and the name of the function whose body declares it. */
+export interface NestedFunctionInfo extends NestedFunctionText {
+  /** `outer::name`, as nestedName gives it from the tree. */
+  qualifiedName: string;
+  isAsync: boolean;
+  range: Range;
+  nameRange: Range;
+  /** For a method of an impl block in the body: the impl's type, as implSelfType gives it. */
+  selfType: string | undefined;
 }
 
 /** A site for a function node already in hand (nested functions). */
 function siteOfNode(node: Node, root: Node): FunctionSite {
   const body = field(node, 'body')!;
   return { bodyStart: body.startIndex, bodyEnd: body.endIndex, node: () => node, root };
+}
+
+function isNode(n: Node | NestedFunctionText): n is Node {
+  return 'type' in n;
+}
+
+/**
+ * A site for a nested function read from the text: the tree (the outer function's) is looked up
+ * only if its analysis needs it, and its node is the item around its `fn` keyword there.
+ */
+function siteOfText(nested: NestedFunctionText, outer: FunctionSite, outerFacts: FunctionFacts, file: FileText): FunctionSite {
+  const outerName = outerFacts.decl?.name ?? outer.nestedText?.name ?? field(outerFacts.node, 'name')?.text;
+  const info: NestedFunctionInfo = {
+    ...nested,
+    qualifiedName: outerName ? `${outerName}::${nested.name}` : nested.name,
+    // As isAsyncItem reads the item's own text, comments included.
+    isAsync: /\basync\b/.test(file.text.slice(nested.startIndex, nested.nameStart)),
+    range: { start: positionAt(file, nested.startIndex), end: positionAt(file, nested.endIndex) },
+    nameRange: { start: positionAt(file, nested.nameStart), end: positionAt(file, nested.nameEnd) },
+    selfType: nested.selfTypeSpan ? implTypeName(file.text.slice(nested.selfTypeSpan[0], nested.selfTypeSpan[1])) : undefined,
+  };
+  return {
+    bodyStart: nested.bodyStart,
+    bodyEnd: nested.bodyEnd,
+    node: () => outer.root.descendantForIndex(nested.fnAt)!.parent!,
+    get root(): Node {
+      return outer.root;
+    },
+    nestedText: info,
+  };
 }
 
 /** One `fn` item of the declarations pass and the functions nested in its body. */
@@ -287,7 +333,8 @@ export function analyzeFunctionItem(site: FunctionSite, decls: FileDeclarations,
   for (let i = 0; i < pending.length; i++) {
     const facts = analyzeFunction(pending[i], decls, view, edition, file);
     out.push(facts);
-    for (const nested of facts.nested) pending.push(siteOfNode(nested, site.root));
+    const outer = pending[i];
+    for (const nested of facts.nested) pending.push(isNode(nested) ? siteOfNode(nested, site.root) : siteOfText(nested, outer, facts, file));
   }
   return out;
 }
@@ -358,6 +405,8 @@ export interface BodyText {
   candidate: boolean;
   /** It declares functions of its own. */
   nested: boolean;
+  /** Those functions, when read from the text (a scanned file, a body that takes no lock, and the text is clear). */
+  nestedFns?: NestedFunctionText[];
   /** Its closures and async blocks, when read from the text (a scanned file, and the text is clear). */
   closures: ClosureSpan[] | undefined;
   /** It has closure tokens (`|`, `async`) at all. */
@@ -374,12 +423,19 @@ export function readBody(code: string, view: CrateView, decl: FunctionDecl | und
   const nested = NESTED_FN_TEST.test(code);
   const closureTokens = CLOSURE_TOKEN_TEST.test(code);
   // A function that takes no lock needs its closures only to place its calls: the text will do.
-  const closures = !candidate && !nested && closureTokens && markedCode !== undefined ? textClosures(markedCode, base) : undefined;
-  return { candidate, nested, closures, closureTokens };
+  const nestedFns = !candidate && nested && markedCode !== undefined ? textNestedFunctions(markedCode, base) : undefined;
+  // The closures of nested functions are theirs, not this body's.
+  const closures = !candidate && (!nested || nestedFns) && closureTokens && markedCode !== undefined ? outside(textClosures(markedCode, base), nestedFns) : undefined;
+  return { candidate, nested, nestedFns, closures, closureTokens };
 }
 
 export function needsTree(b: BodyText): boolean {
-  return b.candidate || b.nested || (b.closureTokens && b.closures === undefined);
+  return b.candidate || (b.nested && !b.nestedFns) || (b.closureTokens && b.closures === undefined);
+}
+
+function outside(closures: ClosureSpan[] | undefined, nested: NestedFunctionText[] | undefined): ClosureSpan[] | undefined {
+  if (!closures || !nested || nested.length === 0) return closures;
+  return closures.filter((c) => !nested.some((n) => n.startIndex <= c.startIndex && c.startIndex < n.endIndex));
 }
 
 // Not global: `test` on a global regex would leave a lastIndex that `matchAll` starts from.
@@ -444,7 +500,8 @@ class LazyFacts implements FunctionFacts {
   awaits: AwaitPoint[] = [];
   calls: CallFact[] = [];
   deferred = NO_DEFERRED as Set<string>;
-  nested: Node[] = [];
+  nestedText: NestedFunctionInfo | undefined;
+  nested: Array<Node | NestedFunctionText> = [];
 
   constructor(
     readonly decl: FunctionDecl | undefined,
@@ -463,10 +520,12 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   const decl = site.decl;
   let fnNodeCache: Node | undefined;
   const fnNode = () => (fnNodeCache ??= site.node());
-  const qualifiedName = decl?.qualifiedName ?? nestedName(fnNode());
+  const text = site.nestedText;
+  const qualifiedName = decl?.qualifiedName ?? text?.qualifiedName ?? nestedName(fnNode());
   const scopes = new Scopes(fnNode);
-  const resolver = new FunctionResolver(view, decls, scopes, qualifiedName, decl ? decl.selfType : implSelfType(fnNode()));
-  const facts = new LazyFacts(decl, qualifiedName, fnNode, decl?.isAsync ?? isAsyncItem(fnNode()), scopes);
+  const resolver = new FunctionResolver(view, decls, scopes, qualifiedName, decl ? decl.selfType : text ? text.selfType : implSelfType(fnNode()));
+  const facts = new LazyFacts(decl, qualifiedName, fnNode, decl?.isAsync ?? text?.isAsync ?? isAsyncItem(fnNode()), scopes);
+  facts.nestedText = text;
   const waits: Node[] = [];
   const bodyStart = site.bodyStart;
   // A body starts and ends outside comments and literals, so it can be blanked on its own: an
@@ -474,7 +533,13 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   const code = file.code !== undefined ? file.code.slice(bodyStart, site.bodyEnd) : codeOnly(file.text.slice(bodyStart, site.bodyEnd));
   const read = file.bodies?.get(bodyStart) ?? readBody(code, view, decl, file.markedCode?.slice(bodyStart, site.bodyEnd), bodyStart);
   const anyCandidate = read.candidate;
-  const structure = read.closures ? { nested: [] as Node[], closures: read.closures } : !read.closureTokens && !read.nested ? { nested: [], closures: [] } : bodyStructure(site, code);
+  const structure: { nested: Array<Node | NestedFunctionText>; closures: ClosureSpan[] } = read.nestedFns && (read.closures || !read.closureTokens)
+    ? { nested: read.nestedFns, closures: read.closures ?? [] }
+    : read.closures
+      ? { nested: [], closures: read.closures }
+      : !read.closureTokens && !read.nested
+        ? { nested: [], closures: [] }
+        : bodyStructure(site, code);
   const { nested, closures } = structure;
   facts.nested = nested;
   const inNested = (offset: number) => nested.some((n) => n.startIndex <= offset && offset < n.endIndex);
@@ -692,11 +757,16 @@ function isAsyncItem(fnNode: Node): boolean {
   return /\basync\b/.test(fnNode.text.slice(0, (field(fnNode, 'name')?.startIndex ?? fnNode.startIndex) - fnNode.startIndex));
 }
 
+/** `Foo` for an impl of `crate::m::Foo<T>`. */
+function implTypeName(typeText: string): string {
+  return typeText.replace(/<[\s\S]*$/, '').replace(/^.*::/, '');
+}
+
 function implSelfType(fnNode: Node): string | undefined {
   for (let p = fnNode.parent; p; p = p.parent) {
     if (p.type === 'impl_item') {
       const t = field(p, 'type')?.text;
-      return t ? t.replace(/<[\s\S]*$/, '').replace(/^.*::/, '') : undefined;
+      return t ? implTypeName(t) : undefined;
     }
     if (p.type === 'trait_item') return field(p, 'name')?.text;
     if (p.type === 'function_item') return undefined;
@@ -993,19 +1063,20 @@ function callFact(call: Node, resolver: FunctionResolver): CallFact | undefined 
 
 export function summarize(f: FunctionFacts, file: string): FunctionSummary {
   const decl = f.decl;
+  const text = f.nestedText;
   const nameRange = () => rangeOf(field(f.node, 'name') ?? f.node);
   const returned = f.acquisitions.find((a) => a.holder.kind === 'returned' && a.releases.some((r) => r.reason.startsWith('returned')));
   return {
     qualifiedName: f.qualifiedName,
     file,
-    range: decl ? decl.range : rangeOf(f.node),
-    nameRange: decl ? decl.nameRange : nameRange(),
+    range: decl ? decl.range : text ? text.range : rangeOf(f.node),
+    nameRange: decl ? decl.nameRange : text ? text.nameRange : nameRange(),
     acquisitions: f.acquisitions.filter((a) => !f.deferred.has(a.id)).map((a) => a.id),
     deferredAcquisitions: f.acquisitions.filter((a) => f.deferred.has(a.id)).map((a) => a.id),
     calls: f.calls.map(({ node: _n, receiverLock: _l, nameOffset: _o, ...rest }) => rest),
     returnsGuard: returned ? { lock: returned.lock, mode: returned.mode } : undefined,
-    name: decl ? decl.name : field(f.node, 'name')?.text ?? '?',
-    selfType: decl ? decl.selfType : implSelfType(f.node),
+    name: decl ? decl.name : text ? text.name : field(f.node, 'name')?.text ?? '?',
+    selfType: decl ? decl.selfType : text ? text.selfType : implSelfType(f.node),
     traitName: f.decl?.traitName,
     modulePath: f.decl?.modulePath ?? '',
     isAsync: f.isAsync,
