@@ -57,3 +57,51 @@ test('results are reused across unrelated declaration changes and recomputed whe
   const rw = await analyse(engine, other('RwLock<u32>', guard));
   assert.deepEqual(rw.acquisitions.map((a) => `${a.lock} ${a.mode}`), ['S::guard() mutex']);
 });
+
+test('a reused result that moved quotes its new lines, and keeps the lock declarations where they are', async () => {
+  const cached = await createEngine(locateWasm());
+  const fresh = await createEngine({ ...locateWasm(), reuseResults: false });
+  const single = (engine: Engine, text: string): FileAnalysis => {
+    const p = engine.parse(text);
+    try {
+      return engine.analyzeFile(p, 'src/lib.rs', buildCrateIndex('2021', [engine.declarations(p, 'src/lib.rs')]), { edition: '2021' });
+    } finally {
+      p.dispose();
+    }
+  };
+  const text = [
+    'use std::sync::{Mutex, RwLock};',
+    'pub struct Monitor { beats: Mutex<u32>, names: RwLock<Vec<String>> }',
+    'impl Monitor {',
+    '    pub fn first(&self) -> u32 {',
+    '        let b = self.beats.lock().unwrap();',
+    '        *b',
+    '    }',
+    '    pub fn later(&self) -> usize {',
+    '        let names = self.names.read().unwrap();',
+    '        let n = names.len();',
+    '        std::thread::sleep(std::time::Duration::from_millis(1));',
+    '        let m = n + 1;',
+    '        let k = m + 1;',
+    '        k',
+    '    }',
+    '}',
+    'pub struct Below { lock: Mutex<u8> }',
+    'pub fn below(b: &Below) -> u8 { let g = b.lock.lock().unwrap(); std::thread::sleep(std::time::Duration::from_millis(1)); *g }',
+  ].join('\n');
+  single(cached, text);
+  const lines = text.split('\n');
+  const edits = {
+    // `later` and `below` move one line down; Monitor stays.
+    'a line in an earlier function': [...lines.slice(0, 5), '        let _extra = 1;', ...lines.slice(5)],
+    // Everything moves, Monitor's fields too.
+    'a line above the struct': ['// a comment', ...lines],
+  };
+  for (const [what, edited] of Object.entries(edits)) {
+    const after = edited.join('\n');
+    const reused = single(cached, after);
+    assert.deepStrictEqual(reused, single(fresh, after), what);
+    // The messages quote lines (`last used at line N`, `acquired at line N`): they moved too.
+    assert.ok(reused.findings.some((f) => /line \d+/.test(f.message)), what);
+  }
+});

@@ -132,21 +132,60 @@ export class FunctionResultCache {
   }
 }
 
-/** A copy of `r` moved down by `delta` lines, with acquisition ids rewritten to match. */
+/**
+ * A copy of `r` moved down by `delta` lines, with acquisition ids rewritten to match, and the
+ * line numbers its messages quote (`acquired at line 12`) too: every place a function's own
+ * findings name is in that function, so it moved with it. The declarations its locks point at
+ * stay where they were (see declarationsStillAt).
+ */
 export function shiftResult(r: FunctionResult, delta: number, file: string): FunctionResult {
   const ids = new Map<string, string>();
   for (const a of r.acquisitions) ids.set(a.id, `${file}:${a.range.start.line + delta + 1}:${a.range.start.column + 1}`);
-  const copy = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(copy);
+  const copy = (v: unknown, key?: string): unknown => {
+    if (Array.isArray(v)) return v.map((x) => copy(x));
     if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
       if (typeof o.line === 'number' && typeof o.column === 'number' && Object.keys(o).length === 2) return { line: (o.line as number) + delta, column: o.column };
       const out: Record<string, unknown> = {};
-      for (const k of Object.keys(o)) out[k] = copy(o[k]);
+      // Where a lock is declared is outside the function: it did not move with it.
+      for (const k of Object.keys(o)) out[k] = k === 'declaration' ? o[k] : copy(o[k], k);
       return out;
     }
-    if (typeof v === 'string') return ids.get(v) ?? v;
+    if (typeof v === 'string') {
+      if (key === 'message' || key === 'reason') return v.replace(QUOTED_LINE, (_m, n: string) => `line ${Number(n) + delta}`);
+      return ids.get(v) ?? v;
+    }
     return v;
   };
   return copy(r) as FunctionResult;
+}
+
+/** How rule messages quote a place (rules/context.ts `at`, and guard-tightening's "last used at line"). */
+const QUOTED_LINE = /\bline (\d+)\b/g;
+
+const declarationPlaces = new WeakMap<CrateIndex, Map<string, string>>();
+
+/**
+ * Whether every lock declaration `r` points at (a struct field or a static) is still there, with
+ * the same name, in `index`. Positions are not part of a result's cache key, so a declaration
+ * that moved (a line inserted above a struct) makes the cached result stale.
+ */
+export function declarationsStillAt(r: FunctionResult, index: CrateIndex): boolean {
+  let places = declarationPlaces.get(index);
+  if (!places) {
+    places = new Map();
+    const at = (file: string, p: { line: number; column: number }) => `${file}:${p.line}:${p.column}`;
+    for (const f of index.files) {
+      for (const st of f.structs) for (const fd of st.fields) places.set(at(st.file, fd.range.start), fd.name);
+      for (const st of f.statics) places.set(at(st.file, st.range.start), st.name);
+    }
+    declarationPlaces.set(index, places);
+  }
+  for (const a of r.acquisitions) {
+    const d = a.declaration;
+    if (!d) continue;
+    const name = places.get(`${d.file}:${d.range.start.line}:${d.range.start.column}`);
+    if (name === undefined || !(a.lock.endsWith(`.${name}`) || a.lock.endsWith(`::${name}`) || a.lock === name)) return false;
+  }
+  return true;
 }

@@ -6,7 +6,7 @@ import { collectDeclarations, ItemCache, modulePathForFile, sameRange, shiftDecl
 import { analyzeFunctionItem, fileText, needsTree, offsetAt, readBody, summarize, type FileText, type FunctionSite } from './functions';
 import { codeMarkingLiterals, LITERAL_FILL } from './lexical';
 import { scanDeclarations } from './itemscan';
-import { FunctionResultCache, fnv1a, indexHash, inheritDeclarationsHash } from './cache';
+import { declarationsStillAt, FunctionResultCache, fnv1a, indexHash, inheritDeclarationsHash } from './cache';
 import type { Acquisition, Edition, Finding, RuleId, Severity } from './model';
 import { ParserHost, type ParsedFile, type ParserHostOptions, type PartialTrees, type TextSpan, type TreeEdit } from './parser';
 import { CrateView } from './resolve';
@@ -172,7 +172,8 @@ export class Engine {
   private analyzeSource(parsed: ParsedFile | ScannedFile, partial: PartialTrees | undefined, file: string, index: CrateIndex, options: EngineOptions): FileAnalysis {
     const wholeRoot = partial ? undefined : (parsed as ParsedFile).tree.rootNode;
     const decls = index.files.find((f) => f.file === file) ?? (isScanned(parsed) ? parsed.declarations : collectDeclarations(wholeRoot!, file, parsed.text));
-    const view = viewFor(index.files.includes(decls) ? index : { ...index, files: [...index.files, decls] }, options);
+    const viewIndex = index.files.includes(decls) ? index : { ...index, files: [...index.files, decls] };
+    const view = viewFor(viewIndex, options);
     const eol = parsed.text.includes('\r\n') ? '\r\n' : '\n';
     const ft = fileText(parsed.text, (source) => this.host.parse(source));
     const spanOf = (d: FunctionDecl): TextSpan => ({
@@ -212,6 +213,7 @@ export class Engine {
     for (const d of decls.functions) {
       const key = context === undefined ? undefined : resultKey(context, d, ft);
       let result = key === undefined ? undefined : this.functionCache.get(key, d.range.start.line, file);
+      if (result && !declarationsStillAt(result, viewIndex)) result = undefined;
       if (!result) {
         if (!d.bodyRange) continue;
         const site = new LazySite(d, offsetAt(ft, d.bodyRange.start.line, d.bodyRange.start.column), offsetAt(ft, d.bodyRange.end.line, d.bodyRange.end.column), treeFor, itemIn);
