@@ -92,6 +92,18 @@ export async function analyze(text: string, opts: AnalyzeOptions = {}): Promise<
   }
 }
 
+/** Every `.rs` file under `dir` (none when it does not exist), skipping `target/` and hidden folders. */
+export function rustFiles(dir: string, out: string[] = []): string[] {
+  if (!fs.existsSync(dir)) return out;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== 'target' && !e.name.startsWith('.')) rustFiles(p, out);
+    } else if (e.name.endsWith('.rs')) out.push(p);
+  }
+  return out;
+}
+
 export function readRuleFixture(name: string): string {
   return fs.readFileSync(path.join(RULE_FIXTURES, name), 'utf8');
 }

@@ -15,21 +15,12 @@ import { scanDeclarations } from '../../server/src/analysis/itemscan';
 import { checkWorkspace, type CheckResult } from '../../server/src/workspace/check';
 import { discoverWorkspace } from '../../server/src/workspace/discover';
 import { workspaceFindings, workspaceGraph } from '../../server/src/workspace/graph';
-import { getTestEngine, ROOT } from '../support/engine-harness';
+import { getTestEngine, ROOT, rustFiles } from '../support/engine-harness';
 import { prng } from '../support/random';
 import { buildCrateIndex } from '../../server/src/analysis';
 
 const REGISTRY = '/usr/share/cargo/registry';
 
-function rustFiles(dir: string, out: string[] = []): string[] {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) {
-      if (e.name !== 'target' && !e.name.startsWith('.')) rustFiles(p, out);
-    } else if (e.name.endsWith('.rs')) out.push(p);
-  }
-  return out;
-}
 
 async function compareWithTree(text: string, file = 'src/lib.rs'): Promise<'same' | 'gave up' | 'syntax errors'> {
   const engine = await getTestEngine();

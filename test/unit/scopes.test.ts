@@ -7,18 +7,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { Scopes, type LocalDecl } from '../../server/src/analysis/scopes';
 import type { Node } from '../../server/src/analysis/syntax';
-import { getTestEngine, ROOT } from '../support/engine-harness';
+import { getTestEngine, ROOT, rustFiles } from '../support/engine-harness';
 
-function rustFiles(dir: string, out: string[] = []): string[] {
-  if (!fs.existsSync(dir)) return out;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) {
-      if (e.name !== 'target' && !e.name.startsWith('.')) rustFiles(p, out);
-    } else if (e.name.endsWith('.rs')) out.push(p);
-  }
-  return out;
-}
 
 /** Every local binding some identifier of `fnNode` resolves to. */
 function bindingsOf(fnNode: Node, scopes: Scopes): Set<LocalDecl> {

@@ -109,31 +109,14 @@ function implBlockAt(code: string, at: number): ImplBlock | undefined {
   const headerStart = i;
   let forAt = -1;
   let whereAt = -1;
-  let angles = 0;
-  for (; i < code.length; i++) {
-    const c = code.charCodeAt(i);
-    if (c === CH.LBRACE) {
-      if (angles > 0) return undefined;
-      break;
-    }
-    if (c === CH.SEMI || isClosing(c)) return undefined;
-    if (c === CH.OPEN || c === CH.LBRACKET) {
-      const end = groupEnd(code, i);
-      if (end < 0) return undefined;
-      i = end - 1;
-    } else if (c === CH.LT) angles++;
-    else if (c === CH.GT && code.charCodeAt(i - 1) !== CH.MINUS) angles--;
-    else if (angles === 0 && whereAt < 0 && isIdentChar(c) && (i === 0 || !isIdentChar(code.charCodeAt(i - 1)))) {
-      let e = i;
-      while (e < code.length && isIdentChar(code.charCodeAt(e))) e++;
-      const word = code.slice(i, e);
-      // `for` before the type (`impl Tr for Foo`), not in a where clause (`where for<'a> ..`).
-      if (word === 'for' && forAt < 0) forAt = i;
-      else if (word === 'where') whereAt = i;
-      i = e - 1;
-    }
-  }
-  if (i >= code.length) return undefined;
+  i = blockOpen(code, i, (start, end) => {
+    if (whereAt >= 0) return;
+    const word = code.slice(start, end);
+    // `for` before the type (`impl Tr for Foo`), not in a where clause (`where for<'a> ..`).
+    if (word === 'for' && forAt < 0) forAt = start;
+    else if (word === 'where') whereAt = start;
+  });
+  if (i < 0) return undefined;
   const close = groupEnd(code, i);
   if (close < 0) return undefined;
   const typeStart = forAt >= 0 ? skipSpace(code, forAt + 3) : headerStart;
@@ -180,24 +163,8 @@ function functionAt(code: string, at: number): { startIndex: number; endIndex: n
   if (code.charCodeAt(i) !== CH.OPEN) return undefined;
   i = groupEnd(code, i);
   if (i < 0) return undefined;
-  // Return type and where clause, up to the body; a brace inside `<..>` (a const argument) is not it.
-  let angles = 0;
-  for (; i < code.length; i++) {
-    const c = code.charCodeAt(i);
-    if (c === CH.LBRACE) {
-      if (angles > 0) return undefined;
-      break;
-    }
-    if (c === CH.SEMI || isClosing(c)) return undefined;
-    if (c === CH.OPEN || c === CH.LBRACKET) {
-      const end = groupEnd(code, i);
-      if (end < 0) return undefined;
-      i = end - 1;
-    } else if (c === CH.LT) angles++;
-    else if (c === CH.GT && code.charCodeAt(i - 1) !== CH.MINUS) angles--;
-  }
-  if (i >= code.length) return undefined;
-  const bodyStart = i;
+  const bodyStart = blockOpen(code, i);
+  if (bodyStart < 0) return undefined;
   const bodyEnd = groupEnd(code, bodyStart);
   if (bodyEnd < 0) return undefined;
   // Modifiers belong to the item: `pub(crate) const unsafe fn`.
@@ -220,6 +187,33 @@ function functionAt(code: string, at: number): { startIndex: number; endIndex: n
     } else break;
   }
   return { startIndex, endIndex: bodyEnd, nameStart, nameEnd, bodyStart, bodyEnd };
+}
+
+/**
+ * The `{` opening the block after an item's header from `from` on (a signature's return type and
+ * where clause, an impl's types); -1 at a `;`, an unbalanced bracket, or a brace inside `<..>` (a
+ * const argument). `word` sees each word outside brackets and angles.
+ */
+function blockOpen(code: string, from: number, word?: (start: number, end: number) => void): number {
+  let angles = 0;
+  for (let i = from; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    if (c === CH.LBRACE) return angles > 0 ? -1 : i;
+    if (c === CH.SEMI || isClosing(c)) return -1;
+    if (c === CH.OPEN || c === CH.LBRACKET) {
+      const end = groupEnd(code, i);
+      if (end < 0) return -1;
+      i = end - 1;
+    } else if (c === CH.LT) angles++;
+    else if (c === CH.GT && code.charCodeAt(i - 1) !== CH.MINUS) angles--;
+    else if (word && angles === 0 && isIdentChar(c) && (i === 0 || !isIdentChar(code.charCodeAt(i - 1)))) {
+      let end = i;
+      while (end < code.length && isIdentChar(code.charCodeAt(end))) end++;
+      word(i, end);
+      i = end - 1;
+    }
+  }
+  return -1;
 }
 
 /** After the bracket that closes the one at `open`; -1 when unbalanced. */
