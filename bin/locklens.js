@@ -13,4 +13,5 @@ try {
   }
   throw err;
 }
+cli.dropOutputOnClosedPipe();
 cli.main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

@@ -477,3 +477,21 @@ describe('worker threads', () => {
     }
   });
 });
+
+test('output into a pipe the reader closes early (`| head`) ends quietly with the command\'s own status', async (t) => {
+  const { spawn } = await import('node:child_process');
+  // More output than a pipe holds (64 KiB), so the writer is still writing when the pipe closes.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'locklens-pipe-'));
+  const fns = Array.from({ length: 600 }, (_, i) => `pub fn f${i}(m: &Mutex<u32>) -> u32 { let g = m.lock().unwrap(); *g + ${i} }`);
+  fs.writeFileSync(path.join(dir, 'lib.rs'), `use std::sync::Mutex;\n${fns.join('\n')}\n`);
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [CLI, 'regions', path.join(dir, 'lib.rs'), '--format', 'json'], { cwd: ROOT });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  // Read one chunk, then close the pipe, as `head -c` does.
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  noStack(stderr);
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
+});

@@ -183,7 +183,19 @@ export function sortFindings(findings: Finding[]): void {
   findings.sort((a, b) => a.file.localeCompare(b.file) || a.range.start.line - b.range.start.line || a.range.start.column - b.range.start.column || a.rule.localeCompare(b.rule));
 }
 
+/**
+ * `locklens regions . | head`: once the reader closes the pipe, the rest of the output is dropped
+ * quietly and the exit status stays the command's own (Node reports a closed pipe as an 'error'
+ * event on stdout, which would otherwise end the process with a stack trace).
+ */
+export function dropOutputOnClosedPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 if (require.main === module) {
+  dropOutputOnClosedPipe();
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
