@@ -7,7 +7,7 @@
 // closure body followed by a method call, `=>` where a body should end) returns undefined and
 // the caller asks the tree.
 
-import { CH, isClosing, isIdentChar, isOpening, skipSpace, skipSpaceBack, wordStart } from './lexical';
+import { CH, groupEnd, isClosing, isIdentChar, isOpening, skipSpace, skipSpaceBack, wordStart } from './lexical';
 import { runsInPlaceName } from './syntax';
 
 /** A closure (or async block) of a body: where it is, whether it runs in place, which argument it is. */
@@ -107,7 +107,7 @@ function asyncBlockAt(code: string, i: number, stack: Frame[]): ClosureSpan | un
   let k = skipSpace(code, i + 5);
   if (code.startsWith('move', k) && !isIdentChar(code.charCodeAt(k + 4))) k = skipSpace(code, k + 4);
   if (code.charCodeAt(k) !== CH.LBRACE) return undefined;
-  const end = groupEnd(code, k);
+  const end = closedGroupEnd(code, k);
   const span: ClosureSpan = { startIndex: i, endIndex: end, inPlace: false };
   // `async { .. }.await` runs here.
   const dot = skipSpace(code, end);
@@ -131,19 +131,11 @@ function placeInCall(code: string, span: ClosureSpan, stack: Frame[]): void {
   if (callee.nameOffset !== undefined) span.argOf = { nameOffset: callee.nameOffset, index: frame.commas };
 }
 
-/** After the bracket group opening at `i`. */
-function groupEnd(code: string, i: number): number {
-  let depth = 0;
-  for (let j = i; j < code.length; j++) {
-    const c = code.charCodeAt(j);
-    if (isOpening(c)) depth++;
-    else if (isClosing(c)) {
-      depth--;
-      if (depth === 0) return j + 1;
-      if (depth < 0) break;
-    }
-  }
-  throw new Unclear();
+/** After the bracket group opening at `i`; the text is unclear when it does not close. */
+function closedGroupEnd(code: string, i: number): number {
+  const end = groupEnd(code, i);
+  if (end < 0) throw new Unclear();
+  return end;
 }
 
 /** After the `>` that closes the `<` at `i` (a turbofish: only types inside). */
@@ -155,7 +147,7 @@ function angleEnd(code: string, i: number): number {
     else if (c === CH.GT && code.charCodeAt(j - 1) !== CH.MINUS) {
       depth--;
       if (depth === 0) return j + 1;
-    } else if (isOpening(c)) j = groupEnd(code, j) - 1;
+    } else if (isOpening(c)) j = closedGroupEnd(code, j) - 1;
     else if (c === CH.SEMI || isClosing(c)) break;
   }
   throw new Unclear();
@@ -163,14 +155,18 @@ function angleEnd(code: string, i: number): number {
 
 /** For a `!` at `i` that invokes a macro (`name!(`, `name! [`), the end of its arguments; else -1. */
 function macroArgumentsEnd(code: string, i: number): number {
+  const open = macroArgumentsOpen(code, i);
+  return open < 0 ? -1 : closedGroupEnd(code, open);
+}
+
+/** For a `!` at `i` that invokes a macro (`name!(`, `name! [`), the bracket opening its arguments; else -1. */
+export function macroArgumentsOpen(code: string, i: number): number {
   const before = skipSpaceBack(code, i - 1);
   if (before < 0 || !isIdentChar(code.charCodeAt(before))) return -1;
   const word = code.slice(wordStart(code, before), before + 1);
   if (NOT_CALLEES.has(word)) return -1; // `if !(..)`
   const open = skipSpace(code, i + 1);
-  const o = code.charCodeAt(open);
-  if (!isOpening(o)) return -1;
-  return groupEnd(code, open);
+  return isOpening(code.charCodeAt(open)) ? open : -1;
 }
 
 /**
@@ -204,7 +200,7 @@ function closureAt(code: string, i: number, stack: Frame[]): { span: ClosureSpan
     for (; j < code.length; j++) {
       const c = code.charCodeAt(j);
       if (c === CH.PIPE) break;
-      if (isOpening(c)) j = groupEnd(code, j) - 1;
+      if (isOpening(c)) j = closedGroupEnd(code, j) - 1;
       else if (isClosing(c) || c === CH.SEMI) return undefined;
     }
     if (j >= code.length) return undefined;
@@ -216,10 +212,10 @@ function closureAt(code: string, i: number, stack: Frame[]): { span: ClosureSpan
     // `|x| -> T { .. }`: the body must be a block.
     b = code.indexOf('{', b);
     if (b < 0) return undefined;
-    end = groupEnd(code, b);
+    end = closedGroupEnd(code, b);
     if (followsOn(code, end)) return undefined;
   } else if (code.charCodeAt(b) === CH.LBRACE) {
-    end = groupEnd(code, b);
+    end = closedGroupEnd(code, b);
     // `|| { .. }.await`, `|x| { .. } + 1`: the body may go on past the block.
     if (followsOn(code, end)) return undefined;
   } else {
@@ -243,7 +239,7 @@ function expressionEnd(code: string, i: number): number {
   for (let j = i; j < code.length; j++) {
     const c = code.charCodeAt(j);
     if (isOpening(c)) {
-      j = groupEnd(code, j) - 1;
+      j = closedGroupEnd(code, j) - 1;
       continue;
     }
     if (c === CH.COLON && code.charCodeAt(j + 1) === CH.COLON && code.charCodeAt(skipSpace(code, j + 2)) === CH.LT) {

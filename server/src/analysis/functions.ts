@@ -5,7 +5,7 @@ import type { CallSite, FileDeclarations, FunctionDecl, FunctionSummary } from '
 import { acquireMethod, lockTypeOf, UNTYPED_LOCK_METHODS, type AcquireMethod } from './locktypes';
 import type { Acquisition, Edition, GuardMode, LockType, Range } from './model';
 import { ENTRY_PASS_THROUGH, guardShape, isAlive, isDropCall, RegionBuilder } from './regions';
-import { CrateView, FunctionResolver, peel } from './resolve';
+import { CrateView, FunctionResolver, peel, push } from './resolve';
 import { Scopes } from './scopes';
 import { textClosures, type ClosureSpan } from './closures';
 import { textNestedFunctions, type NestedFunctionText } from './nested';
@@ -889,12 +889,6 @@ function guardCallIndex(view: CrateView): GuardCallIndex {
   idx = { re, byName, declaredTypeNames, aliases, mentions: new Map() };
   guardCallIndexes.set(view, idx);
   return idx;
-}
-
-function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
-  const l = m.get(k);
-  if (l) l.push(v);
-  else m.set(k, [v]);
 }
 
 /**

@@ -82,6 +82,17 @@ export function trimSpan(code: string, from: number, to: number): [number, numbe
 }
 
 /** Start of the identifier that ends at `end` (inclusive). */
+/** After the bracket that closes the one at `open` (`(`, `[` or `{`, any kind closing any); -1 when unbalanced. */
+export function groupEnd(code: string, open: number): number {
+  let depth = 0;
+  for (let j = open; j < code.length; j++) {
+    const c = code.charCodeAt(j);
+    if (isOpening(c)) depth++;
+    else if (isClosing(c) && --depth === 0) return j + 1;
+  }
+  return -1;
+}
+
 export function wordStart(code: string, end: number): number {
   let s = end;
   while (s > 0 && isIdentChar(code.charCodeAt(s - 1))) s--;

@@ -9,7 +9,8 @@
 // Self type or no body), macro definitions and metavariables, a raw name, braces in a signature,
 // unbalanced brackets.
 
-import { CH, isClosing, isIdentChar, isOpening, skipSpace, skipSpaceBack, wordStart } from './lexical';
+import { macroArgumentsOpen } from './closures';
+import { CH, groupEnd, isClosing, isIdentChar, isOpening, skipSpace, skipSpaceBack, wordStart } from './lexical';
 
 /** A function item declared in a body; offsets are the file's. */
 export interface NestedFunctionText {
@@ -32,8 +33,6 @@ const FN_RE = /\bfn\s+[A-Za-z_]/g;
 /** Words that start an item whose functions the tree places differently (or always a macro). */
 const ITEM_WORDS_RE = /\b(impl|trait|extern|union|macro_rules)\b/g;
 const MODIFIERS = new Set(['pub', 'async', 'const', 'unsafe', 'default']);
-/** Words before `!(` that are not a macro name (`if !(a)`). */
-const NOT_MACRO_NAMES = new Set(['if', 'while', 'match', 'return', 'in', 'for', 'let', 'else', 'break', 'move', 'loop', 'as', 'mut', 'ref', 'yield', 'unsafe', 'await']);
 
 /**
  * The outermost functions declared in `code` (a body as codeMarkingLiterals leaves it, starting
@@ -129,11 +128,10 @@ function implBlockAt(code: string, at: number): ImplBlock | undefined {
 function macroAndAttributeGroups(code: string): Array<[number, number]> | undefined {
   const out: Array<[number, number]> = [];
   for (let i = code.indexOf('!'); i >= 0; i = code.indexOf('!', i + 1)) {
-    const open = skipSpace(code, i + 1);
-    if (!isOpening(code.charCodeAt(open))) continue;
     const before = skipSpaceBack(code, i - 1);
-    const isAttribute = before >= 0 && code.charCodeAt(before) === CH.HASH; // `#![..]`
-    if (!isAttribute && (before < 0 || !isIdentChar(code.charCodeAt(before)) || NOT_MACRO_NAMES.has(code.slice(wordStart(code, before + 1), before + 1)))) continue;
+    const attributeOpen = before >= 0 && code.charCodeAt(before) === CH.HASH ? skipSpace(code, i + 1) : -1; // `#![..]`
+    const open = attributeOpen >= 0 && isOpening(code.charCodeAt(attributeOpen)) ? attributeOpen : macroArgumentsOpen(code, i);
+    if (open < 0) continue;
     const end = groupEnd(code, open);
     if (end < 0) return undefined;
     out.push([open, end]);
@@ -212,17 +210,6 @@ function blockOpen(code: string, from: number, word?: (start: number, end: numbe
       word(i, end);
       i = end - 1;
     }
-  }
-  return -1;
-}
-
-/** After the bracket that closes the one at `open`; -1 when unbalanced. */
-function groupEnd(code: string, open: number): number {
-  let depth = 0;
-  for (let j = open; j < code.length; j++) {
-    const c = code.charCodeAt(j);
-    if (isOpening(c)) depth++;
-    else if (isClosing(c) && --depth === 0) return j + 1;
   }
   return -1;
 }

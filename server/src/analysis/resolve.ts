@@ -68,7 +68,8 @@ export class CrateView {
 /** A return type that hands out a lock guard: such a function is an acquisition at its call sites. */
 export const GUARD_TYPE_RE = /Guard\b/;
 
-function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+/** Appends `v` to the list of `k`, starting the list when there is none. */
+export function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   const l = m.get(k);
   if (l) l.push(v);
   else m.set(k, [v]);
