@@ -6,6 +6,7 @@
 import type { CrateIndex, FileDeclarations, FunctionSummary } from './api';
 import type { Acquisition, Finding } from './model';
 import { GUARD_TYPE_RE } from './resolve';
+import { QUOTED_LINE } from './rules/context';
 
 export interface FunctionResult {
   acquisitions: Acquisition[];
@@ -159,9 +160,6 @@ export function shiftResult(r: FunctionResult, delta: number, file: string): Fun
   };
   return copy(r) as FunctionResult;
 }
-
-/** How rule messages quote a place (rules/context.ts `at`, and guard-tightening's "last used at line"). */
-const QUOTED_LINE = /\bline (\d+)\b/g;
 
 const declarationPlaces = new WeakMap<CrateIndex, Map<string, string>>();
 

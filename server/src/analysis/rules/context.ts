@@ -33,9 +33,13 @@ export function lineOf(p: Position): number {
   return p.line + 1;
 }
 
+/** How a message names a place. A cached result that moved rewrites these (cache.ts shiftResult). */
 export function at(p: Position): string {
   return `line ${p.line + 1}`;
 }
+
+/** What `at` writes, found in a message. Global: use with `replace`. */
+export const QUOTED_LINE = /\bline (\d+)\b/g;
 
 /** The last release rustc performs on the normal path (not an early exit). */
 export function finalRelease(a: Acquisition) {

@@ -4,7 +4,7 @@
 import type { Finding } from '../model';
 import { comparePos, startOf, walk, type Node } from '../syntax';
 import type { LocalDecl, Scopes } from '../scopes';
-import { finalRelease, indentOfLine, lockLabel, makeFinding, type Rule, type RuleContext } from './context';
+import { at, finalRelease, indentOfLine, lockLabel, makeFinding, type Rule, type RuleContext } from './context';
 
 /** Statements after the last use before we speak up. */
 export const TIGHTENING_MIN_STATEMENTS = 2;
@@ -53,7 +53,7 @@ export const guardTightening: Rule = {
         'information',
         ctx.file,
         a.range,
-        `${lockLabel(a)} guard \`${decl.name}\` is last used at line ${(lastUse ? startOf(lastUse).line : stmt.startPosition.row) + 1} but stays held for ${lines} more lines, until line ${release.position.line + 1}. Release it after its last use with \`drop(${decl.name});\` so other threads are not kept waiting.`,
+        `${lockLabel(a)} guard \`${decl.name}\` is last used at ${at(lastUse ? startOf(lastUse) : { line: stmt.startPosition.row, column: stmt.startPosition.column })} but stays held for ${lines} more lines, until ${at(release.position)}. Release it after its last use with \`drop(${decl.name});\` so other threads are not kept waiting.`,
         { acquisitions: [a.id] },
       );
       f.fixes.push({
