@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { textClosures } from '../../server/src/analysis/closures';
-import { closureSpanOf, needsTree, readBody } from '../../server/src/analysis/functions';
+import { closureSpanOf, needsTree, readBody, type BodyText } from '../../server/src/analysis/functions';
 import { codeMarkingLiterals, codeOnly } from '../../server/src/analysis/lexical';
 import { CrateView } from '../../server/src/analysis/resolve';
 import { scanDeclarations } from '../../server/src/analysis/itemscan';
@@ -401,22 +401,29 @@ describe('calls of guard-returning functions', () => {
   });
 });
 
+/** How the one-shot path reads each function body of a one-file crate (readBody, as the engine calls it), by qualified name. */
+async function readBodies(text: string): Promise<Map<string, BodyText>> {
+  const engine = await getTestEngine();
+  const scanned = engine.scan(text, 'lib.rs');
+  assert.ok(scanned, 'the fixture scans');
+  const view = new CrateView(buildCrateIndex('2021', [scanned.declarations]));
+  const lineStarts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  const out = new Map<string, BodyText>();
+  for (const d of scanned.declarations.functions) {
+    if (!d.bodyRange) continue;
+    const from = lineStarts[d.bodyRange.start.line] + d.bodyRange.start.column;
+    const to = lineStarts[d.bodyRange.end.line] + d.bodyRange.end.column;
+    out.set(d.qualifiedName, readBody(codeOnly(text.slice(from, to)), view, d, scanned.code.slice(from, to), from));
+  }
+  return out;
+}
+
 describe('which bodies may call a guard-returning function (read from the text, before any parse)', () => {
   /** Whether each function of a one-file crate would be parsed, by qualified name. */
   const treeWanted = async (text: string): Promise<Map<string, boolean>> => {
-    const engine = await getTestEngine();
-    const scanned = engine.scan(text, 'lib.rs');
-    assert.ok(scanned, 'the fixture scans');
-    const view = new CrateView(buildCrateIndex('2021', [scanned.declarations]));
-    const lineStarts = [0];
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
     const out = new Map<string, boolean>();
-    for (const d of scanned.declarations.functions) {
-      if (!d.bodyRange) continue;
-      const from = lineStarts[d.bodyRange.start.line] + d.bodyRange.start.column;
-      const to = lineStarts[d.bodyRange.end.line] + d.bodyRange.end.column;
-      out.set(d.qualifiedName, needsTree(readBody(codeOnly(text.slice(from, to)), view, d)));
-    }
+    for (const [name, body] of await readBodies(text)) out.set(name, needsTree(body));
     return out;
   };
 
@@ -536,17 +543,8 @@ describe('functions declared inside a body, read from the text (a body that take
   });
 
   test('plain bodies are read from the text; bodies the text cannot place are parsed', async () => {
-    const engine = await getTestEngine();
-    const scanned = engine.scan(fixture, 'lib.rs')!;
-    const view = new CrateView(buildCrateIndex('2021', [scanned.declarations]));
-    const lineStarts = [0];
-    for (let i = fixture.indexOf('\n'); i >= 0; i = fixture.indexOf('\n', i + 1)) lineStarts.push(i + 1);
-    const read = (name: string) => {
-      const d = scanned.declarations.functions.find((f) => f.qualifiedName === name)!;
-      const from = lineStarts[d.bodyRange!.start.line] + d.bodyRange!.start.column;
-      const to = lineStarts[d.bodyRange!.end.line] + d.bodyRange!.end.column;
-      return readBody(codeOnly(fixture.slice(from, to)), view, d, scanned.code.slice(from, to), from);
-    };
+    const bodies = await readBodies(fixture);
+    const read = (name: string) => bodies.get(name)!;
     const nestedNames = (name: string) => read(name).nestedFns?.map((n) => n.name);
     assert.deepEqual(nestedNames('plain'), ['helper']);
     assert.deepEqual(nestedNames('modifiers'), ['a', 'c']);
