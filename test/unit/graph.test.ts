@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import type { LockGraph } from '../../server/src/analysis/graph';
+import { LockGraphEngine, type LockGraph } from '../../server/src/analysis/graph';
 import type { Edition, Finding } from '../../server/src/analysis/model';
 import { checkWorkspace } from '../../server/src/workspace/check';
 import { discoverWorkspace } from '../../server/src/workspace/discover';
@@ -188,6 +188,72 @@ describe('lock graph', () => {
     const { graph } = await analyse(dir);
     assert.deepEqual(cycleLocks(graph), ['Chan.items Chan.other']);
     assert.ok(!graph.nodes.some((n) => n.id.endsWith('()')), graph.nodes.map((n) => n.id).join(', '));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a graph built once resolves only the calls locks reach, and equals one built by the editor\'s engine', async () => {
+    for (const dir of [...fs.readdirSync(FIX).map((n) => path.join(FIX, n)), path.join(ROOT, 'examples', 'demo-crate')]) {
+      const { result } = await analyse(dir);
+      const once = new LockGraphEngine({ once: true });
+      assert.deepStrictEqual(workspaceGraph(result, once), workspaceGraph(result, new LockGraphEngine()), dir);
+      // A callback run under a guard (`closures`): every caller's closures count, so every call is resolved.
+      if (dir.endsWith('closures')) assert.equal(once.lastStats.resolved, result.crates[0].files.reduce((k, f) => k + f.functions.length, 0));
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'locklens-graph-'));
+    fs.mkdirSync(path.join(dir, 'src'));
+    fs.writeFileSync(path.join(dir, 'Cargo.toml'), '[package]\nname = "reach"\nversion = "0.1.0"\nedition = "2021"\n');
+    fs.writeFileSync(
+      path.join(dir, 'src', 'lib.rs'),
+      [
+        'use std::sync::Mutex;',
+        'pub static A: Mutex<u32> = Mutex::new(0);',
+        'pub static B: Mutex<u32> = Mutex::new(0);',
+        'pub fn take_b() { *B.lock().unwrap() += 1; }',
+        'pub fn relay() { take_b(); }',
+        'pub fn hold() { let _a = A.lock().unwrap(); relay(); }',
+        'pub fn parse(s: &str) -> u32 { s.len() as u32 }',
+        'pub fn show(x: u32) -> String { x.to_string() }',
+        'pub fn run() -> String { show(parse("x")) }',
+        '',
+      ].join('\n'),
+    );
+    const { result } = await analyse(dir);
+    const once = new LockGraphEngine({ once: true });
+    const graph = workspaceGraph(result, once);
+    assert.deepStrictEqual(graph, workspaceGraph(result, new LockGraphEngine()));
+    assert.ok(graph.edges.some((e) => e.from === 'A' && e.to === 'B'));
+    // take_b and hold take locks, relay is called under one; parse, show and run are never read.
+    assert.equal(once.lastStats.resolved, 3);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a caller that takes no lock still orders locks when its closure runs under a callee\'s guard', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'locklens-graph-'));
+    fs.mkdirSync(path.join(dir, 'src'));
+    fs.writeFileSync(path.join(dir, 'Cargo.toml'), '[package]\nname = "callback"\nversion = "0.1.0"\nedition = "2021"\n');
+    fs.writeFileSync(
+      path.join(dir, 'src', 'lib.rs'),
+      [
+        'use std::sync::Mutex;',
+        'pub struct Store { state: Mutex<u32>, index: Mutex<u32> }',
+        'impl Store {',
+        '    fn with_state<R>(&self, f: impl FnOnce(&mut u32) -> R) -> R { let mut s = self.state.lock().unwrap(); f(&mut s) }',
+        '    fn bump_index(&self) { *self.index.lock().unwrap() += 1; }',
+        '    fn relay(&self) { self.bump_index(); }',
+        '    pub fn reindex(&self) { self.with_state(|_s| self.relay()); }',
+        '    pub fn rebuild(&self) { let _i = self.index.lock().unwrap(); self.with_state(|_s| ()); }',
+        '    pub fn unrelated(&self) -> u32 { 1 + 1 }',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const { result } = await analyse(dir);
+    const once = new LockGraphEngine({ once: true });
+    const graph = workspaceGraph(result, once);
+    assert.deepStrictEqual(graph, workspaceGraph(result, new LockGraphEngine()));
+    assert.deepEqual(cycleLocks(graph), ['Store.index Store.state']);
+    const edge = graph.edges.find((e) => e.from === 'Store.state' && e.to === 'Store.index')!;
+    assert.deepEqual(edge.evidence[0].calls.map((c) => c.callee), ['Store::with_state', 'Store::relay', 'Store::bump_index']);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -8,7 +8,7 @@ import * as path from 'path';
 import type { CheckResult } from './check';
 
 /** `engine`: pass the one used for this workspace before to update its graph instead of building it anew. */
-export function workspaceGraph(result: CheckResult, engine: LockGraphEngine = new LockGraphEngine()): LockGraph {
+export function workspaceGraph(result: CheckResult, engine: LockGraphEngine = new LockGraphEngine({ once: true })): LockGraph {
   const files = result.crates.flatMap((c) => {
     const byFile = new Map(c.declarations.map((d) => [d.file, d]));
     return c.files.map((analysis) => ({

@@ -147,6 +147,19 @@ class FnState implements FunctionNode {
   }
 }
 
+/** A function's resolved calls, and its out-edges: the calls that run as part of it. */
+function setCalls(fn: FnState, resolved: Array<Array<ResolvedCall<FnState>>>): void {
+  fn.resolved = resolved;
+  fn.out = [];
+  fn.summary.calls.forEach((call, ci) => {
+    if (call.deferred) return;
+    for (const r of resolved[ci]) {
+      if (r.callee === fn) continue;
+      fn.out.push({ caller: fn, callee: r.callee, call, may: r.may });
+    }
+  });
+}
+
 const importKeys = new WeakMap<FileDeclarations, string>();
 
 function importsKey(d: FileDeclarations | undefined): string {
@@ -173,6 +186,13 @@ export class LockGraphEngine {
   private last: { input: LockGraphFile[]; graph: LockGraph } | undefined;
   /** What the last update recomputed (for benchmarks and tests). */
   lastStats = { reset: false, changedFiles: 0, kept: 0, resolved: 0, seeds: 0, reach: 0, contributions: 0 };
+
+  /**
+   * `once`: the graph is built once and not updated (a CLI run). Every update then starts over,
+   * and only the calls that can matter are resolved (see `demanded`), so functions that take no
+   * lock and are not called under one cost no call resolution at all. The result is the same.
+   */
+  constructor(private readonly options: { once?: boolean } = {}) {}
 
   private newResolver(): CallResolver<FnState> {
     return new CallResolver<FnState>((n) => n.file.pos * 1_048_576 + n.idx);
@@ -219,7 +239,7 @@ export class LockGraphEngine {
     let changed = this.diff(inFiles, keys);
     // kept: functions of changed files whose state stayed as it was (same summary, same place).
     const stats = { reset: false, changedFiles: 0, kept: 0, resolved: 0, seeds: 0, reach: 0, contributions: 0 };
-    if (!changed || this.files.length === 0 || changed.count > Math.max(1, inFiles.length * RESET_SHARE)) {
+    if (this.options.once || !changed || this.files.length === 0 || changed.count > Math.max(1, inFiles.length * RESET_SHARE)) {
       this.reset();
       stats.reset = true;
       changed = this.diff(inFiles, keys)!;
@@ -384,7 +404,12 @@ export class LockGraphEngine {
 
     // Calls whose targets may have changed: every call of a changed file, calls to the names
     // it declares (or declared), or every call if the set of crate names changed.
-    if (allCrates) for (const fn of this.byFnKey.values()) toResolve.add(fn);
+    const demanded = this.options.once ? this.demanded() : undefined;
+    if (demanded) {
+      toResolve.clear();
+      stats.resolved = demanded.length;
+    }
+    else if (allCrates) for (const fn of this.byFnKey.values()) toResolve.add(fn);
     else {
       // A scan of every call's name: cheaper than keeping an index of them up to date.
       if (affectedNames.size > 0) {
@@ -413,20 +438,12 @@ export class LockGraphEngine {
         continue;
       }
       // Re-point edges at the current call objects (an unchanged summary still comes as a new object).
-      fn.resolved = resolved;
-      fn.out = [];
-      fn.summary.calls.forEach((call, ci) => {
-        if (call.deferred) return;
-        for (const r of resolved[ci]) {
-          if (r.callee === fn) continue;
-          fn.out.push({ caller: fn, callee: r.callee, call, may: r.may });
-        }
-      });
+      setCalls(fn, resolved);
     }
     stats.seeds = seeds.size;
 
     // Reach: the seeds and every function that reaches one within MAX_CHAIN calls.
-    const reach: FnState[] = stats.reset ? this.files.flatMap((f) => f.fns) : [...seeds];
+    const reach: FnState[] = demanded ?? (stats.reset ? this.files.flatMap((f) => f.fns) : [...seeds]);
     const depth = new Map<FnState, number>();
     if (!stats.reset) for (const s of seeds) depth.set(s, 0);
     for (let i = 0; i < reach.length && !stats.reset; i++) {
@@ -455,6 +472,37 @@ export class LockGraphEngine {
     // stale, the next update starts over so that memory stays bounded in long sessions.
     if (this.lockIndex.size > 4 * graph.nodes.length + 256) this.configKey = undefined;
     return graph;
+  }
+
+  /**
+   * For a graph built once: the functions whose calls are resolved, with their calls resolved.
+   * Only a function that takes locks adds edges or findings of its own: a function that takes
+   * none holds no guard at its calls, so what it reaches is read only by the functions that call
+   * it. Those are the functions that take locks and everything they call, transitively, each
+   * call resolved exactly as an update from scratch resolves it. The one exception: a function
+   * that runs a callback parameter under its guards gets edges from its callers' closures, so
+   * then every function's calls are resolved. The calls of the others are never read, which
+   * lets the engine compute them lazily (`FunctionSummary.calls`).
+   */
+  private demanded(): FnState[] {
+    const all = this.files.flatMap((f) => f.fns);
+    const takesLocks = all.filter((fn) => fn.summary.acquisitions.length > 0 || (fn.summary.deferredAcquisitions?.length ?? 0) > 0);
+    const runsCallbacks = takesLocks.some((fn) => fn.summary.calls.some((c) => c.paramIndex !== undefined && c.heldGuards.length > 0));
+    const order = runsCallbacks ? all : takesLocks;
+    const listed = new Set(order);
+    for (let i = 0; i < order.length; i++) {
+      const fn = order[i];
+      const resolved = fn.summary.calls.map((call) => this.resolver.resolve(fn, call));
+      setCalls(fn, resolved);
+      for (const o of resolved) {
+        for (const r of o) {
+          if (listed.has(r.callee)) continue;
+          listed.add(r.callee);
+          order.push(r.callee);
+        }
+      }
+    }
+    return order;
   }
 
   /** Which files changed since the last update (by object identity); undefined when the order of kept files changed. */

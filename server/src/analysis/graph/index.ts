@@ -3,7 +3,7 @@
 // acquisition). From it: lock-order cycles, double locks through calls, and violations of a
 // declared lock hierarchy. Plain data in, plain data out.
 //
-// `buildLockGraph` builds it once; a `LockGraphEngine` kept between edits updates it and
+// `buildLockGraph` builds it once (resolving only the calls locks can reach); a `LockGraphEngine` kept between edits updates it and
 // recomputes only what an edit can change (see engine.ts), with the same result.
 
 import { LockGraphEngine } from './engine';
@@ -15,5 +15,5 @@ export { findCycles } from './findings';
 export type { CallStep, Evidence, LockCycle, LockEdge, LockGraph, LockGraphFile, LockGraphInput, LockNode } from './types';
 
 export function buildLockGraph(input: LockGraphInput): LockGraph {
-  return new LockGraphEngine().update(input);
+  return new LockGraphEngine({ once: true }).update(input);
 }
