@@ -85,6 +85,16 @@ export async function analyze(text: string, opts: AnalyzeOptions = {}): Promise<
       assert.deepStrictEqual(scanned.declarations, decls[0], 'scanned declarations differ from the tree\'s');
       assert.deepStrictEqual(oneShot.analyzeFile(scanned, file, index, options), result, 'the scanned file\'s analysis differs from the parsed one\'s');
     }
+    // The one-shot engine on the whole tree too, compared only once the tree is freed: calls it
+    // finds when they are first read must not need the tree.
+    const whole = oneShot.parse(text);
+    let late: FileAnalysis;
+    try {
+      late = oneShot.analyzeFile(whole, file, index, options);
+    } finally {
+      whole.dispose();
+    }
+    assert.deepStrictEqual(late, result, 'the one-shot engine\'s analysis of the tree differs from the editor engine\'s');
     return result;
   } finally {
     parsed.dispose();

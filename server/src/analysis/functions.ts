@@ -10,7 +10,7 @@ import { Scopes } from './scopes';
 import { textClosures, type ClosureSpan } from './closures';
 import { textNestedFunctions, type NestedFunctionText } from './nested';
 import { firstWhere } from './sorted';
-import { CH, codeOnly, isClosing, isOpening, skipSpaceBack, wordStart } from './lexical';
+import { CH, codeOnly, isClosing, isOpening, skipSpace, skipSpaceBack, wordStart } from './lexical';
 import { field, methodCall, pathCall, rangeOf, runsInPlace, startOf, type Node } from './syntax';
 
 const ACQUIRE_NAMES = new Set([
@@ -240,6 +240,11 @@ export interface FunctionFacts {
   nodes: Map<string, { call: Node; guardExpr: Node; receiver: Node; bindingDecl?: import('./scopes').LocalDecl; closure?: Node }>;
   awaits: AwaitPoint[];
   calls: CallFact[];
+  /**
+   * The calls are not found yet: reading `calls` finds them. Only for a function that takes no
+   * lock and calls none of its parameters, whose calls only the lock graph may read.
+   */
+  readonly callsPending?: boolean;
   scopes: Scopes;
   /** Acquisitions inside closures that run later (spawned), not when this function runs. */
   deferred: Set<string>;
@@ -349,6 +354,11 @@ export function offsetAt(file: FileText, line: number, column: number): number {
 export interface FileText {
   text: string;
   lineStarts: number[] | undefined;
+  /**
+   * The results are read once (a one-shot check, not an editor): the calls of a function that
+   * takes no lock are found only if something reads them (see `FunctionFacts.callsPending`).
+   */
+  lazyCalls?: boolean;
   parseFragment?: FragmentParser;
   /** `codeOnly(text)` when the caller has it for the whole file; else each body is blanked alone. */
   code?: string;
@@ -498,7 +508,8 @@ class LazyFacts implements FunctionFacts {
   acquisitions: Acquisition[] = [];
   nodes: FunctionFacts['nodes'] = new Map();
   awaits: AwaitPoint[] = [];
-  calls: CallFact[] = [];
+  private callList: CallFact[] = [];
+  private findCalls: (() => void) | undefined = undefined;
   deferred = NO_DEFERRED as Set<string>;
   nestedText: NestedFunctionInfo | undefined;
   nested: Array<Node | NestedFunctionText> = [];
@@ -513,6 +524,27 @@ class LazyFacts implements FunctionFacts {
 
   get node(): Node {
     return this.fnNode();
+  }
+
+  get calls(): CallFact[] {
+    const find = this.findCalls;
+    this.findCalls = undefined;
+    find?.();
+    return this.callList;
+  }
+
+  set calls(calls: CallFact[]) {
+    this.findCalls = undefined;
+    this.callList = calls;
+  }
+
+  get callsPending(): boolean {
+    return this.findCalls !== undefined;
+  }
+
+  /** `find` sets `calls` when they are first read. */
+  callsLater(find: () => void): void {
+    this.findCalls = find;
   }
 }
 
@@ -542,9 +574,24 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
         : bodyStructure(site, code);
   const { nested, closures } = structure;
   facts.nested = nested;
-  const inNested = (offset: number) => nested.some((n) => n.startIndex <= offset && offset < n.endIndex);
-  const allCalls = scanCalls(code, bodyStart, file, resolver, decl);
-  const scanned = nested.length > 0 ? allCalls.filter((c) => !inNested(c.nameOffset)) : allCalls;
+  // Offsets, not nodes: calls found later must not read a tree that may be freed by then.
+  const nestedSpans = nested.map((n) => ({ startIndex: n.startIndex, endIndex: n.endIndex }));
+  const inNested = (offset: number) => nestedSpans.some((n) => n.startIndex <= offset && offset < n.endIndex);
+  const params = decl?.params.filter((p) => p.name !== 'self') ?? [];
+  const scanCallsOutsideNested = () => {
+    const all = scanCalls(code, bodyStart, file, resolver, decl);
+    return nestedSpans.length > 0 ? all.filter((c) => !inNested(c.nameOffset)) : all;
+  };
+  // Without a lock, the calls hold no guard and, unless a parameter is called, need no tree: what
+  // is left (the closures around them) is the text's, so they can wait until someone asks.
+  if (file.lazyCalls && !anyCandidate && !callsAParameter(code, params)) {
+    facts.callsLater(() => {
+      facts.calls = scanCallsOutsideNested();
+      placeCalls(facts, closures, params, NO_TREE, resolver, scopes);
+    });
+    return facts;
+  }
+  const scanned = scanCallsOutsideNested();
   let bodyCache: Node | undefined;
   const body = () => (bodyCache ??= field(fnNode(), 'body')!);
   let regionsCache: RegionBuilder | undefined;
@@ -664,6 +711,38 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
     const a = record(acq, { range, callRange: rangeOf(n), unwrap, fnLabel }, region);
     facts.nodes.set(a.id, { call: n, guardExpr: shape.guardExpr, receiver: acq.receiver, bindingDecl: region.bindingDecl, closure });
   }
+  placeCalls(facts, closures, params, body, resolver, scopes);
+  return facts;
+}
+
+/**
+ * Whether the body may call one of its parameters (`f(x)`, `f::<T>(x)`): such a call is placed
+ * from the tree (`paramIndex`). Parameters bound by a pattern have no name to call.
+ */
+function callsAParameter(code: string, params: FunctionDecl['params']): boolean {
+  for (const p of params) {
+    if (!IDENTIFIER.test(p.name)) continue;
+    for (let at = code.indexOf(p.name); at >= 0; at = code.indexOf(p.name, at + 1)) {
+      const next = skipSpace(code, at + p.name.length);
+      if ((code[next] === '(' || code.startsWith('::', next)) && wordStart(code, at) === at) return true;
+    }
+  }
+  return false;
+}
+
+const IDENTIFIER = /^(r#)?[A-Za-z_]\w*$/;
+
+/** For calls found without a tree: there is none to read (see the conditions of `callsLater`). */
+const NO_TREE = (): Node => {
+  throw new Error('internal: a call found from the text asked for its syntax tree');
+};
+
+/**
+ * Completes `facts.calls`: the guards alive at each, the tree's details for those made under a
+ * guard, whether a closure runs it (in place or later), callbacks run through a parameter, and
+ * the calls inside each closure argument.
+ */
+function placeCalls(facts: FunctionFacts, closures: ClosureSpan[], params: FunctionDecl['params'], body: () => Node, resolver: FunctionResolver, scopes: Scopes): void {
   // Closures that run later (spawned threads and tasks, stored callbacks) do not run under the
   // guards around them, and what they lock is not locked by this function's caller.
   const deferred = closures.filter((c) => !c.inPlace);
@@ -679,7 +758,6 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
     acqDeferred.set(a.id, around);
     if (around) (facts.deferred === NO_DEFERRED ? (facts.deferred = new Set()) : facts.deferred).add(a.id);
   }
-  const params = decl?.params.filter((p) => p.name !== 'self') ?? [];
   // Calls are sorted by offset: each closure covers a run of them, found by binary search, so
   // bodies with many closures and calls cost their sum, not their product.
   const firstCallAt = (offset: number) => firstWhere(facts.calls, (c) => c.nameOffset >= offset);
@@ -742,7 +820,6 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
       if (acquisitions.length > 0 || calls.length > 0) (c.closureArgs ??= []).push({ index, acquisitions, calls });
     }
   }
-  return facts;
 }
 
 /** `outer::inner` for a function nested in another function's body. */
@@ -1055,19 +1132,45 @@ function callFact(call: Node, resolver: FunctionResolver): CallFact | undefined 
   return undefined;
 }
 
+/** A placeholder, replaced before the summary is handed out. */
+const NO_CALLS: CallSite[] = [];
+
+function callSites(calls: CallFact[]): CallSite[] {
+  return calls.map(({ node: _n, receiverLock: _l, nameOffset: _o, ...rest }) => rest);
+}
+
+/**
+ * Sets `summary.calls` to be found when first read: an own enumerable property all the same, so
+ * that copies (`JSON.stringify`, `structuredClone`, a worker's message) and comparisons see the
+ * calls as if they had been found at once.
+ */
+function callsWhenRead(summary: FunctionSummary, f: FunctionFacts): void {
+  const settle = (calls: CallSite[]) => Object.defineProperty(summary, 'calls', { value: calls, writable: true, enumerable: true, configurable: true });
+  Object.defineProperty(summary, 'calls', {
+    get: () => {
+      const calls = callSites(f.calls);
+      settle(calls);
+      return calls;
+    },
+    set: settle,
+    enumerable: true,
+    configurable: true,
+  });
+}
+
 export function summarize(f: FunctionFacts, file: string): FunctionSummary {
   const decl = f.decl;
   const text = f.nestedText;
   const nameRange = () => rangeOf(field(f.node, 'name') ?? f.node);
   const returned = f.acquisitions.find((a) => a.holder.kind === 'returned' && a.releases.some((r) => r.reason.startsWith('returned')));
-  return {
+  const summary: FunctionSummary = {
     qualifiedName: f.qualifiedName,
     file,
     range: decl ? decl.range : text ? text.range : rangeOf(f.node),
     nameRange: decl ? decl.nameRange : text ? text.nameRange : nameRange(),
     acquisitions: f.acquisitions.filter((a) => !f.deferred.has(a.id)).map((a) => a.id),
     deferredAcquisitions: f.acquisitions.filter((a) => f.deferred.has(a.id)).map((a) => a.id),
-    calls: f.calls.map(({ node: _n, receiverLock: _l, nameOffset: _o, ...rest }) => rest),
+    calls: f.callsPending ? NO_CALLS : callSites(f.calls),
     returnsGuard: returned ? { lock: returned.lock, mode: returned.mode } : undefined,
     name: decl ? decl.name : text ? text.name : field(f.node, 'name')?.text ?? '?',
     selfType: decl ? decl.selfType : text ? text.selfType : implSelfType(f.node),
@@ -1075,4 +1178,6 @@ export function summarize(f: FunctionFacts, file: string): FunctionSummary {
     modulePath: f.decl?.modulePath ?? '',
     isAsync: f.isAsync,
   };
+  if (f.callsPending) callsWhenRead(summary, f);
+  return summary;
 }

@@ -176,6 +176,8 @@ export class Engine {
     const view = viewFor(viewIndex, options);
     const eol = parsed.text.includes('\r\n') ? '\r\n' : '\n';
     const ft = fileText(parsed.text, (source) => this.host.parse(source));
+    // An editor's results are kept and moved with their functions: their calls are found at once.
+    ft.lazyCalls = !this.reuseResults;
     const spanOf = (d: FunctionDecl): TextSpan => ({
       startIndex: offsetAt(ft, d.range.start.line, d.range.start.column),
       endIndex: offsetAt(ft, d.range.end.line, d.range.end.column),
