@@ -8,6 +8,7 @@ import { findingsJson, findingsSarif, findingsText, regionsJson, regionsText, su
 import { discoverWorkspace, type WorkspaceModel } from '../workspace/discover';
 import { checkWorkspace, type CheckResult } from '../workspace/check';
 import * as path from 'path';
+import { compareText } from '../analysis/sorted';
 
 const USAGE = `locklens ${VERSION}: see where Rust lock guards are held, and what goes wrong inside.
 
@@ -180,7 +181,7 @@ function timingsLine(results: CheckResult[], graphMs: number, totalMs: number): 
 }
 
 export function sortFindings(findings: Finding[]): void {
-  findings.sort((a, b) => a.file.localeCompare(b.file) || a.range.start.line - b.range.start.line || a.range.start.column - b.range.start.column || a.rule.localeCompare(b.rule));
+  findings.sort((a, b) => compareText(a.file, b.file) || a.range.start.line - b.range.start.line || a.range.start.column - b.range.start.column || compareText(a.rule, b.rule));
 }
 
 /**

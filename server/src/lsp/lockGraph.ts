@@ -11,6 +11,7 @@ import { functionId, LockGraphEngine, type LockGraph } from '../analysis/graph';
 import type { Acquisition, Finding, GuardMode, Position } from '../analysis/model';
 import type { LockGraphEdge, LockGraphNode, LockGraphResult, LockGraphSite } from '../../../common/protocol';
 import { toRange } from './features';
+import { compareText } from '../analysis/sorted';
 
 export interface GraphFile {
   crate: string;
@@ -118,7 +119,7 @@ export class LockGraphBuilder {
         modes: n.modes,
         ...(levels.has(n.id) ? { level: levels.get(n.id) } : {}),
       }))
-      .sort((a, b) => a.id.localeCompare(b.id));
+      .sort((a, b) => compareText(a.id, b.id));
     const edges: LockGraphEdge[] = g.edges
       .map((e) => ({
         from: e.from,
@@ -133,7 +134,7 @@ export class LockGraphBuilder {
           })
           .filter((s): s is LockGraphSite => s !== undefined),
       }))
-      .sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+      .sort((a, b) => compareText(a.from, b.from) || compareText(a.to, b.to));
     return { crates, nodes, edges, cycles: g.cycles.map((c) => c.locks) };
   }
 }

@@ -10,6 +10,7 @@ import type { Edition, Finding } from '../analysis/model';
 import type { CrateInfo, WorkspaceModel } from './discover';
 import { readSource } from './source';
 import { locateWasm } from './wasm';
+import { compareText } from '../analysis/sorted';
 
 export interface CheckOptions {
   edition?: Edition;
@@ -136,7 +137,7 @@ export async function checkWorkspace(model: WorkspaceModel, opts: CheckOptions =
       opts.onFile?.(++done, total);
     }
     model.crates.forEach((crate, crateIdx) => {
-      const files = filesByCrate[crateIdx].sort((a, b) => a.file.localeCompare(b.file));
+      const files = filesByCrate[crateIdx].sort((a, b) => compareText(a.file, b.file));
       result.crates.push({ crate, files, declarations: byCrate[crateIdx].declarations, options: crateJobs[crateIdx].options, texts: byCrate[crateIdx].texts });
     });
     lap('analyze');

@@ -6,6 +6,7 @@ import type { LockCycle, LockGraph } from '../analysis/graph';
 import type { Acquisition, Finding, RuleId } from '../analysis/model';
 import type { CheckResult } from './check';
 import { lastRelease } from '../analysis/regions';
+import { compareText } from '../analysis/sorted';
 
 const RISK: Record<RuleId, { level: 'HIGH' | 'MEDIUM' | 'LOW'; what: string }> = {
   'lock-order-inversion': { level: 'HIGH', what: 'deadlock when two threads take the locks in opposite order' },
@@ -48,7 +49,7 @@ export function renderReport(result: CheckResult, graph: LockGraph, findings: Fi
   const out: string[] = [];
   const errors = findings.filter((f) => f.severity === 'error').length;
   const warnings = findings.filter((f) => f.severity === 'warning').length;
-  const classes = graph.nodes.slice().sort((a, b) => a.id.localeCompare(b.id));
+  const classes = graph.nodes.slice().sort((a, b) => compareText(a.id, b.id));
   const fnCount = new Set(acqs.map((a) => a.functionName.replace(/::\{closure#\d+\}$/, ''))).size;
   const blockingCycles = graph.cycles.filter((c) => c.blocking);
 
@@ -93,7 +94,7 @@ export function renderReport(result: CheckResult, graph: LockGraph, findings: Fi
   for (const n of classes) {
     out.push(`### \`${esc(n.id)}\` (${typeName(n.acquisitions[0])})`, '');
     out.push('| Site | Function | Mode | Held until | Region | Under the guard |', '|---|---|---|---|---:|---|');
-    for (const a of n.acquisitions.slice().sort((x, y) => x.file.localeCompare(y.file) || x.range.start.line - y.range.start.line)) {
+    for (const a of n.acquisitions.slice().sort((x, y) => compareText(x.file, y.file) || x.range.start.line - y.range.start.line)) {
       const rel = lastRelease(a.releases) ?? a.releases[0];
       const lines = rel ? rel.position.line - a.range.start.line + 1 : 1;
       const notes = [...new Set((findingsByAcq.get(a.id) ?? []).filter((f) => f.rule !== 'poison-unwrap').map((f) => f.rule))];
@@ -108,7 +109,7 @@ export function renderReport(result: CheckResult, graph: LockGraph, findings: Fi
   if (graph.edges.length === 0) out.push('None: no lock is acquired while another is held.', '');
   else {
     out.push('| Held | Then acquires | Where | Via |', '|---|---|---|---|');
-    for (const e of graph.edges.slice().sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to))) {
+    for (const e of graph.edges.slice().sort((a, b) => compareText(a.from, b.from) || compareText(a.to, b.to))) {
       const ev = e.evidence[0];
       const via = ev.calls.length ? ev.calls.map((c) => `\`${esc(c.callee)}\``).join(' → ') : 'same function';
       out.push(`| \`${esc(e.from)}\`${e.inCycle ? ' ⚠' : ''} | \`${esc(e.to)}\` | ${ev.outer.file}:${ev.outer.range.start.line + 1} in \`${esc(ev.outer.functionName)}\` | ${via} |`);
@@ -209,7 +210,7 @@ export function layers(graph: LockGraph): Array<Array<{ lock: string; cyclic: bo
     const d = depth(n.id);
     (out[d] ??= []).push({ lock: n.id, cyclic: cyclic.has(n.id) });
   }
-  return out.filter(Boolean).map((l) => l.sort((a, b) => a.lock.localeCompare(b.lock)));
+  return out.filter(Boolean).map((l) => l.sort((a, b) => compareText(a.lock, b.lock)));
 }
 
 function typeName(a: Acquisition | undefined): string {

@@ -6,6 +6,7 @@ import { sameRange } from '../declarations';
 import type { Finding, RelatedLocation, Severity } from '../model';
 import { conflictOf, modeConflict } from '../rules/double-lock';
 import type { Evidence, LockCycle, LockEdge, LockGraphInput } from './types';
+import { compareText } from '../sorted';
 
 function loc(file: string, line: number): string {
   return `${file}:${line + 1}`;
@@ -111,7 +112,7 @@ export function findCycles(edges: LockEdge[], max: number): LockCycle[] {
       dfs(start);
     }
   }
-  cycles.sort((a, b) => a.edges.length - b.edges.length || a.locks.join().localeCompare(b.locks.join()));
+  cycles.sort((a, b) => a.edges.length - b.edges.length || compareText(a.locks.join(), b.locks.join()));
   return cycles.slice(0, max);
 }
 
