@@ -40,52 +40,48 @@ export function textClosures(code: string, base: number): ClosureSpan[] | undefi
   if (code.includes('$')) return undefined;
   const out: ClosureSpan[] = [];
   const stack: Frame[] = [];
-  const n = code.length;
+  // Jump from one character the scan acts on to the next: most of a body is none of them.
+  const re = SCAN_RE;
+  re.lastIndex = 0;
   try {
-    for (let i = 0; i < n; i++) {
+    // `test`, not `exec`: no match object. The one match longer than a character is `async`.
+    while (re.test(code)) {
+      let i = code.charCodeAt(re.lastIndex - 1) === 0x63 /* c */ ? re.lastIndex - 5 : re.lastIndex - 1;
       const c = code.charCodeAt(i);
       if (isOpening(c)) {
         stack.push({ open: c, at: i, commas: 0 });
-        continue;
-      }
-      if (isClosing(c)) {
+      } else if (isClosing(c)) {
         if (stack.length === 0) return undefined;
         stack.pop();
-        continue;
-      }
-      if (c === CH.COMMA) {
+      } else if (c === CH.COMMA) {
         if (stack.length > 0) stack[stack.length - 1].commas++;
-        continue;
-      }
-      if (c === CH.BANG) {
+      } else if (c === CH.BANG) {
         // `name!(..)`: macro arguments are tokens to the tree, so no closures in them.
         const end = macroArgumentsEnd(code, i);
         if (end >= 0) i = end - 1;
-        continue;
-      }
-      if (c === CH.COLON && code.charCodeAt(i + 1) === CH.COLON && code.charCodeAt(skipSpace(code, i + 2)) === CH.LT) {
+      } else if (c === CH.COLON) {
         // A turbofish `::<A, B>`: its commas separate types, not arguments.
-        i = angleEnd(code, skipSpace(code, i + 2)) - 1;
-        continue;
+        if (code.charCodeAt(i + 1) === CH.COLON && code.charCodeAt(skipSpace(code, i + 2)) === CH.LT) i = angleEnd(code, skipSpace(code, i + 2)) - 1;
+      } else if (c === 0x61 /* a */) {
+        if (!isIdentChar(code.charCodeAt(i - 1)) && !isIdentChar(code.charCodeAt(i + 5))) {
+          const block = asyncBlockAt(code, i, stack);
+          if (!block) return undefined;
+          out.push(rebase(block, base));
+          i += 4; // the block's own brackets are tracked as the scan goes on
+        }
+      } else {
+        const closure = closureAt(code, i, stack);
+        if (closure === undefined) return undefined;
+        if (closure === null) {
+          // An or (`a | b`, `a || b`): skip its second bar.
+          if (code.charCodeAt(i + 1) === CH.PIPE) i++;
+        } else {
+          out.push(rebase(closure.span, base));
+          // Parameters are not code to scan (their commas and types are the closure's own).
+          i = closure.paramsEnd - 1;
+        }
       }
-      if (c === 0x61 /* a */ && code.startsWith('async', i) && !isIdentChar(code.charCodeAt(i - 1)) && !isIdentChar(code.charCodeAt(i + 5))) {
-        const block = asyncBlockAt(code, i, stack);
-        if (!block) return undefined;
-        out.push(rebase(block, base));
-        i += 4; // the block's own brackets are tracked as the scan goes on
-        continue;
-      }
-      if (c !== CH.PIPE) continue;
-      const closure = closureAt(code, i, stack);
-      if (closure === null) {
-        // An or (`a | b`, `a || b`): skip its second bar.
-        if (code.charCodeAt(i + 1) === CH.PIPE) i++;
-        continue;
-      }
-      if (closure === undefined) return undefined;
-      out.push(rebase(closure.span, base));
-      // Parameters are not code to scan (their commas and types are the closure's own).
-      i = closure.paramsEnd - 1;
+      re.lastIndex = i + 1;
     }
   } catch (e) {
     if (e instanceof Unclear) return undefined;
@@ -93,6 +89,9 @@ export function textClosures(code: string, base: number): ClosureSpan[] | undefi
   }
   return stack.length === 0 ? out : undefined;
 }
+
+/** The characters (and the one word) textClosures acts on. */
+const SCAN_RE = /[()[\]{},!:|]|async/g;
 
 class Unclear extends Error {}
 
