@@ -81,18 +81,23 @@ export function trimSpan(code: string, from: number, to: number): [number, numbe
   return [from, to];
 }
 
-/** Start of the identifier that ends at `end` (inclusive). */
 /** After the bracket that closes the one at `open` (`(`, `[` or `{`, any kind closing any); -1 when unbalanced. */
 export function groupEnd(code: string, open: number): number {
   let depth = 0;
-  for (let j = open; j < code.length; j++) {
-    const c = code.charCodeAt(j);
-    if (isOpening(c)) depth++;
-    else if (isClosing(c) && --depth === 0) return j + 1;
+  // From bracket to bracket (a regex skips the rest far faster than a loop over characters).
+  const re = BRACKET_RE;
+  re.lastIndex = open;
+  while (re.test(code)) {
+    if (isOpening(code.charCodeAt(re.lastIndex - 1))) depth++;
+    else if (--depth === 0) return re.lastIndex;
   }
   return -1;
 }
 
+/** Any bracket. Global: scans set `lastIndex` and jump from one bracket to the next with `test`. */
+export const BRACKET_RE = /[()[\]{}]/g;
+
+/** Start of the identifier that ends just before `end`. */
 export function wordStart(code: string, end: number): number {
   let s = end;
   while (s > 0 && isIdentChar(code.charCodeAt(s - 1))) s--;
