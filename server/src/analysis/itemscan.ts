@@ -10,7 +10,7 @@
 
 import type { FieldDecl, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
 import { baseTypeName, collectUseText, LAZY_STATIC_RE, modulePathForFile, settleGlobImports } from './declarations';
-import { BRACKET_RE, CH, isIdentChar, isIdentStart, skipSpace, trimSpan } from './lexical';
+import { CH, isIdentChar, isIdentStart, skipSpace, trimSpan } from './lexical';
 import { fileText, positionAt, type FileText } from './functions';
 import type { Range } from './model';
 
@@ -18,6 +18,8 @@ import type { Range } from './model';
 class Unexpected extends Error {}
 
 type ImplContext = { selfType: string; traitName?: string };
+
+const BRACKET_RE = /[()[\]{}]/g;
 
 /**
  * The declarations of `text`, or undefined when the text is not a plain list of items: the

@@ -64,9 +64,17 @@ export const isClosing = (c: number) => c === CH.CLOSE || c === CH.RBRACKET || c
 
 /** The first index at or after `i` (and before `end`) that is not whitespace. */
 export function skipSpace(code: string, i: number, end = code.length): number {
-  while (i < end && isSpace(code.charCodeAt(i))) i++;
-  return i;
+  // Most gaps are a few characters; a blanked doc comment is kilobytes, which a regex crosses
+  // far faster than a loop over characters.
+  const near = Math.min(end, i + 16);
+  while (i < near && isSpace(code.charCodeAt(i))) i++;
+  if (i < near || i >= end) return i;
+  NON_SPACE_RE.lastIndex = i;
+  return NON_SPACE_RE.test(code) ? Math.min(NON_SPACE_RE.lastIndex - 1, end) : end;
 }
+
+/** Anything but Rust's whitespace (isSpace). */
+const NON_SPACE_RE = /[^ \n\r\t\f\v]/g;
 
 /** The last index at or before `i` that is not whitespace (-1 when there is none). */
 export function skipSpaceBack(code: string, i: number): number {
@@ -84,18 +92,13 @@ export function trimSpan(code: string, from: number, to: number): [number, numbe
 /** After the bracket that closes the one at `open` (`(`, `[` or `{`, any kind closing any); -1 when unbalanced. */
 export function groupEnd(code: string, open: number): number {
   let depth = 0;
-  // From bracket to bracket (a regex skips the rest far faster than a loop over characters).
-  const re = BRACKET_RE;
-  re.lastIndex = open;
-  while (re.test(code)) {
-    if (isOpening(code.charCodeAt(re.lastIndex - 1))) depth++;
-    else if (--depth === 0) return re.lastIndex;
+  for (let j = open; j < code.length; j++) {
+    const c = code.charCodeAt(j);
+    if (isOpening(c)) depth++;
+    else if (isClosing(c) && --depth === 0) return j + 1;
   }
   return -1;
 }
-
-/** Any bracket. Global: scans set `lastIndex` and jump from one bracket to the next with `test`. */
-export const BRACKET_RE = /[()[\]{}]/g;
 
 /** Start of the identifier that ends just before `end`. */
 export function wordStart(code: string, end: number): number {
