@@ -419,6 +419,40 @@ async function readBodies(text: string): Promise<Map<string, BodyText>> {
   return out;
 }
 
+describe('which bodies may take a lock (read from the text, before any parse)', () => {
+  test('try_* lock methods with the argument counts the analysis accepts; I/O of the same name is not parsed', async () => {
+    const text = [
+      'use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};',
+      'pub struct Io;',
+      'impl Io { pub fn try_read(&self, _b: &mut [u8]) -> usize { 0 } pub fn try_write_vectored(&self, _b: &[u8]) -> usize { 0 } }',
+      'pub fn io_read(s: &Io, buf: &mut [u8]) -> usize { s.try_read(buf) }',
+      'pub fn io_vectored(s: &Io) -> usize { s.try_write_vectored(&[]) }',
+      'pub fn try_lock(m: &Mutex<u8>) -> bool { m.try_lock().is_ok() }',
+      'pub fn timed(m: &parking_lot::Mutex<u8>) -> bool { m.try_lock_for(std::time::Duration::from_millis(1)).is_some() }',
+      'pub fn owned(m: Arc<tokio::sync::Mutex<u8>>) -> bool { m.try_lock_owned().is_ok() }',
+      'pub fn read_lock(r: &RwLock<u8>) -> u8 { *r.try_read().unwrap() }',
+      'pub fn waits(cv: &Condvar, g: MutexGuard<\'_, u8>) -> u8 { *cv.wait(g).unwrap() }',
+      '',
+    ].join('\n');
+    const candidates = new Map([...(await readBodies(text))].map(([name, body]) => [name, body.candidate]));
+    assert.deepEqual(Object.fromEntries(candidates), {
+      'Io::try_read': false,
+      'Io::try_write_vectored': false,
+      io_read: false,
+      io_vectored: false,
+      try_lock: true,
+      timed: true,
+      owned: true,
+      read_lock: true,
+      waits: true,
+    });
+    // The analysis agrees (the harness also compares the one-shot path, which parses only the candidates, with the whole tree).
+    const { analyze } = await import('../support/engine-harness');
+    const locked = new Set((await analyze(text)).acquisitions.map((a) => a.functionName));
+    assert.deepEqual([...locked].sort(), ['owned', 'read_lock', 'timed', 'try_lock']);
+  });
+});
+
 describe('which bodies may call a guard-returning function (read from the text, before any parse)', () => {
   /** Whether each function of a one-file crate would be parsed, by qualified name. */
   const treeWanted = async (text: string): Promise<Map<string, boolean>> => {

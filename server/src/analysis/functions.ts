@@ -112,8 +112,13 @@ function calleeNameNode(call: Node): Node | null {
   return fn.type === 'identifier' ? fn : null;
 }
 
-/** Cheap text test: can this function body acquire a lock at all? Most functions cannot. */
-const MAY_ACQUIRE = /\.\s*(?:(?:lock|read|write|blocking_(?:lock|read|write)|upgradable_read|read_recursive|(?:lock|read|write|upgradable_read)_(?:arc|owned))\s*\(\s*\)|(?:try_(?:lock|read|write|upgradable_read|read_recursive)\w*|wait|wait_while|wait_timeout\w*)\s*\()/;
+/**
+ * Cheap text test: can this function body acquire a lock at all? Most functions cannot. The
+ * argument counts are acquireMethod's: none, except one for the timed `try_*_for`/`_until`
+ * forms, so `stream.try_read(&mut buf)` (I/O) is not a candidate. Condvar waits with any
+ * arguments: the analysis takes them out of the calls.
+ */
+const MAY_ACQUIRE = /\.\s*(?:(?:lock|read|write|blocking_(?:lock|read|write)|upgradable_read|read_recursive|(?:lock|read|write|upgradable_read)_(?:arc|owned)|try_(?:lock|read|write|upgradable_read|read_recursive)(?:_(?:arc|owned))?)\s*\(\s*\)|(?:try_(?:lock|read|write|upgradable_read|read_recursive)_(?:for|until)|wait|wait_while|wait_timeout\w*)\s*\()/;
 const MAY_ACQUIRE_DASHMAP = /\.\s*(get|get_mut|try_get\w*|entry|try_entry|iter|iter_mut)\s*\(/;
 
 function mayAcquire(text: string, view: CrateView): boolean {
