@@ -204,19 +204,39 @@ if (repeats.length > 1) {
 if (lines.at(-1) !== '') lines.push('');
 // Instruction counts of the same day (bench/instructions.mjs), when measured: they do not move
 // with the machine's load.
-const instrFile = path.join(BENCH_DIR, 'results', `instructions-${day}.json`);
-if (existsSync(instrFile)) {
-  const ins = JSON.parse(readFileSync(instrFile, 'utf8'));
-  const g9 = (label) => ((ins.results.find((x) => x.label === label)?.instructions ?? NaN) / 1e9).toFixed(2);
+const instrFiles = [`instructions-${day}.json`, `instructions-single-threaded-${day}.json`].map((f) => path.join(BENCH_DIR, 'results', f)).filter((f) => existsSync(f));
+const instr = instrFiles.map((f) => JSON.parse(readFileSync(f, 'utf8')));
+if (instr.length > 0) {
+  const mode = (ins) => (ins.v8Flags?.includes('--single-threaded') ? '`--single-threaded` (V8 compiles and collects on the main thread)' : 'every thread counted');
+  const count = (ins, label) => {
+    const r = ins.results.find((x) => x.label === label);
+    if (!r) return 'n/a';
+    const runs = r.runs ?? [r.instructions];
+    const g = (n) => (n / 1e9).toFixed(2);
+    return runs.length > 1 ? `${g(r.instructions)} G (${g(Math.min(...runs))}–${g(Math.max(...runs))})` : `${g(r.instructions)} G`;
+  };
   lines.push(
-    `Instruction counts (\`node bench/instructions.mjs\`, valgrind, ${ins.date.slice(11, 16)} UTC at \`${ins.gitCommit}\`; every thread of the process counted): ` +
-      `bare parse ${g9('bare parse, 1 thread')} G, \`check --threads 1\` ${g9('locklens check --threads 1')} G, \`--full-parse\` ${g9('locklens check --threads 1 --full-parse')} G, Node start-up alone ${g9('node start-up (`node -e 0`)')} G: ` +
-      `check / bare parse **${ins.ratios.checkOverParse.toFixed(2)}×** (${ins.ratios.checkOverParseWithoutStartup.toFixed(2)}× without start-up), --full-parse / bare parse ${ins.ratios.fullParseCheckOverParse.toFixed(2)}×. ` +
-      'A count weighs V8\'s background compiler and GC threads like the main thread; with a free core they run alongside it, and on this shared two-vCPU machine they compete with it, which is likely why the wall-time and CPU-time ratios sit above the count ratio.',
+    `Instruction counts (\`node bench/instructions.mjs\`, valgrind; ${instr.map((ins) => `${ins.date.slice(11, 16)} UTC at \`${ins.gitCommit}\``).join(', ')}; median of each command's runs, range in parentheses):`,
+    '',
+    `| | ${instr.map(mode).join(' | ')} |`,
+    `| --- |${instr.map(() => ' ---: |').join('')}`,
   );
-  lines.push('');
+  for (const [label, title] of [
+    ['node start-up (`node -e 0`)', 'Node start-up alone'],
+    ['bare parse, 1 thread', 'bare parse, 1 thread'],
+    ['locklens check --threads 1', '`check --threads 1`'],
+    ['locklens check --threads 1 --full-parse', '`check --threads 1 --full-parse`'],
+  ]) {
+    lines.push(`| ${title} | ${instr.map((ins) => count(ins, label)).join(' | ')} |`);
+  }
+  lines.push(`| check / bare parse | ${instr.map((ins) => `**${ins.ratios.checkOverParse.toFixed(2)}×**`).join(' | ')} |`);
+  lines.push(
+    '',
+    'A count weighs V8\'s background compiler and GC threads like the main thread; with a free core they run alongside it, and on this shared two-vCPU machine they compete with it, which is likely why the wall-time and CPU-time ratios sit above the count ratio. Counts move by a few percent from run to run, since V8 decides partly by time when to optimise and when to collect; in single-threaded mode the spread is about 2 %.',
+    '',
+  );
 }
-lines.push(`Raw data: \`${path.relative(path.resolve(BENCH_DIR, '..'), path.resolve(file))}\`.`);
+lines.push(`Raw data: ${[file, ...instrFiles].map((f) => `\`${path.relative(path.resolve(BENCH_DIR, '..'), path.resolve(f))}\``).join(', ')}.`);
 const section = lines.join('\n') + '\n';
 if (!write) {
   process.stdout.write(section);
