@@ -583,17 +583,11 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   const nestedSpans = nested.map((n) => ({ startIndex: n.startIndex, endIndex: n.endIndex }));
   const inNested = (offset: number) => nestedSpans.some((n) => n.startIndex <= offset && offset < n.endIndex);
   const params = decl?.params.filter((p) => p.name !== 'self') ?? [];
-  const scanCallsOutsideNested = () => {
-    const all = scanCalls(code, bodyStart, file, resolver, decl);
-    return nestedSpans.length > 0 ? all.filter((c) => !inNested(c.nameOffset)) : all;
-  };
+  const scanCallsOutsideNested = () => outsideNested(scanCalls(code, bodyStart, file, resolver, decl), nestedSpans);
   // Without a lock, the calls hold no guard and, unless a parameter is called, need no tree: what
   // is left (the closures around them) is the text's, so they can wait until someone asks.
   if (file.lazyCalls && !anyCandidate && !callsAParameter(code, params)) {
-    facts.callsLater(() => {
-      facts.calls = scanCallsOutsideNested();
-      placeCalls(facts, closures, params, NO_TREE, resolver, scopes);
-    });
+    facts.callsLater(textCalls(facts, code, bodyStart, file, resolver, decl, nestedSpans, closures, params));
     return facts;
   }
   const scanned = scanCallsOutsideNested();
@@ -601,6 +595,57 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   const body = () => (bodyCache ??= field(fnNode(), 'body')!);
   let regionsCache: RegionBuilder | undefined;
   const regions = () => (regionsCache ??= new RegionBuilder(edition, scopes, fnNode()));
+  // Made here, not hoisted: a function whose calls wait never needs them.
+  const labelAt = (n: Node): { closure: Node | undefined; fnLabel: string } => {
+    const closure = closures.filter((c) => c.startIndex <= n.startIndex && n.endIndex <= c.endIndex).pop();
+    return { closure: closure && (closure as { node?: Node }).node, fnLabel: closure ? `${qualifiedName}::{closure#${closures.indexOf(closure)}}` : qualifiedName };
+  };
+
+  const record = (
+    acq: FoundAcquisition,
+    at: { range: Range; callRange: Range; unwrap?: Acquisition['unwrap']; fnLabel: string },
+    region: ReturnType<RegionBuilder['build']>,
+  ): Acquisition => {
+    const a: Acquisition = {
+      id: acquisitionId(decls.file, at.range),
+      file: decls.file,
+      lock: acq.ref.cls,
+      lockType: acq.type,
+      mode: acq.method.mode,
+      method: acq.methodName,
+      isTry: acq.method.isTry,
+      certainty: acq.ref.certainty,
+      range: at.range,
+      callRange: at.callRange,
+      receiverText: acq.receiver.text.replace(/\s+/g, ' '),
+      functionName: at.fnLabel,
+      holder: region.holder,
+      releases: region.releases,
+      held: region.held,
+      scrutinee: region.scrutinee,
+      unwrap: at.unwrap,
+      declaration: acq.ref.declaredIn,
+    };
+    if (acq.method.recursive) (a as Acquisition & { recursive?: boolean }).recursive = true;
+    facts.acquisitions.push(a);
+    return a;
+  };
+
+  const addMacroAcquisition = (invocation: Node, acq: FoundAcquisition, ranges: { range: Range; callRange: Range; unwrap?: Acquisition['unwrap'] }): void => {
+    const { closure, fnLabel } = labelAt(invocation);
+    const a = record(acq, { ...ranges, fnLabel }, regions().macroRegion(invocation));
+    facts.nodes.set(a.id, { call: invocation, guardExpr: invocation, receiver: invocation, closure });
+  };
+
+  const addAcquisition = (n: Node, acq: FoundAcquisition): void => {
+    const { closure, fnLabel } = labelAt(n);
+    const shape = guardShape(n, acq.method.wrapped, !!acq.method.awaits, acq.type.kind === 'dashmap' && /entry$/.test(acq.methodName) ? ENTRY_PASS_THROUGH : undefined);
+    const region = regions().build(shape);
+    const range = rangeOf(shape.guardExpr.type === 'try_expression' || !shape.wrapped ? shape.guardExpr : n);
+    const unwrap = shape.unwrap ? { method: shape.unwrap.method, range: rangeOf(shape.unwrap.node) } : undefined;
+    const a = record(acq, { range, callRange: rangeOf(n), unwrap, fnLabel }, region);
+    facts.nodes.set(a.id, { call: n, guardExpr: shape.guardExpr, receiver: acq.receiver, bindingDecl: region.bindingDecl, closure });
+  };
   // Lock calls: candidates from the text, confirmed on the tree.
   const acquisitionCalls = new Set<number>();
   for (const c of anyCandidate ? scanned : []) {
@@ -665,59 +710,35 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
       if (n) facts.awaits.push({ node: n, range: rangeOf(n) });
     }
   }
-
-  function labelAt(n: Node): { closure: Node | undefined; fnLabel: string } {
-    const closure = closures.filter((c) => c.startIndex <= n.startIndex && n.endIndex <= c.endIndex).pop();
-    return { closure: closure && (closure as { node?: Node }).node, fnLabel: closure ? `${qualifiedName}::{closure#${closures.indexOf(closure)}}` : qualifiedName };
-  }
-
-  function record(
-    acq: FoundAcquisition,
-    at: { range: Range; callRange: Range; unwrap?: Acquisition['unwrap']; fnLabel: string },
-    region: ReturnType<RegionBuilder['build']>,
-  ): Acquisition {
-    const a: Acquisition = {
-      id: acquisitionId(decls.file, at.range),
-      file: decls.file,
-      lock: acq.ref.cls,
-      lockType: acq.type,
-      mode: acq.method.mode,
-      method: acq.methodName,
-      isTry: acq.method.isTry,
-      certainty: acq.ref.certainty,
-      range: at.range,
-      callRange: at.callRange,
-      receiverText: acq.receiver.text.replace(/\s+/g, ' '),
-      functionName: at.fnLabel,
-      holder: region.holder,
-      releases: region.releases,
-      held: region.held,
-      scrutinee: region.scrutinee,
-      unwrap: at.unwrap,
-      declaration: acq.ref.declaredIn,
-    };
-    if (acq.method.recursive) (a as Acquisition & { recursive?: boolean }).recursive = true;
-    facts.acquisitions.push(a);
-    return a;
-  }
-
-  function addMacroAcquisition(invocation: Node, acq: FoundAcquisition, ranges: { range: Range; callRange: Range; unwrap?: Acquisition['unwrap'] }): void {
-    const { closure, fnLabel } = labelAt(invocation);
-    const a = record(acq, { ...ranges, fnLabel }, regions().macroRegion(invocation));
-    facts.nodes.set(a.id, { call: invocation, guardExpr: invocation, receiver: invocation, closure });
-  }
-
-  function addAcquisition(n: Node, acq: FoundAcquisition): void {
-    const { closure, fnLabel } = labelAt(n);
-    const shape = guardShape(n, acq.method.wrapped, !!acq.method.awaits, acq.type.kind === 'dashmap' && /entry$/.test(acq.methodName) ? ENTRY_PASS_THROUGH : undefined);
-    const region = regions().build(shape);
-    const range = rangeOf(shape.guardExpr.type === 'try_expression' || !shape.wrapped ? shape.guardExpr : n);
-    const unwrap = shape.unwrap ? { method: shape.unwrap.method, range: rangeOf(shape.unwrap.node) } : undefined;
-    const a = record(acq, { range, callRange: rangeOf(n), unwrap, fnLabel }, region);
-    facts.nodes.set(a.id, { call: n, guardExpr: shape.guardExpr, receiver: acq.receiver, bindingDecl: region.bindingDecl, closure });
-  }
   placeCalls(facts, closures, params, body, resolver, scopes);
   return facts;
+}
+
+/** Calls not made inside the nested functions at `nested` (offsets; those are analysed on their own). */
+function outsideNested(calls: CallFact[], nested: Array<{ startIndex: number; endIndex: number }>): CallFact[] {
+  return nested.length > 0 ? calls.filter((c) => !nested.some((n) => n.startIndex <= c.nameOffset && c.nameOffset < n.endIndex)) : calls;
+}
+
+/**
+ * Finds the calls of a function that takes no lock when they are first read (LazyFacts): from the
+ * text and the closures already read, never a tree. Built here, not inside analyzeFunction, so
+ * that a waiting function keeps only what this needs.
+ */
+function textCalls(
+  facts: LazyFacts,
+  code: string,
+  bodyStart: number,
+  file: FileText,
+  resolver: FunctionResolver,
+  decl: FunctionDecl | undefined,
+  nested: Array<{ startIndex: number; endIndex: number }>,
+  closures: ClosureSpan[],
+  params: FunctionDecl['params'],
+): () => void {
+  return () => {
+    facts.calls = outsideNested(scanCalls(code, bodyStart, file, resolver, decl), nested);
+    placeCalls(facts, closures, params, NO_TREE, resolver, resolver.scopes);
+  };
 }
 
 /**

@@ -329,6 +329,15 @@ export class LockGraphEngine {
       if (!sameIds(oldList, file.acqs)) for (const a of oldList) if (this.acqById.get(a.id) === a) this.acqById.delete(a.id);
       for (const a of file.acqs) if (this.acqById.get(a.id) !== a) this.acqById.set(a.id, a);
       this.resolver.setImports(f.analysis.file, f.declarations?.imports);
+      if (this.options.once) {
+        // Nothing from an earlier update to match the functions against (and no key to keep).
+        file.fns = f.analysis.functions.map((summary, idx) => {
+          const fn = new FnState(toNode(f.crate, summary, functionId(summary)), '', file, idx, this.ownOf(summary));
+          allCrates = this.resolver.add(fn) || allCrates;
+          return fn;
+        });
+        continue;
+      }
       const fnSeen = new Map<string, number>();
       file.fns = f.analysis.functions.map((summary, idx) => {
         // The same summary object at the same index, with nothing around it changed: the state
@@ -354,7 +363,7 @@ export class LockGraphEngine {
         const n = fnSeen.get(what) ?? 0;
         fnSeen.set(what, n + 1);
         const key = `${what}\u0000${n}`;
-        const own = summary.acquisitions.map((a) => this.acqById.get(a)).filter((a): a is Acquisition => !!a);
+        const own = this.ownOf(summary);
         let fn = previous.get(key);
         let untouched = false;
         if (fn && fn.alive) {
@@ -525,6 +534,11 @@ export class LockGraphEngine {
     if (!ordered) return undefined;
     const removed = this.files.filter((s) => !present.has(s.key));
     return { count: added.length + removed.length, added, removed };
+  }
+
+  /** A function's own acquisitions, in its summary's order. */
+  private ownOf(summary: FunctionSummary): Acquisition[] {
+    return summary.acquisitions.map((a) => this.acqById.get(a)).filter((a): a is Acquisition => !!a);
   }
 
   private lockOf(lock: string): number {
