@@ -30,6 +30,24 @@ const byRule = (fs_: Finding[], rule: string) => fs_.filter((f) => f.rule === ru
 const at = (f: Finding) => `${f.file}:${f.range.start.line + 1}`;
 const cycleLocks = (g: LockGraph) => g.cycles.map((c) => [...c.locks].sort().join(' '));
 
+/** The graph of `dir` built once, checked equal to the editor engine's graph of the same check. */
+async function builtOnce(dir: string) {
+  const { result } = await analyse(dir);
+  const once = new LockGraphEngine({ once: true });
+  const graph = workspaceGraph(result, once);
+  assert.deepStrictEqual(graph, workspaceGraph(result, new LockGraphEngine()), dir);
+  return { result, graph, resolved: once.lastStats.resolved };
+}
+
+/** A crate of one file, `src/lib.rs`, in a new temporary folder (the caller removes it). */
+function oneFileCrate(name: string, source: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'locklens-graph-'));
+  fs.mkdirSync(path.join(dir, 'src'));
+  fs.writeFileSync(path.join(dir, 'Cargo.toml'), `[package]\nname = "${name}"\nversion = "0.1.0"\nedition = "2021"\n`);
+  fs.writeFileSync(path.join(dir, 'src', 'lib.rs'), source);
+  return dir;
+}
+
 describe('lock graph', () => {
   test('MIDAS: ODB -> SYSMSG -> ODB across files, with the whole chain, and bm_cleanup self-deadlock', async () => {
     const { graph, cross } = await analyse(path.join(FIX, 'midas'));
@@ -169,22 +187,16 @@ describe('lock graph', () => {
   });
 
   test('a helper that returns a guard is an acquisition of the lock it returns, across the graph', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'locklens-graph-'));
-    fs.mkdirSync(path.join(dir, 'src'));
-    fs.writeFileSync(path.join(dir, 'Cargo.toml'), '[package]\nname = "helper"\nversion = "0.1.0"\nedition = "2021"\n');
-    fs.writeFileSync(
-      path.join(dir, 'src', 'lib.rs'),
-      [
-        'use std::sync::{Mutex, MutexGuard};',
-        'pub struct Chan { items: Mutex<Vec<u32>>, other: Mutex<u32> }',
-        'impl Chan {',
-        "    fn lock_items(&self) -> MutexGuard<'_, Vec<u32>> { self.items.lock().unwrap() }",
-        '    pub fn a(&self) { let g = self.lock_items(); let o = self.other.lock().unwrap(); drop(o); drop(g); }',
-        '    pub fn b(&self) { let o = self.other.lock().unwrap(); let g = self.items.lock().unwrap(); drop(g); drop(o); }',
-        '}',
-        '',
-      ].join('\n'),
-    );
+    const dir = oneFileCrate('helper', [
+      'use std::sync::{Mutex, MutexGuard};',
+      'pub struct Chan { items: Mutex<Vec<u32>>, other: Mutex<u32> }',
+      'impl Chan {',
+      "    fn lock_items(&self) -> MutexGuard<'_, Vec<u32>> { self.items.lock().unwrap() }",
+      '    pub fn a(&self) { let g = self.lock_items(); let o = self.other.lock().unwrap(); drop(o); drop(g); }',
+      '    pub fn b(&self) { let o = self.other.lock().unwrap(); let g = self.items.lock().unwrap(); drop(g); drop(o); }',
+      '}',
+      '',
+    ].join('\n'));
     const { graph } = await analyse(dir);
     assert.deepEqual(cycleLocks(graph), ['Chan.items Chan.other']);
     assert.ok(!graph.nodes.some((n) => n.id.endsWith('()')), graph.nodes.map((n) => n.id).join(', '));
@@ -193,64 +205,44 @@ describe('lock graph', () => {
 
   test('a graph built once resolves only the calls locks reach, and equals one built by the editor\'s engine', async () => {
     for (const dir of [...fs.readdirSync(FIX).map((n) => path.join(FIX, n)), path.join(ROOT, 'examples', 'demo-crate')]) {
-      const { result } = await analyse(dir);
-      const once = new LockGraphEngine({ once: true });
-      assert.deepStrictEqual(workspaceGraph(result, once), workspaceGraph(result, new LockGraphEngine()), dir);
+      const { result, resolved } = await builtOnce(dir);
       // A callback run under a guard (`closures`): every caller's closures count, so every call is resolved.
-      if (dir.endsWith('closures')) assert.equal(once.lastStats.resolved, result.crates[0].files.reduce((k, f) => k + f.functions.length, 0));
+      if (dir.endsWith('closures')) assert.equal(resolved, result.crates[0].files.reduce((k, f) => k + f.functions.length, 0));
     }
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'locklens-graph-'));
-    fs.mkdirSync(path.join(dir, 'src'));
-    fs.writeFileSync(path.join(dir, 'Cargo.toml'), '[package]\nname = "reach"\nversion = "0.1.0"\nedition = "2021"\n');
-    fs.writeFileSync(
-      path.join(dir, 'src', 'lib.rs'),
-      [
-        'use std::sync::Mutex;',
-        'pub static A: Mutex<u32> = Mutex::new(0);',
-        'pub static B: Mutex<u32> = Mutex::new(0);',
-        'pub fn take_b() { *B.lock().unwrap() += 1; }',
-        'pub fn relay() { take_b(); }',
-        'pub fn hold() { let _a = A.lock().unwrap(); relay(); }',
-        'pub fn parse(s: &str) -> u32 { s.len() as u32 }',
-        'pub fn show(x: u32) -> String { x.to_string() }',
-        'pub fn run() -> String { show(parse("x")) }',
-        '',
-      ].join('\n'),
-    );
-    const { result } = await analyse(dir);
-    const once = new LockGraphEngine({ once: true });
-    const graph = workspaceGraph(result, once);
-    assert.deepStrictEqual(graph, workspaceGraph(result, new LockGraphEngine()));
+    const dir = oneFileCrate('reach', [
+      'use std::sync::Mutex;',
+      'pub static A: Mutex<u32> = Mutex::new(0);',
+      'pub static B: Mutex<u32> = Mutex::new(0);',
+      'pub fn take_b() { *B.lock().unwrap() += 1; }',
+      'pub fn relay() { take_b(); }',
+      'pub fn hold() { let _a = A.lock().unwrap(); relay(); }',
+      'pub fn parse(s: &str) -> u32 { s.len() as u32 }',
+      'pub fn show(x: u32) -> String { x.to_string() }',
+      'pub fn run() -> String { show(parse("x")) }',
+      '',
+    ].join('\n'));
+    const { graph, resolved } = await builtOnce(dir);
     assert.ok(graph.edges.some((e) => e.from === 'A' && e.to === 'B'));
     // take_b and hold take locks, relay is called under one; parse, show and run are never read.
-    assert.equal(once.lastStats.resolved, 3);
+    assert.equal(resolved, 3);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test('a caller that takes no lock still orders locks when its closure runs under a callee\'s guard', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'locklens-graph-'));
-    fs.mkdirSync(path.join(dir, 'src'));
-    fs.writeFileSync(path.join(dir, 'Cargo.toml'), '[package]\nname = "callback"\nversion = "0.1.0"\nedition = "2021"\n');
-    fs.writeFileSync(
-      path.join(dir, 'src', 'lib.rs'),
-      [
-        'use std::sync::Mutex;',
-        'pub struct Store { state: Mutex<u32>, index: Mutex<u32> }',
-        'impl Store {',
-        '    fn with_state<R>(&self, f: impl FnOnce(&mut u32) -> R) -> R { let mut s = self.state.lock().unwrap(); f(&mut s) }',
-        '    fn bump_index(&self) { *self.index.lock().unwrap() += 1; }',
-        '    fn relay(&self) { self.bump_index(); }',
-        '    pub fn reindex(&self) { self.with_state(|_s| self.relay()); }',
-        '    pub fn rebuild(&self) { let _i = self.index.lock().unwrap(); self.with_state(|_s| ()); }',
-        '    pub fn unrelated(&self) -> u32 { 1 + 1 }',
-        '}',
-        '',
-      ].join('\n'),
-    );
-    const { result } = await analyse(dir);
-    const once = new LockGraphEngine({ once: true });
-    const graph = workspaceGraph(result, once);
-    assert.deepStrictEqual(graph, workspaceGraph(result, new LockGraphEngine()));
+    const dir = oneFileCrate('callback', [
+      'use std::sync::Mutex;',
+      'pub struct Store { state: Mutex<u32>, index: Mutex<u32> }',
+      'impl Store {',
+      '    fn with_state<R>(&self, f: impl FnOnce(&mut u32) -> R) -> R { let mut s = self.state.lock().unwrap(); f(&mut s) }',
+      '    fn bump_index(&self) { *self.index.lock().unwrap() += 1; }',
+      '    fn relay(&self) { self.bump_index(); }',
+      '    pub fn reindex(&self) { self.with_state(|_s| self.relay()); }',
+      '    pub fn rebuild(&self) { let _i = self.index.lock().unwrap(); self.with_state(|_s| ()); }',
+      '    pub fn unrelated(&self) -> u32 { 1 + 1 }',
+      '}',
+      '',
+    ].join('\n'));
+    const { graph } = await builtOnce(dir);
     assert.deepEqual(cycleLocks(graph), ['Store.index Store.state']);
     const edge = graph.edges.find((e) => e.from === 'Store.state' && e.to === 'Store.index')!;
     assert.deepEqual(edge.evidence[0].calls.map((c) => c.callee), ['Store::with_state', 'Store::relay', 'Store::bump_index']);
@@ -258,9 +250,6 @@ describe('lock graph', () => {
   });
 
   test('mutual recursion and a dense call graph terminate and stay exact', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'locklens-graph-'));
-    fs.mkdirSync(path.join(dir, 'src'));
-    fs.writeFileSync(path.join(dir, 'Cargo.toml'), '[package]\nname = "dense"\nversion = "0.1.0"\nedition = "2021"\n');
     const n = 600;
     let src = 'use std::sync::Mutex;\npub static A: Mutex<u32> = Mutex::new(0);\npub static B: Mutex<u32> = Mutex::new(0);\n';
     for (let i = 0; i < n; i++) {
@@ -271,7 +260,7 @@ describe('lock graph', () => {
     src += `pub fn f_hold() { let _a = A.lock().unwrap(); f0(3); }\n`;
     src += `pub fn f${n}() { take_b(); }\n`;
     src = src.replace(`pub fn f${n - 1}(d: u32) { if d > 0 {`, `pub fn f${n - 1}(d: u32) { f${n}(); if d > 0 {`);
-    fs.writeFileSync(path.join(dir, 'src', 'lib.rs'), src);
+    const dir = oneFileCrate('dense', src);
     const { graph } = await analyse(dir);
     // f_hold holds A and reaches B only through the recursive web: the edge must be found.
     assert.ok(graph.edges.some((e) => e.from === 'A' && e.to === 'B'));
