@@ -1,6 +1,8 @@
 // The lock graph, kept up to date across edits. A from-scratch build is an update from an empty
 // state, so both paths run the same code, and the result of an update depends only on the input,
-// never on the edits that led to it (test/unit/graph-incremental.test.ts checks this).
+// never on the edits that led to it (test/unit/graph-incremental.test.ts checks this). A graph
+// built once (the CLI) skips what only later updates need and resolves only the calls locks can
+// reach (`demanded`); the same tests compare it with the editor's graph.
 //
 // Per function the state keeps: its calls' resolutions, its out-edges in the call graph, and
 // its "entries": for each lock class it reaches, the (at most) two nearest acquisitions, by
@@ -417,8 +419,7 @@ export class LockGraphEngine {
     if (demanded) {
       toResolve.clear();
       stats.resolved = demanded.length;
-    }
-    else if (allCrates) for (const fn of this.byFnKey.values()) toResolve.add(fn);
+    } else if (allCrates) for (const fn of this.byFnKey.values()) toResolve.add(fn);
     else {
       // A scan of every call's name: cheaper than keeping an index of them up to date.
       if (affectedNames.size > 0) {
