@@ -115,8 +115,8 @@ function calleeNameNode(call: Node): Node | null {
 /**
  * Cheap text test: can this function body acquire a lock at all? Most functions cannot. The
  * argument counts are acquireMethod's: none, except one for the timed `try_*_for`/`_until`
- * forms, so `stream.try_read(&mut buf)` (I/O) is not a candidate. Condvar waits with any
- * arguments: the analysis takes them out of the calls.
+ * forms, so `stream.try_read(&mut buf)` (I/O) is not a candidate. A Condvar wait counts with any
+ * arguments: a candidate's waits are taken out of its calls, so this keeps the calls as they were.
  */
 const MAY_ACQUIRE = /\.\s*(?:(?:lock|read|write|blocking_(?:lock|read|write)|upgradable_read|read_recursive|(?:lock|read|write|upgradable_read)_(?:arc|owned)|try_(?:lock|read|write|upgradable_read|read_recursive)(?:_(?:arc|owned))?)\s*\(\s*\)|(?:try_(?:lock|read|write|upgradable_read|read_recursive)_(?:for|until)|wait|wait_while|wait_timeout\w*)\s*\()/;
 const MAY_ACQUIRE_DASHMAP = /\.\s*(get|get_mut|try_get\w*|entry|try_entry|iter|iter_mut)\s*\(/;
@@ -583,14 +583,13 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   const nestedSpans = nested.map((n) => ({ startIndex: n.startIndex, endIndex: n.endIndex }));
   const inNested = (offset: number) => nestedSpans.some((n) => n.startIndex <= offset && offset < n.endIndex);
   const params = decl?.params.filter((p) => p.name !== 'self') ?? [];
-  const scanCallsOutsideNested = () => outsideNested(scanCalls(code, bodyStart, file, resolver, decl), nestedSpans);
   // Without a lock, the calls hold no guard and, unless a parameter is called, need no tree: what
   // is left (the closures around them) is the text's, so they can wait until someone asks.
   if (file.lazyCalls && !anyCandidate && !callsAParameter(code, params)) {
     facts.callsLater(textCalls(facts, code, bodyStart, file, resolver, decl, nestedSpans, closures, params));
     return facts;
   }
-  const scanned = scanCallsOutsideNested();
+  const scanned = outsideNested(scanCalls(code, bodyStart, file, resolver, decl), nestedSpans);
   let bodyCache: Node | undefined;
   const body = () => (bodyCache ??= field(fnNode(), 'body')!);
   let regionsCache: RegionBuilder | undefined;
