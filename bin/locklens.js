@@ -13,15 +13,4 @@ try {
   }
   throw err;
 }
-cli.dropOutputOnClosedPipe();
-const argv = process.argv.slice(2);
-// Commands that analyse and print: once their output is flushed there is nothing left to wait
-// for, so the process ends without waiting for V8's background work to wind down (~10 ms).
-const ONE_SHOT = new Set(['check', 'regions', 'report', 'graph']);
-cli.main(argv).then((code) => {
-  if (!ONE_SHOT.has(argv[0])) {
-    process.exitCode = code;
-    return;
-  }
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-});
+cli.runAsProcess(process.argv.slice(2));
