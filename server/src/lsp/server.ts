@@ -1338,7 +1338,6 @@ function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
  */
 const FLUSH_WAIT_MS = 20;
 
-/** The same diagnostics: the same objects (cached conversions), or equal JSON. */
 function readVersion(): string {
   const dir = findDocsDir(__dirname);
   try {
