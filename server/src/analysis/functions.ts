@@ -10,7 +10,7 @@ import { Scopes } from './scopes';
 import { textClosures, type ClosureSpan } from './closures';
 import { textNestedFunctions, type NestedFunctionText } from './nested';
 import { firstWhere } from './sorted';
-import { CH, codeOnly, isClosing, isOpening, skipSpace, skipSpaceBack, wordStart } from './lexical';
+import { CH, codeOnly, groupStart, skipSpace, skipSpaceBack, wordStart } from './lexical';
 import { field, methodCall, pathCall, rangeOf, runsInPlace, startOf, type Node } from './syntax';
 
 const ACQUIRE_NAMES = new Set([
@@ -203,8 +203,7 @@ function scanCalls(code: string, base: number, file: FileText, resolver: Functio
     const qual = m[1] === '' ? '' : m[1].replace(/\s+/g, '').replace(/<[^<>()]*>/g, '').replace(/::$/, '');
     if (name === 'drop' && (!qual || /(^|::)mem$/.test(qual))) continue;
     // `fn name(` inside the body declares a nested function, not a call.
-    const fn = code.lastIndexOf('fn', m.index - 2);
-    if (fn >= 0 && fn >= m.index - 4 && /\bfn\s*$/.test(code.slice(Math.max(0, m.index - 4), m.index))) continue;
+    if (/\bfn\s*$/.test(code.slice(Math.max(0, m.index - 4), m.index))) continue;
     out.push({
       calleeText: qual ? `${qual}::${name}` : name,
       name,
@@ -383,14 +382,9 @@ export function positionAt(file: FileText, offset: number): { line: number; colu
     file.lineStarts = starts;
   }
   const ls = file.lineStarts;
-  let lo = 0;
-  let hi = ls.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (ls[mid] <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo, column: offset - ls[lo] };
+  // The last line that starts at or before `offset` (the first line starts at 0).
+  const line = firstWhere(ls, (start) => start > offset) - 1;
+  return { line, column: offset - ls[line] };
 }
 
 function enclosingFunctionName(n: Node): string | undefined {
@@ -709,7 +703,7 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
       if (n) facts.awaits.push({ node: n, range: rangeOf(n) });
     }
   }
-  placeCalls(facts, closures, params, body, resolver, scopes);
+  placeCalls(facts, closures, params, body, resolver);
   return facts;
 }
 
@@ -736,7 +730,7 @@ function textCalls(
 ): () => void {
   return () => {
     facts.calls = outsideNested(scanCalls(code, bodyStart, file, resolver, decl), nested);
-    placeCalls(facts, closures, params, NO_TREE, resolver, resolver.scopes);
+    placeCalls(facts, closures, params, NO_TREE, resolver);
   };
 }
 
@@ -767,7 +761,7 @@ const NO_TREE = (): Node => {
  * guard, whether a closure runs it (in place or later), callbacks run through a parameter, and
  * the calls inside each closure argument.
  */
-function placeCalls(facts: FunctionFacts, closures: ClosureSpan[], params: FunctionDecl['params'], body: () => Node, resolver: FunctionResolver, scopes: Scopes): void {
+function placeCalls(facts: FunctionFacts, closures: ClosureSpan[], params: FunctionDecl['params'], body: () => Node, resolver: FunctionResolver): void {
   // Closures that run later (spawned threads and tasks, stored callbacks) do not run under the
   // guards around them, and what they lock is not locked by this function's caller.
   const deferred = closures.filter((c) => !c.inPlace);
@@ -823,7 +817,7 @@ function placeCalls(facts: FunctionFacts, closures: ClosureSpan[], params: Funct
     if (params.length > 0 && !c.receiverText && !c.pathQualifier && params.some((p) => p.name === c.name)) {
       const n = c.node ?? callNodeAt(body(), offset);
       const fnExpr = n ? field(n, 'function') : null;
-      const d = fnExpr && fnExpr.type === 'identifier' ? scopes.resolve(fnExpr.text, fnExpr) : undefined;
+      const d = fnExpr && fnExpr.type === 'identifier' ? resolver.scopes.resolve(fnExpr.text, fnExpr) : undefined;
       if (d && d.kind === 'param') c.paramIndex = params.findIndex((p) => p.name === d.name);
     }
   }
@@ -1072,13 +1066,7 @@ function receiverMayHaveType(text: string, end: number): boolean {
   if (/\.\s*await$/.test(text.slice(Math.max(0, end - 12), end + 1))) return false;
   if (c !== CH.CLOSE) return true; // a path, a field, `self`: may be typed
   // `..)`: find the call's `(` and what comes before it.
-  let depth = 0;
-  let open = end;
-  for (; open >= 0; open--) {
-    const d = text.charCodeAt(open);
-    if (isClosing(d)) depth++;
-    else if (isOpening(d) && --depth === 0) break;
-  }
+  const open = groupStart(text, end);
   const before = skipSpaceBack(text, open - 1);
   if (before < 0) return true;
   if (text.charCodeAt(before) === CH.BANG) return false; // `m!(..)`

@@ -10,7 +10,7 @@
 
 import type { FieldDecl, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
 import { baseTypeName, collectUseText, LAZY_STATIC_RE, modulePathForFile, settleGlobImports } from './declarations';
-import { CH, isIdentChar, isIdentStart, skipSpace, trimSpan } from './lexical';
+import { CH, isClosing, isIdentChar, isIdentStart, isOpening, skipSpace, trimSpan } from './lexical';
 import { fileText, positionAt, type FileText } from './functions';
 import type { Range } from './model';
 
@@ -88,7 +88,7 @@ class ItemScanner {
     re.lastIndex = i;
     while (re.test(c) && re.lastIndex <= end) {
       const ch = c.charCodeAt(re.lastIndex - 1);
-      if (ch === CH.OPEN || ch === CH.LBRACKET || ch === CH.LBRACE) stack.push(ch === CH.OPEN ? CH.CLOSE : ch === CH.LBRACKET ? CH.RBRACKET : CH.RBRACE);
+      if (isOpening(ch)) stack.push(ch === CH.OPEN ? CH.CLOSE : ch === CH.LBRACKET ? CH.RBRACKET : CH.RBRACE);
       else {
         if (stack.pop() !== ch) throw new Unexpected();
         if (stack.length === 0) return re.lastIndex;
@@ -108,11 +108,11 @@ class ItemScanner {
     while (j < end) {
       const ch = c.charCodeAt(j);
       if (angle === 0 && stops(j, ch)) return j;
-      if (ch === CH.OPEN || ch === CH.LBRACKET || ch === CH.LBRACE) {
+      if (isOpening(ch)) {
         j = this.skipBalanced(j, end);
         continue;
       }
-      if (ch === CH.CLOSE || ch === CH.RBRACKET || ch === CH.RBRACE) throw new Unexpected();
+      if (isClosing(ch)) throw new Unexpected();
       if (angles) {
         if (ch === CH.LT) angle++;
         else if (ch === CH.GT && c.charCodeAt(j - 1) !== CH.MINUS && angle > 0) angle--;

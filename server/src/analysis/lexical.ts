@@ -100,6 +100,24 @@ export function groupEnd(code: string, open: number): number {
   return -1;
 }
 
+/** The bracket that opens the group closed at `close` (any kind closing any); -1 when unbalanced. */
+export function groupStart(code: string, close: number): number {
+  let depth = 0;
+  for (let j = close; j >= 0; j--) {
+    const c = code.charCodeAt(j);
+    if (isClosing(c)) depth++;
+    else if (isOpening(c) && --depth === 0) return j;
+  }
+  return -1;
+}
+
+/** End of the identifier characters from `start` on (`start` itself when there are none). */
+export function wordEnd(code: string, start: number): number {
+  let e = start;
+  while (e < code.length && isIdentChar(code.charCodeAt(e))) e++;
+  return e;
+}
+
 /** Start of the identifier that ends just before `end`. */
 export function wordStart(code: string, end: number): number {
   let s = end;

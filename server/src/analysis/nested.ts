@@ -10,7 +10,7 @@
 // unbalanced brackets.
 
 import { macroArgumentsOpen } from './closures';
-import { CH, groupEnd, isClosing, isIdentChar, isOpening, skipSpace, skipSpaceBack, wordStart } from './lexical';
+import { CH, groupEnd, groupStart, isClosing, isIdentChar, isOpening, skipSpace, skipSpaceBack, wordEnd, wordStart } from './lexical';
 
 /** A function item declared in a body; offsets are the file's. */
 export interface NestedFunctionText {
@@ -149,8 +149,7 @@ function macroAndAttributeGroups(code: string): Array<[number, number]> | undefi
 /** The function item whose `fn` keyword is at `at`; offsets are the body's. */
 function functionAt(code: string, at: number): { startIndex: number; endIndex: number; nameStart: number; nameEnd: number; bodyStart: number; bodyEnd: number } | undefined {
   const nameStart = skipSpace(code, at + 2);
-  let nameEnd = nameStart;
-  while (nameEnd < code.length && isIdentChar(code.charCodeAt(nameEnd))) nameEnd++;
+  const nameEnd = wordEnd(code, nameStart);
   if (code.charCodeAt(nameEnd) === CH.HASH) return undefined; // `r#name`
   let i = skipSpace(code, nameEnd);
   if (code.charCodeAt(i) === CH.LT) {
@@ -205,22 +204,10 @@ function blockOpen(code: string, from: number, word?: (start: number, end: numbe
     } else if (c === CH.LT) angles++;
     else if (c === CH.GT && code.charCodeAt(i - 1) !== CH.MINUS) angles--;
     else if (word && angles === 0 && isIdentChar(c) && (i === 0 || !isIdentChar(code.charCodeAt(i - 1)))) {
-      let end = i;
-      while (end < code.length && isIdentChar(code.charCodeAt(end))) end++;
+      const end = wordEnd(code, i);
       word(i, end);
       i = end - 1;
     }
-  }
-  return -1;
-}
-
-/** The bracket that opens the group closed at `close`; -1 when unbalanced. */
-function groupStart(code: string, close: number): number {
-  let depth = 0;
-  for (let j = close; j >= 0; j--) {
-    const c = code.charCodeAt(j);
-    if (isClosing(c)) depth++;
-    else if (isOpening(c) && --depth === 0) return j;
   }
   return -1;
 }
