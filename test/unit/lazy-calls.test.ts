@@ -5,6 +5,10 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { buildCrateIndex, createEngine, type Engine, type EngineOptions, type FileAnalysis } from '../../server/src/analysis';
+import { LockGraphEngine } from '../../server/src/analysis/graph';
+import { summarize, type FunctionFacts } from '../../server/src/analysis/functions';
+import type { CheckResult } from '../../server/src/workspace/check';
+import { unreadCallWarnings } from '../../server/src/workspace/graph';
 import { locateWasm } from '../../server/src/workspace/wasm';
 
 const TEXT = [
@@ -86,5 +90,37 @@ describe('calls found when read', () => {
     // Writable like any field.
     summary.calls = [];
     assert.deepEqual(summary.calls, []);
+  });
+
+  test('calls that fail to be found cost that function its calls, not the graph', async () => {
+    const { editor, scanned } = await analyses();
+    const engine = await createEngine(locateWasm());
+    const parsed = engine.parse(TEXT);
+    const declarations = engine.declarations(parsed, 'lib.rs');
+    parsed.dispose();
+    const decl = declarations.functions.find((d) => d.qualifiedName === 'compute')!;
+    // An engine bug in the late call scan, as a function's facts would surface it.
+    const failing = {
+      decl,
+      qualifiedName: 'compute',
+      isAsync: false,
+      acquisitions: [],
+      deferred: new Set<string>(),
+      callsPending: true,
+      get calls(): never {
+        throw new Error('scan failed');
+      },
+    } as unknown as FunctionFacts;
+    const summary = summarize(failing, 'lib.rs');
+    assert.equal(summary.callsError, undefined, 'nothing is found before the calls are read');
+    const analysis: FileAnalysis = { ...scanned, functions: scanned.functions.map((s) => (s.qualifiedName === 'compute' ? summary : s)) };
+    const graph = new LockGraphEngine({ once: true }).update({ files: [{ crate: 'c', analysis, declarations }] });
+    const expected = new LockGraphEngine({ once: true }).update({ files: [{ crate: 'c', analysis: editor, declarations }] });
+    assert.deepEqual(graph.nodes.map((n) => n.id), expected.nodes.map((n) => n.id));
+    assert.equal(summary.callsError, 'scan failed', 'the graph read the calls (S::locks calls compute under its guard)');
+    assert.deepEqual(summary.calls, []);
+    assert.equal(JSON.parse(JSON.stringify(summary)).callsError, 'scan failed');
+    const result = { crates: [{ files: [analysis] }] } as unknown as CheckResult;
+    assert.deepEqual(unreadCallWarnings(result), ['warning: lib.rs:18: calls of compute left out of the lock graph: internal error (scan failed); please report it with the file']);
   });
 });

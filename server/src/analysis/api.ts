@@ -96,6 +96,11 @@ export interface FunctionSummary {
   deferredAcquisitions?: string[];
   /** Calls made by the function, with the guards alive at the call. */
   calls: CallSite[];
+  /**
+   * Set when the calls, found only when first read (a one-shot check), could not be found: an
+   * internal error, whose message this is. `calls` is then empty.
+   */
+  callsError?: string;
   /** The function returns a guard of this lock class (it is an acquisition at its call sites). */
   returnsGuard?: { lock: string; mode: Acquisition['mode'] };
 }

@@ -1161,7 +1161,15 @@ function callsWhenRead(summary: FunctionSummary, f: FunctionFacts): void {
   const settle = (calls: CallSite[]) => Object.defineProperty(summary, 'calls', { value: calls, writable: true, enumerable: true, configurable: true });
   Object.defineProperty(summary, 'calls', {
     get: () => {
-      const calls = callSites(f.calls);
+      let calls: CallSite[];
+      try {
+        calls = callSites(f.calls);
+      } catch (e) {
+        // Read while a graph is built, long after the file's own errors were caught: one
+        // function's calls are lost, not the whole check. The caller reports `callsError`.
+        calls = [];
+        summary.callsError = e instanceof Error ? e.message : String(e);
+      }
       settle(calls);
       return calls;
     },

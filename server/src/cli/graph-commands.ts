@@ -6,7 +6,7 @@ import type { LockGraph } from '../analysis/graph';
 import { oneOf, parseArgs, UsageError } from './args';
 import { ANALYSIS_FLAGS, loadAndCheck, sortFindings } from './main';
 import { VERSION } from './output';
-import { workspaceFindings, workspaceGraph } from '../workspace/graph';
+import { unreadCallWarnings, workspaceFindings, workspaceGraph } from '../workspace/graph';
 import { renderReport } from '../workspace/report';
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
@@ -19,6 +19,7 @@ export async function reportCommand(argv: string[], out: Out): Promise<number> {
   const result = results[0];
   const graph = workspaceGraph(result);
   const findings = [...result.findings, ...workspaceFindings(result, graph)];
+  for (const m of unreadCallWarnings(result)) out.stderr(`${m}\n`);
   sortFindings(findings);
   const title = result.crates.length === 1 ? result.crates[0].crate.name : path.basename(models[0].base);
   const md = renderReport(result, graph, findings, { title, version: VERSION, date: new Date().toISOString().slice(0, 10) });
@@ -42,6 +43,7 @@ export async function graphCommand(argv: string[], out: Out): Promise<number> {
   const { results, ioError } = await loadAndCheck(args, out);
   if (ioError) return 2;
   const graph = workspaceGraph(results[0]);
+  for (const m of unreadCallWarnings(results[0])) out.stderr(`${m}\n`);
   out.stdout(format === 'json' ? graphJson(graph) + '\n' : format === 'mermaid' ? graphMermaid(graph) : graphDot(graph));
   return 0;
 }

@@ -123,6 +123,7 @@ async function check(argv: string[], out: Out): Promise<number> {
     const graphStart = performance.now();
     findings.push(...r.findings, ...graph.workspaceFindings(r));
     graphMs += performance.now() - graphStart;
+    for (const m of graph.unreadCallWarnings(r)) out.stderr(`${m}\n`);
     for (const c of r.crates) for (const f of c.files) {
       fileBase.set(f.file, models[i].base);
       for (const a of f.acquisitions) acqs.set(a.id, a);

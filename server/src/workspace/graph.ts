@@ -42,3 +42,20 @@ export function workspaceFindings(result: CheckResult, graph: LockGraph = worksp
   }
   return out;
 }
+
+/**
+ * Warnings for functions whose calls could not be read while the graph was built (a one-shot
+ * check finds calls only then; see FunctionSummary.callsError). Their calls are left out.
+ */
+export function unreadCallWarnings(result: CheckResult): string[] {
+  const out: string[] = [];
+  for (const c of result.crates) {
+    for (const f of c.files) {
+      for (const fn of f.functions) {
+        if (fn.callsError === undefined) continue;
+        out.push(`warning: ${f.file}:${fn.nameRange.start.line + 1}: calls of ${fn.qualifiedName} left out of the lock graph: internal error (${fn.callsError}); please report it with the file`);
+      }
+    }
+  }
+  return out;
+}
