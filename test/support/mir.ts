@@ -127,7 +127,11 @@ export interface MirBody {
 const GUARD_RE =
   /^std::sync::(?:[a-z_]+::)*(MutexGuard|RwLockReadGuard|RwLockWriteGuard|MappedMutexGuard|MappedRwLockReadGuard|MappedRwLockWriteGuard|ReentrantLockGuard)</;
 const GUARD_ANYWHERE_RE =
-  /std::sync::(?:[a-z_]+::)*(?:MutexGuard|RwLockReadGuard|RwLockWriteGuard|MappedMutexGuard|MappedRwLockReadGuard|MappedRwLockWriteGuard|ReentrantLockGuard)</;
+  /std::sync::(?:[a-z_]+::)*(MutexGuard|RwLockReadGuard|RwLockWriteGuard|MappedMutexGuard|MappedRwLockReadGuard|MappedRwLockWriteGuard|ReentrantLockGuard)</;
+/** The type `lock()`, `try_lock()`, `read()`, ... return: a Result holding the guard. */
+const RESULT_OF_GUARD_RE = /^std::result::Result<std::sync::(?:[a-z_]+::)*(?:MutexGuard|RwLockReadGuard|RwLockWriteGuard|ReentrantLockGuard)</;
+/** A call of a std lock method (the callee path as MIR prints it). */
+const LOCK_CALL_RE = /\bstd::sync::(?:[a-z_]+::)*(?:Mutex|RwLock|ReentrantLock)::<[^>]*(?:<[^>]*>[^>]*)*>::(?:lock|try_lock|read|write|try_read|try_write)\(/;
 
 export function guardKind(type: string): string | undefined {
   const m = GUARD_RE.exec(type.trim());
@@ -379,6 +383,20 @@ export function analyzeBody(body: MirBody): MirGuard[] {
     });
   }
 
+  // 1b. a lock held only inside the call's Result (`m.try_lock().is_ok()`, `let _ = m.lock();`):
+  //     no guard value is ever taken out, yet the Result keeps the lock until it drops.
+  const guardsAt = new Set(creations.map((c) => `${c.origin.line}:${c.origin.column}`));
+  for (const b of body.blocks.values()) {
+    if (b.cleanup) continue;
+    b.stmts.forEach((s, i) => {
+      const a = asAssign(s.text);
+      if (!a || !s.isTerminator || !s.span || !LOCK_CALL_RE.test(a.rvalue)) return;
+      if (!RESULT_OF_GUARD_RE.test(body.locals.get(a.dest)?.type ?? '')) return;
+      if (guardsAt.has(`${s.span.line}:${s.span.column}`)) return;
+      creations.push({ site: { block: b.id, index: i, stmt: s, local: a.dest }, origin: s.span, fromParam: false });
+    });
+  }
+
   // 2. merge creations with the same acquire position
   const byPos = new Map<string, Array<{ site: Site; origin: MirSpan; fromParam: boolean }>>();
   for (const c of creations) {
@@ -421,7 +439,7 @@ export function analyzeBody(body: MirBody): MirGuard[] {
       finalLocal,
       locals: order,
       binding,
-      guardType: guardKind(decl.type)!,
+      guardType: guardKind(decl.type) ?? GUARD_ANYWHERE_RE.exec(decl.type)![1],
       fullType: decl.type,
       acquire: { line: first.origin.line, column: first.origin.column },
       acquireSpan: first.origin,
