@@ -263,11 +263,41 @@ export class FunctionResolver {
         const pc = pathCall(e);
         if (pc && /^(Arc|Rc)::clone$/.test(pc.path) && pc.args[0]) return this.lockOf(pc.args[0], depth + 1);
         if (pc && /(^|::)(force|get)$/.test(pc.path) && pc.args[0]) return this.lockOf(pc.args[0], depth + 1);
-        return undefined;
+        return this.lockReturnedBy(e, depth);
       }
       default:
         return undefined;
     }
+  }
+
+  /**
+   * A call of a crate function declared to return a lock (`fn global() -> &'static Mutex<T>`,
+   * `fn state(&self) -> &RwLock<State>`): every call names the same lock, so the function is the class.
+   */
+  private lockReturnedBy(call: Node, depth: number): LockRef | undefined {
+    const target = this.crateCallee(call, depth);
+    if (!target?.returnType) return undefined;
+    const t = this.view.resolveTypeIn(target.returnType, target.file);
+    if (!t.lock) return undefined;
+    return { cls: `${target.qualifiedName}()`, type: t.lock, certainty: 'certain', declaredIn: { file: target.file, range: target.range } };
+  }
+
+  /** The crate function a call runs, when its name and receiver or path say which. */
+  private crateCallee(call: Node, depth: number): FunctionDecl | undefined {
+    const mc = methodCall(call);
+    if (mc) {
+      const candidates = this.view.functionsByName.get(mc.name);
+      const receiverType = candidates && this.typeOf(mc.receiver, depth + 1);
+      return receiverType ? candidates!.find((f) => f.selfType === receiverType && f.params.some((p) => p.name === 'self')) : undefined;
+    }
+    const pc = pathCall(call);
+    const candidates = pc && this.view.functionsByName.get(pc.name);
+    if (!pc || !candidates) return undefined;
+    if (!pc.path.includes('::')) return candidates.find((f) => !f.selfType && f.file === this.file.file) ?? candidates.find((f) => !f.selfType);
+    const qual = pc.path.slice(0, pc.path.lastIndexOf('::'));
+    const owner = qual === 'Self' ? this.selfType : qual.slice(qual.lastIndexOf(':') + 1);
+    const modulePath = qual.replace(/^(crate|self|super)::/, '');
+    return candidates.find((f) => f.selfType !== undefined && f.selfType === owner) ?? candidates.find((f) => !f.selfType && f.modulePath.endsWith(modulePath));
   }
 
   private staticLock(name: string): LockRef | undefined {
