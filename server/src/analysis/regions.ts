@@ -155,7 +155,8 @@ export class RegionBuilder {
     const deadZones: Range[] = [];
     // A binding of a match arm lives until the end of the arm's body.
     const scopeEndNode = scope.type === 'match_arm' ? field(scope, 'value') ?? scope : scope;
-    const uses = this.scopes.usesOf(decl, scope).filter((u) => u.startIndex >= from);
+    // A guard re-assigned in one branch is never met by the uses in another branch.
+    const uses = this.scopes.usesOf(decl, scope).filter((u) => u.startIndex >= from && !onExclusivePaths(g, u, scope));
     let unconditionalEnd: Node | undefined;
     const moveUses: Node[] = [];
     // A branch moves the guard for sure when one of its own statements does.
@@ -388,6 +389,9 @@ export class RegionBuilder {
           }
           if (node.type === 'for_expression' && field(node, 'value')?.id === child.id) {
             scrutinee ??= { construct: 'for', range: rangeOf(node), edition2024Differs: false };
+            // rustc wraps the loop in DropTemps: the iterable's temporaries drop where the loop
+            // ends, even when the loop is a block's final expression.
+            return { position: lastCharOf(node), kind: 'scope-end', reason: 'a `for` loop drops the temporaries of its iterable when the loop ends', scopeNode: node, scrutinee };
           }
           break;
         }
@@ -818,6 +822,32 @@ function capturingMoveClosure(use: Node, scopes: Scopes): Node | undefined {
   return undefined;
 }
 
+/**
+ * `a` and `b` sit in different branches of one `if` or `match`, and no loop inside `scope` (the
+ * binding's) leads from one back to the other: code at `b` never runs after code at `a`.
+ */
+function onExclusivePaths(a: Node, b: Node, scope: Node): boolean {
+  let fork: Node | null = a.parent;
+  while (fork && !inside(b, fork)) fork = fork.parent;
+  if (!fork) return false;
+  const branchOf = (n: Node) => {
+    let c = n;
+    while (c.parent && c.parent.id !== fork!.id) c = c.parent;
+    return c;
+  };
+  const [ba, bb] = [branchOf(a), branchOf(b)];
+  if (ba.id === bb.id) return false;
+  if (fork.type === 'if_expression') {
+    if (field(fork, 'condition')?.id === ba.id || field(fork, 'condition')?.id === bb.id) return false;
+  } else if (fork.type !== 'match_block' || ba.type !== 'match_arm' || bb.type !== 'match_arm') {
+    return false;
+  }
+  for (let p = fork.parent; p && p.id !== scope.id; p = p.parent) {
+    if (p.type === 'loop_expression' || p.type === 'while_expression' || p.type === 'for_expression') return false;
+  }
+  return true;
+}
+
 function inside(n: Node, scope: Node): boolean {
   return scope.startIndex <= n.startIndex && n.endIndex <= scope.endIndex;
 }
@@ -827,6 +857,8 @@ function inside(n: Node, scope: Node): boolean {
  * itself or of plain nested blocks, not under a branch, loop or closure.
  */
 function executesWhenReached(site: Node, scope: Node, movedIn?: (branch: Node) => boolean): boolean {
+  // An arm that is itself the move (`0 => g = m.lock().unwrap(),`).
+  if (site.id === scope.id) return true;
   let child = site;
   for (let p = site.parent; p; child = p, p = p.parent) {
     if (p.id === scope.id) return true;
@@ -839,14 +871,20 @@ function executesWhenReached(site: Node, scope: Node, movedIn?: (branch: Node) =
         if (movedIn && cons && alt && movedIn(cons) && movedIn(alt)) break;
         return false;
       }
-      case 'match_expression':
+      case 'match_expression': {
+        if (field(p, 'value')?.id === child.id) break;
+        // An arm runs for sure only if every arm moves too.
+        const arms = namedChildren(child).filter((arm) => arm.type === 'match_arm');
+        if (movedIn && arms.length > 0 && arms.every((arm) => movedIn(field(arm, 'value') ?? arm))) break;
+        return false;
+      }
       case 'while_expression':
       case 'for_expression':
         if (field(p, 'value')?.id === child.id || field(p, 'condition')?.id === child.id) break;
         return false;
       case 'let_condition':
-        break;
       case 'match_arm':
+        break;
       case 'loop_expression':
       case 'closure_expression':
       case 'async_block':
