@@ -50,3 +50,31 @@ test('uses found from the text equal the uses found by visiting every identifier
   }
   assert.ok(bindings > 500 && uses > 500, `${bindings} bindings, ${uses} uses`);
 });
+
+test('a match guard uses names; only the pattern binds them', async () => {
+  const engine = await getTestEngine();
+  const text = [
+    'fn f(s: &S, x: u32) -> u32 {',
+    '    match x {',
+    '        n if *s.a.lock().unwrap() > n => n,',
+    '        Some(y) if y > x => y,',
+    '        _ => 0,',
+    '    }',
+    '}',
+  ].join('\n');
+  const parsed = engine.parse(text);
+  try {
+    const fnNode = parsed.tree.rootNode.descendantsOfType('function_item')[0]!;
+    const scopes = new Scopes(fnNode);
+    const at = (line: number, name: string, nth = 0) => {
+      const ids = fnNode.descendantsOfType('identifier').filter((n) => n!.text === name && n!.startPosition.row === line);
+      return scopes.resolve(name, ids[nth]!);
+    };
+    assert.equal(at(2, 's')?.kind, 'param', '`s` in the guard is the parameter');
+    assert.equal(at(2, 'n', 1)?.kind, 'pattern', '`n` in the guard is the arm\'s binding');
+    assert.equal(at(3, 'x')?.kind, 'param');
+    assert.equal(at(3, 'y', 1)?.node.startPosition.column, 13);
+  } finally {
+    parsed.dispose();
+  }
+});

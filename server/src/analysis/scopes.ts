@@ -244,6 +244,12 @@ export function patternIdentifiers(pat: Node): Node[] {
       case 'shorthand_field_identifier':
         out.push(n);
         return;
+      case 'match_pattern': {
+        // `n if cond =>`: the guard's identifiers are uses, not bindings.
+        const condition = field(n, 'condition');
+        for (const c of namedChildren(n)) if (!condition || c.id !== condition.id) visit(c, inStructField);
+        return;
+      }
       case 'scoped_identifier':
       case 'type_identifier':
       case 'integer_literal':
