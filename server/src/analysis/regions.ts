@@ -777,10 +777,13 @@ function patternBindings(p: Node, scopes: Scopes): LocalDecl[] {
   return out.sort((a, b) => Number(/^Err/.test(a.declaredBy.text)) - Number(/^Err/.test(b.declaredBy.text)));
 }
 
-/** Both nodes sit in the same block with nothing conditional between them. */
+/**
+ * Reaching `later` means `earlier` has run: in the innermost block around both, `earlier` is
+ * not under a branch, loop or closure (plain nested blocks are fine).
+ */
 function sameStraightLine(earlier: Node, later: Node): boolean {
   for (let p = earlier.parent; p; p = p.parent) {
-    if (p.type === 'block') return inside(later, p) && executesWhenReached(earlier, p);
+    if (p.type === 'block' && inside(later, p)) return executesWhenReached(earlier, p);
   }
   return false;
 }
