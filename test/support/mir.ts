@@ -546,6 +546,15 @@ function step(
       : [];
 
   if (s.isTerminator) {
+    // A call that turns one container of the guard into another (`try_lock().ok()`: Result ->
+    // Option<Guard>): the guard lives on in the call's result. A call taking the guard itself
+    // (`Condvar::wait_timeout(g, ..)`) consumes it and makes a new one.
+    if (touching.length && a && touching.every((o) => !isGuardLocal(body, o.local)) && !isGuardLocal(body, a.dest) && mentionsGuard(body, a.dest) && !isMemDrop(text)) {
+      for (const o of touching) state.delete(o.local);
+      state.add(a.dest);
+      onHold(a.dest);
+      return;
+    }
     // call consuming the guard. Guards are not `Copy`: after CopyProp a move into
     // a call often prints as `copy _n` (`consume(copy _2)`, `drop::<..>(copy _5)`).
     const consumed = touching;
