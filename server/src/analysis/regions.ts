@@ -161,8 +161,9 @@ export class RegionBuilder {
     const moveUses: Node[] = [];
     // A branch moves the guard for sure when one of its own statements does.
     const movedIn = (branch: Node): boolean => moveUses.some((u) => inside(u, branch) && executesWhenReached(u, branch, movedIn));
+    // A `move` closure takes the guard where the closure is made, not where its body uses it.
     const noteEnd = (use: Node) => {
-      moveUses.push(use);
+      moveUses.push(capturingMoveClosure(use, this.scopes) ?? use);
     };
     for (const use of uses) {
       // Re-assignment drops the old guard there; the new value is tracked as its own guard.
@@ -214,7 +215,8 @@ export class RegionBuilder {
       if (executesWhenReached(use, scope, movedIn) && (!unconditionalEnd || use.startIndex < unconditionalEnd.startIndex)) unconditionalEnd = use;
     }
     const scopeEnd = lastCharOf(scopeEndNode);
-    const exits = this.earlyExits(Math.max(from, decl.visibleFrom), unconditionalEnd ? unconditionalEnd.startIndex : scope.endIndex, scope);
+    // An exit in another branch than the one that (re-)assigned this guard never leaves with it.
+    const exits = this.earlyExits(Math.max(from, decl.visibleFrom), unconditionalEnd ? unconditionalEnd.startIndex : scope.endIndex, scope).filter((e) => !onExclusivePaths(g, e.node, scope));
     for (const e of exits) {
       releases.push(e.release);
       // `?` leaves only on the error path: the code after it still runs with the guard.
