@@ -30,7 +30,12 @@ const LOCKS: LockKind[] = [
   { expr: 's.v.lock().unwrap()', target: 'vec', guardType: 'MutexGuard<\'_, Vec<u32>>', writable: true },
   { expr: 's.o.lock().unwrap()', target: 'opt', writable: true },
   { expr: 'S::global().lock().unwrap()', target: 'u32', guardType: 'MutexGuard<\'_, u32>', writable: true },
+  { expr: 's.state().lock().unwrap()', target: 'u32', guardType: 'MutexGuard<\'_, u32>', writable: true },
+  { expr: 's.guard()', target: 'u32', guardType: 'MutexGuard<\'_, u32>', writable: true },
+  { expr: 's.a.try_lock().unwrap()', target: 'u32', guardType: 'MutexGuard<\'_, u32>', writable: true },
 ];
+
+const MUTEX_U32 = "MutexGuard<'_, u32>";
 
 /** Functions that take a guard by value (a move out of the binding). */
 const TAKERS: Record<string, string> = {
@@ -42,13 +47,19 @@ const TAKERS: Record<string, string> = {
 
 const PRELUDE = `#![allow(unused, let_underscore_lock, dead_code, unused_must_use, unreachable_code, unused_mut, irrefutable_let_patterns, clippy::all)]
 
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub struct S {
     a: Mutex<u32>,
     v: Mutex<Vec<u32>>,
     o: Mutex<Option<u32>>,
     rw: RwLock<u32>,
+    cv: Condvar,
+}
+
+struct Held<'a> {
+    g: MutexGuard<'a, u32>,
+    n: u32,
 }
 
 static GLOBAL: Mutex<u32> = Mutex::new(0);
@@ -56,6 +67,14 @@ static GLOBAL: Mutex<u32> = Mutex::new(0);
 impl S {
     fn global() -> &'static Mutex<u32> {
         &GLOBAL
+    }
+
+    fn state(&self) -> &Mutex<u32> {
+        &self.a
+    }
+
+    fn guard(&self) -> MutexGuard<'_, u32> {
+        self.a.lock().unwrap()
     }
 }
 
@@ -82,7 +101,10 @@ fn id(x: u32) -> u32 {
 
 interface Binding {
   name: string;
+  /** The guard held (by the binding, or by what it holds). */
   lock: LockKind;
+  /** The binding holds the guard inside a value: a tuple, `Some`, a struct, a Vec, a `move` closure. */
+  holder?: 'tuple' | 'some' | 'struct' | 'vec' | 'closure';
   mutable: boolean;
   /** Moved, dropped or shadowed: no longer usable by name. */
   gone: boolean;
@@ -100,6 +122,8 @@ interface Ctx {
   acc: string;
   /** What `return` gives here: a function's `u32` or `Option<u32>`, a closure's `u32`. */
   returns: 'u32' | 'opt';
+  /** Labels of the loops around (inside the closure, if any). */
+  labels: string[];
   depth: number;
 }
 
@@ -132,6 +156,20 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
   }
 
   function fromBinding(b: Binding): string {
+    switch (b.holder) {
+      case 'tuple':
+        return `*${b.name}.0`;
+      case 'some':
+        return `${b.name}.as_deref().copied().unwrap_or(0)`;
+      case 'struct':
+        return `*${b.name}.g + ${b.name}.n`;
+      case 'vec':
+        return `*${b.name}[0]`;
+      case 'closure':
+        return `${b.name}()`;
+      default:
+        break;
+    }
     if (b.lock.target === 'u32') return `*${b.name}`;
     if (b.lock.target === 'vec') return `${b.name}.len() as u32`;
     return `${b.name}.unwrap_or(2)`;
@@ -197,7 +235,7 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
     const deeper = { ...ctx, depth: ctx.depth + 1 };
     const nested = ctx.depth < 3;
     for (;;) {
-      switch (pick(30)) {
+      switch (pick(40)) {
         case 0:
         case 1:
         case 2: {
@@ -277,7 +315,7 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
           return `${pad}${choose(['drop', 'std::mem::drop'])}(${target.name});`;
         }
         case 17: {
-          const b = movable(ctx).filter((x) => x.lock.guardType !== undefined);
+          const b = movable(ctx).filter((x) => x.lock.guardType !== undefined && !x.holder);
           if (b.length === 0) continue;
           const target = choose(b);
           target.gone = true;
@@ -287,13 +325,14 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
           return `${pad}if ${condition(deeper)} {\n${indent(deeper)}${returnStatement(ctx)}\n${pad}}`;
         case 19: {
           if (ctx.loopDepth === 0 || !nested) continue;
-          return `${pad}if ${condition(deeper)} {\n${indent(deeper)}${choose(['break;', 'continue;'])}\n${pad}}`;
+          return `${pad}if ${condition(deeper)} {\n${indent(deeper)}${choose(['break;', 'continue;', ...ctx.labels.map((l) => `break ${l};`), ...ctx.labels.map((l) => `continue ${l};`)])}\n${pad}}`;
         }
         case 20: {
           if (!nested) continue;
-          const loop = { ...deeper, loopDepth: ctx.loopDepth + 1 };
+          const label = chance(0.4) ? `'l${fresh++}` : undefined;
+          const loop = { ...deeper, loopDepth: ctx.loopDepth + 1, labels: label ? [...ctx.labels, label] : ctx.labels };
           const t = block(loop, 1 + pick(3));
-          return `${pad}loop {\n${t.body}${indent(loop)}if ${condition(loop)} {\n${indent({ ...loop, depth: loop.depth + 1 })}break;\n${indent(loop)}}\n${pad}}`;
+          return `${pad}${label ? `${label}: ` : ''}loop {\n${t.body}${indent(loop)}if ${condition(loop)} {\n${indent({ ...loop, depth: loop.depth + 1 })}break;\n${indent(loop)}}\n${pad}}`;
         }
         case 21: {
           // Shadowing ends nothing: the old guard lives to the end of its block.
@@ -305,14 +344,14 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
         }
         case 22: {
           // Re-assignment drops the old guard at the assignment.
-          const b = movable(ctx).filter((x) => x.mutable);
+          const b = movable(ctx).filter((x) => x.mutable && !x.holder);
           if (b.length === 0) continue;
           const target = choose(b);
           return `${pad}${target.name} = ${target.lock.expr};`;
         }
         case 23: {
           // Not through a closure's capture: that would make the closure FnMut.
-          const b = usable(ctx).filter((x) => x.mutable && x.lock.target === 'u32' && x.closureDepth === ctx.closureDepth);
+          const b = usable(ctx).filter((x) => x.mutable && !x.holder && x.lock.target === 'u32' && x.closureDepth === ctx.closureDepth);
           if (b.length === 0) continue;
           return `${pad}*${choose(b).name} += 1;`;
         }
@@ -336,7 +375,7 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
           // A closure's guards drop inside its own body.
           const c = name('c');
           const cacc = name('cacc');
-          const inner: Ctx = { bindings: [...ctx.bindings], loopDepth: 0, closureDepth: ctx.closureDepth + 1, acc: cacc, returns: 'u32', depth: ctx.depth + 1 };
+          const inner: Ctx = { bindings: [...ctx.bindings], loopDepth: 0, closureDepth: ctx.closureDepth + 1, acc: cacc, returns: 'u32', depth: ctx.depth + 1, labels: [] };
           const body = block(inner, 1 + pick(3));
           const innerPad = indent(inner);
           return `${pad}let ${c} = || {\n${innerPad}let mut ${cacc} = 0u32;\n${body.body}${innerPad}${cacc}\n${pad}};\n${pad}${ctx.acc} += ${c}();`;
@@ -346,6 +385,71 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
           const g = name('g');
           const a = block(deeper, pick(2), false, `${indent(deeper)}${ctx.acc} += *${g};\n`, { name: g, lock: LOCKS[0], mutable: false, gone: false, loopDepth: ctx.loopDepth, closureDepth: ctx.closureDepth });
           return `${pad}match s.a.lock() {\n${indent(deeper)}Ok(${g}) => {\n${a.body}${indent(deeper)}}\n${indent(deeper)}Err(_) => {}\n${pad}}`;
+        }
+        case 30:
+        case 31: {
+          // The guard moves into a value the binding holds: it drops with that value.
+          const holder = choose(['tuple', 'some', 'struct', 'vec', 'closure', 'some'] as const);
+          const n = name(holder === 'closure' ? 'c' : holder === 'vec' ? 'gs' : 'h');
+          const made = { name: n, mutable: false, gone: false, loopDepth: ctx.loopDepth, closureDepth: ctx.closureDepth, holder };
+          if (holder === 'closure') {
+            const b = movable(ctx).filter((x) => !x.holder && x.lock.target === 'u32');
+            if (b.length === 0) continue;
+            const captured = choose(b);
+            captured.gone = true;
+            ctx.bindings.push({ ...made, lock: captured.lock });
+            return `${pad}let ${n} = move || *${captured.name};\n${pad}${ctx.acc} += ${n}();`;
+          }
+          const l = holder === 'struct' ? choose(LOCKS.filter((k) => k.guardType === MUTEX_U32)) : lockOf('u32');
+          ctx.bindings.push({ ...made, lock: l });
+          if (holder === 'tuple') return `${pad}let ${n} = (${l.expr}, 1u32);`;
+          if (holder === 'struct') return `${pad}let ${n} = Held { g: ${l.expr}, n: 1 };`;
+          if (holder === 'vec') return `${pad}let mut ${n} = Vec::new();\n${pad}${n}.push(${l.expr});`;
+          return `${pad}let ${n} = ${chance(0.3) ? 's.a.try_lock().ok()' : `Some(${l.expr})`};`;
+        }
+        case 32: {
+          // Condvar::wait takes the guard and hands back a new one.
+          const b = movable(ctx).filter((x) => !x.holder && x.lock.guardType === MUTEX_U32);
+          if (b.length === 0) continue;
+          const given = choose(b);
+          given.gone = true;
+          const n = name('g');
+          ctx.bindings.push({ name: n, lock: LOCKS[0], mutable: false, gone: false, loopDepth: ctx.loopDepth, closureDepth: ctx.closureDepth });
+          const wait = chance(0.5) ? `s.cv.wait(${given.name})` : `s.cv.wait_while(${given.name}, |v| *v == 0)`;
+          return `${pad}let ${n} = ${wait}.unwrap();`;
+        }
+        case 33: {
+          if (!nested) continue;
+          const label = chance(0.5) ? `'l${fresh++}` : undefined;
+          const loop = { ...deeper, loopDepth: ctx.loopDepth + 1, labels: label ? [...ctx.labels, label] : ctx.labels };
+          const t = block(loop, 1 + pick(2));
+          // The condition runs on every iteration: kept to plain values (no statements, no moves).
+          return `${pad}${label ? `${label}: ` : ''}while (${value({ ...loop, depth: 3 })}) < x {\n${t.body}${indent(loop)}if ${condition(loop)} {\n${indent({ ...loop, depth: loop.depth + 1 })}break;\n${indent(loop)}}\n${pad}}`;
+        }
+        case 34:
+          return `${pad}if ${condition(deeper)} {\n${indent(deeper)}return ${ctx.returns === 'opt' ? `Some(${fromTemporary()})` : fromTemporary()};\n${pad}}`;
+        case 35: {
+          if (!nested) continue;
+          // A match guard's temporaries drop once it is evaluated.
+          const a = block(deeper, 1 + pick(2));
+          const b = block(deeper, pick(2));
+          return `${pad}match ${value(deeper)} {\n${indent(deeper)}n if (${fromTemporary()}) > n => {\n${a.body}${indent(deeper)}}\n${indent(deeper)}_ => {\n${b.body}${indent(deeper)}}\n${pad}}`;
+        }
+        case 36: {
+          const l = choose(LOCKS.filter((k) => k.guardType !== undefined));
+          const n = name('g');
+          ctx.bindings.push({ name: n, lock: l, mutable: false, gone: false, loopDepth: ctx.loopDepth, closureDepth: ctx.closureDepth });
+          return `${pad}let ${n}: ${l.guardType} = ${l.expr};`;
+        }
+        case 37: {
+          if (!nested) continue;
+          // if-let chains of else-if-let: each scrutinee lives into the arms after it (2021).
+          const v = name('v');
+          const w = name('v');
+          const t = block(deeper, 1, false, `${indent(deeper)}${ctx.acc} += ${v};\n`);
+          const u = block(deeper, 1, false, `${indent(deeper)}${ctx.acc} += ${w};\n`);
+          const e = block(deeper, 1);
+          return `${pad}if let Some(${v}) = *s.o.lock().unwrap() {\n${t.body}${pad}} else if let Some(${w}) = s.v.lock().unwrap().first().copied() {\n${u.body}${pad}} else {\n${e.body}${pad}}`;
         }
         default: {
           const l = lockOf('u32');
@@ -376,7 +480,7 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
     const returns = chance(0.3) ? 'opt' : 'u32';
     const fname = `f${i}`;
     functions.push(fname);
-    const ctx: Ctx = { bindings: [], loopDepth: 0, closureDepth: 0, acc: 'acc', returns, depth: 1 };
+    const ctx: Ctx = { bindings: [], loopDepth: 0, closureDepth: 0, acc: 'acc', returns, depth: 1, labels: [] };
     const body = block(ctx, 2 + pick(5));
     // A tail read through a temporary guard: where it drops differs between the editions.
     const tailValue = choose(['acc', `acc.wrapping_add(${fromTemporary(true)})`, `match ${fromTemporary(true)} {\n        0 => acc,\n        n => n,\n    }`]);
