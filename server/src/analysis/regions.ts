@@ -162,8 +162,9 @@ export class RegionBuilder {
     // A branch moves the guard for sure when one of its own statements does.
     const movedIn = (branch: Node): boolean => moveUses.some((u) => inside(u, branch) && executesWhenReached(u, branch, movedIn));
     // A `move` closure takes the guard where the closure is made, not where its body uses it.
+    const movedAt = (use: Node) => capturingMoveClosure(use, this.scopes) ?? use;
     const noteEnd = (use: Node) => {
-      moveUses.push(capturingMoveClosure(use, this.scopes) ?? use);
+      moveUses.push(movedAt(use));
     };
     for (const use of uses) {
       // Re-assignment drops the old guard there; the new value is tracked as its own guard.
@@ -193,7 +194,7 @@ export class RegionBuilder {
           for (const r of inner.releases) {
             if (r.kind === 'early-exit') continue;
             releases.push(r);
-            siteOf.set(r, use);
+            siteOf.set(r, movedAt(use));
           }
         }
         noteEnd(use);
