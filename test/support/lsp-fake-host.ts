@@ -54,6 +54,7 @@ export class FakeEngine implements EngineLike {
       range: f.range,
       nameRange: f.nameRange,
       modulePath: 'crate',
+      lockPath: undefined,
     }));
     return { file, structs: [], statics: [], functions, imports: {}, modulePath: 'crate' };
   }

@@ -171,7 +171,7 @@ describe('declaration changes', () => {
     statics: [],
     structs: [{ name: 'Odb', file: 'src/lib.rs', range: range(1, 0, 4), fields: [{ name: 'odb', typeText: 'Mutex<Vec<i64>>', range: range(2, 4, 9) }] }],
     functions: [
-      { qualifiedName: 'Odb::get', name: 'get', selfType: 'Odb', params: [], isAsync: false, file: 'src/lib.rs', range: range(6, 0, 9), nameRange: range(6, 7, 10), modulePath: 'crate' },
+      { qualifiedName: 'Odb::get', name: 'get', selfType: 'Odb', params: [], isAsync: false, file: 'src/lib.rs', range: range(6, 0, 9), nameRange: range(6, 7, 10), modulePath: 'crate', lockPath: undefined },
     ],
   };
   it('ignore moved positions and name what changed', () => {

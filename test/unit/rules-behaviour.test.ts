@@ -326,3 +326,61 @@ describe('engine bugs found by these tests (outside the rule files); fixed ones 
     assert.deepEqual(only(r.findings, 'let-underscore-lock').map((f) => f.range.start.line + 1), [5]);
   });
 });
+
+describe('lock-returning accessors', () => {
+  const lib = [
+    'use std::sync::{Arc, Mutex, RwLock};',
+    'static REGISTRY: Mutex<Vec<u32>> = Mutex::new(Vec::new());',
+    'pub struct Inner { state: RwLock<u32> }',
+    'pub struct S { a: Mutex<u32>, inner: Inner, shared: Arc<Mutex<u32>> }',
+    'impl S {',
+    '    fn a(&self) -> &Mutex<u32> { &self.a }',
+    '    fn state(&self) -> &RwLock<u32> {',
+    '        // the inner state',
+    '        &self.inner.state',
+    '    }',
+    '    fn shared(&self) -> Arc<Mutex<u32>> { self.shared.clone() }',
+    '    fn shared2(&self) -> Arc<Mutex<u32>> { Arc::clone(&self.shared) }',
+    "    fn registry() -> &'static Mutex<Vec<u32>> { &REGISTRY }",
+    '    fn either(&self, b: bool) -> &Mutex<u32> { if b { &self.a } else { &self.a } }',
+    '}',
+  ].join('\n');
+  const user = [
+    'use crate::S;',
+    'pub fn relock(s: &S) -> u32 {',
+    '    let g = s.a.lock().unwrap();',
+    '    let h = s.a().lock().unwrap();',
+    '    *g + *h',
+    '}',
+    'pub fn transfer(s: &S, other: &S) -> u32 {',
+    '    let g = s.a().lock().unwrap();',
+    '    let h = other.a().lock().unwrap();',
+    '    *g + *h',
+    '}',
+    'pub fn through(s: &S) -> usize {',
+    '    let r = *s.state().read().unwrap();',
+    '    let a = *s.shared().lock().unwrap() + *s.shared2().lock().unwrap();',
+    '    S::registry().lock().unwrap().len() + s.either(true).lock().unwrap().len() + (r + a) as usize',
+    '}',
+  ].join('\n');
+
+  test('a call of an accessor locks the field or static its body names, declared in another file', async () => {
+    const r = await analyze(user, { file: 'src/user.rs', others: [{ file: 'src/lib.rs', text: lib }] });
+    const at = (line: number) => r.acquisitions.filter((a) => a.range.start.line + 1 === line).map((a) => [a.lock, a.instanceText]);
+    assert.deepEqual(at(4), [['S.a', 's.a']]);
+    assert.deepEqual(at(13), [['Inner.state', 's.inner.state']]);
+    assert.deepEqual(at(14), [['S.shared', 's.shared'], ['S.shared', 's.shared']]);
+    // A static is named by its path; a body that is not a plain path leaves the function as the class.
+    assert.deepEqual(at(15).map(([lock]) => lock), ['REGISTRY', 'S::either()']);
+  });
+
+  test('re-locking a field through its accessor is a double lock of the same object; another object is the transfer pattern', async () => {
+    const r = await analyze(user, { file: 'src/user.rs', others: [{ file: 'src/lib.rs', text: lib }] });
+    const same = findingAt(r.findings, 'double-lock', 4);
+    assert.equal(same.severity, 'error');
+    assertNames(same, 'S.a', /\(mutex\)/, [3]);
+    const other = findingAt(r.findings, 'double-lock', 9);
+    assert.equal(other.severity, 'warning');
+    assert.match(other.message, /opposite order/);
+  });
+});

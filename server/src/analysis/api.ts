@@ -70,6 +70,12 @@ export interface FunctionDecl {
   /** The body block, `{` to `}`. */
   bodyRange?: Range;
   modulePath: string;
+  /**
+   * For a function declared to return a lock (`&Mutex<T>`, `&'static RwLock<T>`, `Arc<Mutex<T>>`)
+   * whose body is only a path to it (`&self.inner.state`, `&REGISTRY`, `self.state.clone()`):
+   * that path, so a call names the lock itself. Undefined otherwise.
+   */
+  lockPath: string | undefined;
 }
 
 /** Everything the engine knows about one crate's declarations, merged from all its files. */

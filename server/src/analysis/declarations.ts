@@ -3,7 +3,7 @@
 
 import type { FieldDecl, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
 import type { Position, Range } from './model';
-import { trimSpan } from './lexical';
+import { codeOnly, trimSpan } from './lexical';
 import { field, namedChildren, rangeOf, type Node } from './syntax';
 
 const LOCK_TYPE_NAMES = ['Mutex', 'RwLock', 'Condvar', 'ReentrantMutex', 'FairMutex', 'DashMap', 'DashSet'];
@@ -223,7 +223,31 @@ function functionDecl(item: Node, file: string, mod: string, impl: { selfType: s
     nameRange: rangeOf(nameNode),
     bodyRange: body ? rangeOf(body) : undefined,
     modulePath: mod,
+    lockPath: body ? lockAccessorPath(field(item, 'return_type')?.text, codeOnly(body.text)) : undefined,
   };
+}
+
+/** A lock type written as a whole return type, not a guard of one. */
+const RETURNS_LOCK_RE = /^(?:&\s*(?:'\w+\s+)?|(?:std::sync::)?Arc\s*<\s*)(?:[\w:]*::)?(?:Mutex|RwLock|ReentrantMutex|FairMutex)\s*</;
+const PATH = String.raw`((?:self|[A-Za-z_]\w*(?:\s*::\s*[A-Za-z_]\w*)*)(?:\s*\.\s*[A-Za-z_]\w*)*)`;
+/** `{ &self.a.b }`, `{ &REGISTRY }`, `{ self.a }`, `{ self.a.clone() }`, `{ Arc::clone(&self.a) }`. */
+const ACCESSOR_BODY_RES = [
+  new RegExp(String.raw`^\{\s*&?\s*${PATH}\s*\}$`),
+  new RegExp(String.raw`^\{\s*${PATH}\s*\.\s*clone\s*\(\s*\)\s*\}$`),
+  new RegExp(String.raw`^\{\s*(?:std\s*::\s*sync\s*::\s*)?Arc\s*::\s*clone\s*\(\s*&\s*${PATH}\s*\)\s*\}$`),
+];
+
+/**
+ * FunctionDecl.lockPath: the path a lock-returning function's body hands out. `code` is the
+ * body with comments and literals blanked, from `{` to `}`.
+ */
+export function lockAccessorPath(returnType: string | undefined, code: string): string | undefined {
+  if (!returnType || !RETURNS_LOCK_RE.test(returnType)) return undefined;
+  for (const re of ACCESSOR_BODY_RES) {
+    const m = re.exec(code);
+    if (m) return m[1].replace(/\s+/g, '');
+  }
+  return undefined;
 }
 
 function collectUse(node: Node, prefix: string, imports: Record<string, string>): void {
@@ -437,6 +461,13 @@ export function shiftDeclarations(previous: FileDeclarations, edits: readonly De
     if (!body || body.type !== 'block' || !sameRange(rangeOf(body), f.bodyRange!)) return undefined;
     const item = body.parent;
     if (!item || item.type !== 'function_item' || !sameRange(rangeOf(item), f.range)) return undefined;
+    // The body is what an accessor hands out: read it again.
+    const lockPath = lockAccessorPath(f.returnType, codeOnly(body.text));
+    if (lockPath !== f.lockPath) {
+      const functions = decls.functions.slice();
+      functions[i] = { ...f, lockPath };
+      decls = { ...decls, functions };
+    }
   }
   return decls;
 }

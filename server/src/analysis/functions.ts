@@ -611,6 +611,7 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
       range: at.range,
       callRange: at.callRange,
       receiverText: acq.receiver.text.replace(/\s+/g, ' '),
+      instanceText: acq.ref.instance,
       functionName: at.fnLabel,
       holder: region.holder,
       releases: region.releases,
@@ -871,7 +872,7 @@ function implSelfType(fnNode: Node): string | undefined {
 }
 
 interface FoundAcquisition {
-  ref: { cls: string; certainty: Acquisition['certainty']; declaredIn?: { file: string; range: Range } };
+  ref: { cls: string; certainty: Acquisition['certainty']; declaredIn?: { file: string; range: Range }; instance?: string };
   type: LockType;
   method: AcquireMethod;
   methodName: string;

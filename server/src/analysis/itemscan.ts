@@ -9,7 +9,7 @@
 // something this walk does not expect, it gives up and the caller parses the file.
 
 import type { FieldDecl, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
-import { baseTypeName, collectUseText, LAZY_STATIC_RE, modulePathForFile, settleGlobImports } from './declarations';
+import { baseTypeName, collectUseText, LAZY_STATIC_RE, lockAccessorPath, modulePathForFile, settleGlobImports } from './declarations';
 import { CH, isClosing, isIdentChar, isIdentStart, isOpening, skipSpace, trimSpan } from './lexical';
 import { fileText, positionAt, type FileText } from './functions';
 import type { Range } from './model';
@@ -422,6 +422,8 @@ class ItemScanner {
       nameRange: this.range(nameAt, nameEnd),
       bodyRange: this.range(j, bodyEnd),
       modulePath: mod,
+      // Literals are filled, not blanked, in this code: a body with one is no path either way.
+      lockPath: lockAccessorPath(returnType, this.code.slice(j, bodyEnd)),
     };
     this.decls.functions.push(decl);
     return bodyEnd;

@@ -81,6 +81,11 @@ export interface Acquisition {
   callRange: Range;
   /** Source text of the receiver (`self.load`). */
   receiverText: string;
+  /**
+   * The receiver with a lock-returning accessor call replaced by the path its body returns
+   * (`self.state()` → `self.inner.state`), when there is one: which object is locked.
+   */
+  instanceText?: string;
   /** Qualified name of the enclosing function (`Catalog::get`, `worker`, `Catalog::get::{closure#1}`). */
   functionName: string;
   /** How the guard value is held. */

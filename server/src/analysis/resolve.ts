@@ -82,6 +82,8 @@ export interface LockRef {
   certainty: Certainty;
   /** Declaration site of the lock (field or static), when known. */
   declaredIn?: { file: string; range: StructDecl['range'] };
+  /** Acquisition.instanceText: the object locked, for a receiver that is an accessor call. */
+  instance?: string;
 }
 
 const CONSTRUCTOR_RE = /(?:^|[^\w:])((?:[A-Za-z_]\w*::)*)(Mutex|RwLock|ReentrantMutex|FairMutex|DashMap|DashSet|Condvar)\s*(?:::\s*<[^>]*>)?\s*::\s*(new|const_new|default|with_capacity|with_hasher|with_shard_amount|from)\b/;
@@ -279,7 +281,33 @@ export class FunctionResolver {
     if (!target?.returnType) return undefined;
     const t = this.view.resolveTypeIn(target.returnType, target.file);
     if (!t.lock) return undefined;
+    const named = target.lockPath ? this.lockAtPath(target.lockPath, target) : undefined;
+    if (named) {
+      // `x.state()` with `&self.inner.state` locks `x.inner.state`; a static is itself.
+      const mc = methodCall(call);
+      const instance = !target.lockPath!.startsWith('self.') ? target.lockPath! : mc ? `${mc.receiver.text.replace(/\s+/g, '')}${target.lockPath!.slice(4)}` : undefined;
+      return { ...named, instance };
+    }
     return { cls: `${target.qualifiedName}()`, type: t.lock, certainty: 'certain', declaredIn: { file: target.file, range: target.range } };
+  }
+
+  /** The lock an accessor's body names (FunctionDecl.lockPath): a field through `self`, or a static. */
+  private lockAtPath(path: string, accessor: FunctionDecl): LockRef | undefined {
+    const parts = path.split('.');
+    if (parts.length === 1) return this.staticLock(path.slice(path.lastIndexOf(':') + 1), accessor.file);
+    if (parts[0] !== 'self' || !accessor.selfType) return undefined;
+    let type: string | undefined = accessor.selfType;
+    let struct: StructDecl | undefined;
+    let fieldDecl: StructDecl['fields'][number] | undefined;
+    for (const name of parts.slice(1)) {
+      if (!type) return undefined;
+      struct = this.view.struct(type, accessor.file);
+      fieldDecl = struct?.fields.find((x) => x.name === name);
+      if (!struct || !fieldDecl) return undefined;
+      type = this.view.resolveTypeIn(fieldDecl.typeText, struct.file).name;
+    }
+    const lock = this.view.resolveTypeIn(fieldDecl!.typeText, struct!.file).lock;
+    return lock ? { cls: `${struct!.name}.${fieldDecl!.name}`, type: lock, certainty: 'certain', declaredIn: { file: struct!.file, range: fieldDecl!.range } } : undefined;
   }
 
   /** The crate function a call runs, when its name and receiver or path say which. */
@@ -300,8 +328,8 @@ export class FunctionResolver {
     return candidates.find((f) => f.selfType !== undefined && f.selfType === owner) ?? candidates.find((f) => !f.selfType && f.modulePath.endsWith(modulePath));
   }
 
-  private staticLock(name: string): LockRef | undefined {
-    const st = this.view.static(name, this.file.file);
+  private staticLock(name: string, preferFile = this.file.file): LockRef | undefined {
+    const st = this.view.static(name, preferFile);
     if (!st) return undefined;
     const t = this.view.resolveTypeIn(st.typeText, st.file).lock ?? lockFromInitializer(st.initText, this.view.imports(st.file));
     const cls = st.modulePath ? `${st.modulePath}::${st.name}` : st.name;

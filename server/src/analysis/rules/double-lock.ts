@@ -38,8 +38,8 @@ export function sameInstance(a: Acquisition, b: Acquisition): boolean {
       .replace(/^[&*]+(mut)?/, '')
       .replace(/^\((.*)\)$/, '$1')
       .replace(/^[&*]+(mut)?/, '');
-  const ra = norm(a.receiverText);
-  const rb = norm(b.receiverText);
+  const ra = norm(a.instanceText ?? a.receiverText);
+  const rb = norm(b.instanceText ?? b.receiverText);
   if (ra === rb) return true;
   // Different names for one local lock class (clones of one Arc) are the same instance too.
   if (!a.lock.includes('.') || !b.lock.includes('.')) return true;
