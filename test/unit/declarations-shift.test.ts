@@ -40,7 +40,7 @@ function edit(text: string, start: number, oldEnd: number, inserted: string): { 
 
 test('shifted declarations equal freshly collected ones after random edits', async (t) => {
   const engine = await getTestEngine();
-  const files = ['regions/bindings.rs', 'regions/closures.rs', 'rules/double_lock.rs', 'rules/scrutinee_guard.rs', 'graph/midas/src/odb.rs'].map((f) => path.join(ROOT, 'test', 'fixtures', f));
+  const files = ['regions/bindings.rs', 'regions/closures.rs', 'regions/patterns.rs', 'rules/double_lock.rs', 'rules/scrutinee_guard.rs', 'graph/midas/src/odb.rs'].map((f) => path.join(ROOT, 'test', 'fixtures', f));
   const rand = prng(7);
   let shifted = 0;
   let fresh = 0;
@@ -96,4 +96,26 @@ test('shifted declarations equal freshly collected ones after random edits', asy
   assert.ok(shifted > 700, `shifted ${shifted}`);
   t.diagnostic(`${shifted} edits took the shortcut, ${fresh} collected afresh`);
   assert.ok(fresh > 50, `fresh ${fresh}`);
+});
+
+test('an edit inside an accessor body reads the path it returns again', async () => {
+  const engine = await getTestEngine();
+  const text = 'use std::sync::Mutex;\npub struct S { a: Mutex<u32>, b: Mutex<u32> }\nimpl S {\n    fn lock_ref(&self) -> &Mutex<u32> { &self.a }\n}\n';
+  const parsed = engine.parse(text);
+  const before = collectDeclarations(parsed.tree.rootNode, 'src/x.rs', text);
+  assert.equal(before.functions[0].lockPath, 'self.a');
+  const at = text.indexOf('self.a') + 'self.'.length;
+  for (const [inserted, expected] of [['b', 'self.b'], ['b.len(); &self.b', undefined]] as const) {
+    const change = edit(text, at, at + 1, inserted);
+    const next = engine.parse(change.text, parsed, [change.edit]);
+    try {
+      const shifted = shiftDeclarations(before, [change.edit], next.tree.rootNode);
+      assert.ok(shifted, 'the edit stays inside the body');
+      assert.equal(shifted.functions[0].lockPath, expected);
+      assert.ok(sameData(shifted, collectDeclarations(next.tree.rootNode, 'src/x.rs', change.text)));
+    } finally {
+      next.dispose();
+    }
+  }
+  parsed.dispose();
 });
