@@ -209,7 +209,7 @@ export class RegionBuilder {
         reason: flow.kind === 'drop' ? `\`${decl.name}\` is dropped explicitly` : flow.kind === 'return' ? 'returned to the caller' : flow.reason,
       };
       releases.push(r);
-      siteOf.set(r, use);
+      siteOf.set(r, movedAt(use));
       noteEnd(use);
     }
     for (const use of moveUses) {
