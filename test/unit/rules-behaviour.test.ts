@@ -384,3 +384,25 @@ describe('lock-returning accessors', () => {
     assert.match(other.message, /opposite order/);
   });
 });
+
+describe('locks returned by value', () => {
+  test('a let bound to a call that makes a new lock is a local lock; a shared one keeps the function as its class', async () => {
+    const text = [
+      'use std::sync::{Arc, Mutex};',
+      'fn new_counter() -> Mutex<u32> { Mutex::new(0) }',
+      'fn shared_counter() -> Arc<Mutex<u32>> { unimplemented!() }',
+      'pub fn f() -> u32 {',
+      '    let a = new_counter();',
+      '    let b: Mutex<u32> = new_counter();',
+      '    let c = shared_counter();',
+      '    let x = *a.lock().unwrap() + *b.lock().unwrap();',
+      '    x + *c.lock().unwrap() + *new_counter().lock().unwrap()',
+      '}',
+    ].join('\n');
+    const r = await analyze(text);
+    assert.deepEqual(
+      r.acquisitions.map((a) => a.lock),
+      ['f::a', 'f::b', 'shared_counter()', 'new_counter()'],
+    );
+  });
+});

@@ -84,6 +84,8 @@ export interface LockRef {
   declaredIn?: { file: string; range: StructDecl['range'] };
   /** Acquisition.instanceText: the object locked, for a receiver that is an accessor call. */
   instance?: string;
+  /** A new lock each time (a call returning one by value): a `let` bound to it is a local lock. */
+  fresh?: boolean;
 }
 
 const CONSTRUCTOR_RE = /(?:^|[^\w:])((?:[A-Za-z_]\w*::)*)(Mutex|RwLock|ReentrantMutex|FairMutex|DashMap|DashSet|Condvar)\s*(?:::\s*<[^>]*>)?\s*::\s*(new|const_new|default|with_capacity|with_hasher|with_shard_amount|from)\b/;
@@ -288,7 +290,9 @@ export class FunctionResolver {
       const instance = !target.lockPath!.startsWith('self.') ? target.lockPath! : mc ? `${mc.receiver.text.replace(/\s+/g, '')}${target.lockPath!.slice(4)}` : undefined;
       return { ...named, instance };
     }
-    return { cls: `${target.qualifiedName}()`, type: t.lock, certainty: 'certain', declaredIn: { file: target.file, range: target.range } };
+    // By value, not through a reference or a shared pointer: the function makes a new lock.
+    const fresh = !/^\s*(?:&|(?:std::(?:sync|rc)::)?(?:Arc|Rc)\s*<|(?:std::pin::)?Pin\s*<)/.test(target.returnType);
+    return { cls: `${target.qualifiedName}()`, type: t.lock, certainty: 'certain', declaredIn: { file: target.file, range: target.range }, fresh };
   }
 
   /** The lock an accessor's body names (FunctionDecl.lockPath): a field through `self`, or a static. */
@@ -344,7 +348,7 @@ export class FunctionResolver {
         // A `&Mutex` parameter or a typed clone: if the initializer names a known lock, use it.
         if (decl.init) {
           const from = this.lockOf(decl.init, depth + 1);
-          if (from && from.certainty === 'certain') return from;
+          if (from && from.certainty === 'certain' && !from.fresh) return from;
         }
         return { cls: local, type: t.lock, certainty: 'certain' };
       }
@@ -357,6 +361,8 @@ export class FunctionResolver {
       const isConstructor = created && /^(Arc|Rc|Box)::new\s*\(|^[\w:]*(Mutex|RwLock|ReentrantMutex|FairMutex|DashMap|DashSet)(\s*::\s*<[^>]*>)?\s*::/.test(init.text);
       if (isConstructor) return { cls: local, type: created, certainty: 'certain' };
       const from = this.lockOf(init, depth + 1);
+      // `let map = new_map();`: a lock made for this binding, like `Mutex::new(..)`.
+      if (from?.fresh) return { cls: local, type: from.type, certainty: 'certain' };
       if (from) return from;
     }
     if (decl.scrutinee || decl.kind === 'closure-param' || decl.kind === 'pattern') return undefined;
