@@ -88,7 +88,7 @@ export interface LockRef {
   fresh?: boolean;
 }
 
-const CONSTRUCTOR_RE = /(?:^|[^\w:])((?:[A-Za-z_]\w*::)*)(Mutex|RwLock|ReentrantMutex|FairMutex|DashMap|DashSet|Condvar)\s*(?:::\s*<[^>]*>)?\s*::\s*(new|const_new|default|with_capacity|with_hasher|with_shard_amount|from)\b/;
+const CONSTRUCTOR_RE = /(?:^|[^\w:])((?:[A-Za-z_]\w*::)*)(Mutex|RwLock|ReentrantMutex|FairMutex|DashMap|DashSet|Condvar)\s*(?:::\s*<[^>]*>)?\s*::\s*(new|const_new|default|with_capacity|with_hasher|with_shard_amount|with_max_readers|from)\b/;
 
 /** Lock type created by an initializer such as `Arc::new(Mutex::new(0))`, if any. */
 export function lockFromInitializer(text: string, imports: Record<string, string>): LockType | undefined {
