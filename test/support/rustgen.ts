@@ -235,7 +235,7 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
     const deeper = { ...ctx, depth: ctx.depth + 1 };
     const nested = ctx.depth < 3;
     for (;;) {
-      switch (pick(40)) {
+      switch (pick(46)) {
         case 0:
         case 1:
         case 2: {
@@ -451,6 +451,48 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
           const e = block(deeper, 1);
           return `${pad}if let Some(${v}) = *s.o.lock().unwrap() {\n${t.body}${pad}} else if let Some(${w}) = s.v.lock().unwrap().first().copied() {\n${u.body}${pad}} else {\n${e.body}${pad}}`;
         }
+        case 40: {
+          // A reference to the guard itself: `let` extends the temporary to the block's end.
+          const l = lockOf('u32');
+          const r = name('r');
+          return `${pad}let ${r} = &${l.expr};\n${pad}${ctx.acc} += **${r};`;
+        }
+        case 41: {
+          if (!nested) continue;
+          // `break` with a value out of a loop, and out of a labeled block.
+          const v = name('y');
+          if (chance(0.5)) return `${pad}let ${v} = loop {\n${indent(deeper)}break ${fromTemporary()};\n${pad}};\n${pad}${ctx.acc} += ${v};`;
+          const label = `'b${fresh++}`;
+          const inner = { ...deeper, labels: ctx.labels };
+          const t = block(inner, pick(2));
+          return `${pad}let ${v} = ${label}: {\n${t.body}${indent(deeper)}if ${condition(deeper)} {\n${indent({ ...deeper, depth: deeper.depth + 1 })}break ${label} ${fromTemporary()};\n${indent(deeper)}}\n${indent(deeper)}${value(deeper)}\n${pad}};\n${pad}${ctx.acc} += ${v};`;
+        }
+        case 42: {
+          // A guard bound by a tuple pattern. One guard per tuple: the oracle follows a tuple
+          // as a whole, so two guards in one would read as both moving where either does.
+          // The other element is a plain value: an early exit while the tuple is half built is a
+          // drop point of its own in rustc, one no source construct marks.
+          const a = lockOf('u32');
+          const [na, ny] = [name('g'), name('y')];
+          const other = value({ ...deeper, depth: 3 });
+          ctx.bindings.push({ name: na, lock: a, mutable: false, gone: false, loopDepth: ctx.loopDepth, closureDepth: ctx.closureDepth });
+          return chance(0.5) ? `${pad}let (${na}, ${ny}) = (${a.expr}, ${other});` : `${pad}let (${ny}, ${na}) = (${other}, ${a.expr});`;
+        }
+        case 43: {
+          // The guard taken back out of an Option that held it.
+          const b = movable(ctx).filter((x) => x.holder === 'some');
+          if (b.length === 0) continue;
+          const from = choose(b);
+          const n = name('g');
+          if (chance(0.5)) {
+            from.gone = true;
+            ctx.bindings.push({ name: n, lock: from.lock, mutable: false, gone: false, loopDepth: ctx.loopDepth, closureDepth: ctx.closureDepth });
+            return `${pad}let Some(${n}) = ${from.name} else {\n${indent(deeper)}${returnStatement(ctx)}\n${pad}};`;
+          }
+          return `${pad}if let Some(${n}) = ${from.name}.as_ref() {\n${indent(deeper)}${ctx.acc} += **${n};\n${pad}}`;
+        }
+        case 44:
+          return `${pad}let ${name('y')} = ${lockOf('vec').expr}.clone();`;
         default: {
           const l = lockOf('u32');
           return `${pad}${ctx.acc} += *${l.expr} + ${fromTemporary()};`;
