@@ -675,12 +675,21 @@ function analyzeFunction(site: FunctionSite, decls: FileDeclarations, view: Crat
   for (const w of waits) {
     const arg = methodCall(w)!.args[0];
     if (arg.type === 'reference_expression') continue; // parking_lot: waits on `&mut guard` in place
-    const source = facts.acquisitions.find((a) => {
-      const nodes = facts.nodes.get(a.id);
-      if (!nodes) return false;
-      if (nodes.guardExpr.id === arg.id) return true;
-      return arg.type === 'identifier' && !!nodes.bindingDecl && scopes.resolve(arg.text, arg) === nodes.bindingDecl;
-    });
+    const argDecl = arg.type === 'identifier' ? scopes.resolve(arg.text, arg) : undefined;
+    const init = argDecl?.init;
+    const source =
+      facts.acquisitions.find((a) => {
+        const nodes = facts.nodes.get(a.id);
+        if (!nodes) return false;
+        if (nodes.guardExpr.id === arg.id) return true;
+        return !!argDecl && nodes.bindingDecl === argDecl;
+      }) ??
+      // `let g = match m.lock() { Ok(g) => g, Err(e) => e.into_inner() };`, `let g = cv.wait(g).unwrap();`:
+      // the binding holds the guard its initializer acquires.
+      (init ? facts.acquisitions.find((a) => {
+        const call = facts.nodes.get(a.id)?.call;
+        return !!call && init.startIndex <= call.startIndex && call.endIndex <= init.endIndex;
+      }) : undefined);
     if (!source) continue;
     const waitName = methodCall(w)!.name;
     addAcquisition(w, {
