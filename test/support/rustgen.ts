@@ -235,7 +235,7 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
     const deeper = { ...ctx, depth: ctx.depth + 1 };
     const nested = ctx.depth < 3;
     for (;;) {
-      switch (pick(46)) {
+      switch (pick(49)) {
         case 0:
         case 1:
         case 2: {
@@ -493,6 +493,29 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
         }
         case 44:
           return `${pad}let ${name('y')} = ${lockOf('vec').expr}.clone();`;
+        case 45: {
+          // Poison recovery: the guard comes out of either arm of the match.
+          const n = name('g');
+          const [ok, err] = [name('g'), name('e')];
+          const s2 = `${pad}let ${n} = match ${choose(['s.a.lock()', 'm.lock()'])} {\n${indent(deeper)}Ok(${ok}) => ${ok},\n${indent(deeper)}Err(${err}) => ${err}.into_inner(),\n${pad}};`;
+          ctx.bindings.push({ name: n, lock: LOCKS[0], mutable: false, gone: false, loopDepth: ctx.loopDepth, closureDepth: ctx.closureDepth });
+          return s2;
+        }
+        case 46: {
+          if (!nested) continue;
+          const g = name('g');
+          const t = block(deeper, pick(2), false, `${indent(deeper)}*${g} += 1;\n${indent(deeper)}${ctx.acc} += *${g};\n`);
+          return `${pad}if let Ok(mut ${g}) = ${choose(['s.a.lock()', 's.rw.write()', 'm.lock()'])} {\n${t.body}${pad}}`;
+        }
+        case 47: {
+          if (!nested || ctx.closureDepth > 0) continue;
+          // A scoped thread's closure: its own body, and no guard of ours may cross into it.
+          const cacc = name('cacc');
+          const inner: Ctx = { bindings: [], loopDepth: 0, closureDepth: ctx.closureDepth + 1, acc: cacc, returns: 'u32', depth: ctx.depth + 2, labels: [] };
+          const body = block(inner, 1 + pick(3));
+          const innerPad = indent(inner);
+          return `${pad}std::thread::scope(|sc| {\n${indent(deeper)}sc.spawn(|| {\n${innerPad}let mut ${cacc} = 0u32;\n${body.body}${innerPad}${cacc}\n${indent(deeper)}});\n${pad}});`;
+        }
         default: {
           const l = lockOf('u32');
           return `${pad}${ctx.acc} += *${l.expr} + ${fromTemporary()};`;
@@ -527,7 +550,10 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
     // A tail read through a temporary guard: where it drops differs between the editions.
     const tailValue = choose(['acc', `acc.wrapping_add(${fromTemporary(true)})`, `match ${fromTemporary(true)} {\n        0 => acc,\n        n => n,\n    }`]);
     const tail = returns === 'opt' ? `Some(${tailValue})` : tailValue;
-    text += `\npub fn ${fname}(s: &S, x: u32) -> ${returns === 'opt' ? 'Option<u32>' : 'u32'} {\n    let m = Mutex::new(x);\n    let mut acc = 0u32;\n${body.body}    ${tail}\n}\n`;
+    const signature = `${fname}(s: &S, x: u32) -> ${returns === 'opt' ? 'Option<u32>' : 'u32'}`;
+    const fn = `pub fn ${signature} {\n    let m = Mutex::new(x);\n    let mut acc = 0u32;\n${body.body}    ${tail}\n}\n`;
+    // Some are methods, the locks then reached through `self`.
+    text += chance(0.3) ? `\nimpl S {\n${fn.replace('(s: &S,', '(&self,').replace(/\bs\./g, 'self.')}}\n` : `\n${fn}`;
   }
   return { text, functions };
 }
