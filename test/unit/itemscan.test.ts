@@ -74,6 +74,10 @@ describe('declarations read from the text', () => {
       '    const LIMIT: usize = 4;',
       '    pub fn get(&self, k: &str) -> Option<std::sync::RwLockReadGuard<\'_, Vec<T>>> { self.load.read().ok() }',
       "    fn by_ref<'a>(&'a mut self) {}",
+      '    fn loads(&self) -> &RwLock<Vec<T>> { /* the } load */ &self.load }',
+      '    fn machines(&self) -> Arc<Mutex<HashMap<String, fn(u8) -> u8>>> { Arc::clone(&self.machines) }',
+      "    fn global() -> &'static Mutex<Vec<u8>> { &GLOBAL }",
+      '    fn not_a_path(&self) -> &Mutex<[u8; N]> { let r = &self.r#type; r }',
       '    fn boxed(self: Box<Self>) {}',
       '    fn consume(mut self) {}',
       '}',
@@ -98,6 +102,9 @@ describe('declarations read from the text', () => {
     ].join('\r\n');
     assert.equal(await compareWithTree(text), 'same');
     assert.equal(await compareWithTree(text.replace(/\r\n/g, '\n'), 'src/db/mod.rs'), 'same');
+    const engine = await getTestEngine();
+    const paths = Object.fromEntries(engine.scan(text, 'lib.rs')!.declarations.functions.filter((f) => f.lockPath !== undefined).map((f) => [f.name, f.lockPath]));
+    assert.deepEqual(paths, { loads: 'self.load', machines: 'self.machines', global: 'GLOBAL' });
   });
 
   test('an explicit import wins over a glob import of a lock module, before or after it', async () => {
