@@ -78,6 +78,7 @@ describe('declarations read from the text', () => {
       '    fn machines(&self) -> Arc<Mutex<HashMap<String, fn(u8) -> u8>>> { Arc::clone(&self.machines) }',
       "    fn global() -> &'static Mutex<Vec<u8>> { &GLOBAL }",
       '    fn not_a_path(&self) -> &Mutex<[u8; N]> { let r = &self.r#type; r }',
+      "    fn guard(&self) -> std::sync::RwLockReadGuard<'_, Vec<T>> { self.load.read().expect(\"a ) in a literal\") }",
       '    fn boxed(self: Box<Self>) {}',
       '    fn consume(mut self) {}',
       '}',
@@ -104,7 +105,7 @@ describe('declarations read from the text', () => {
     assert.equal(await compareWithTree(text.replace(/\r\n/g, '\n'), 'src/db/mod.rs'), 'same');
     const engine = await getTestEngine();
     const paths = Object.fromEntries(engine.scan(text, 'lib.rs')!.declarations.functions.filter((f) => f.lockPath !== undefined).map((f) => [f.name, f.lockPath]));
-    assert.deepEqual(paths, { loads: 'self.load', machines: 'self.machines', global: 'GLOBAL' });
+    assert.deepEqual(paths, { loads: 'self.load', machines: 'self.machines', global: 'GLOBAL', guard: 'self.load' });
   });
 
   test('an explicit import wins over a glob import of a lock module, before or after it', async () => {
@@ -400,7 +401,7 @@ describe('calls of guard-returning functions', () => {
     ].join('\n');
     const { analyze } = await import('../support/engine-harness');
     const result = await analyze(text);
-    const byFunction = (name: string) => result.acquisitions.filter((a) => a.functionName === `Catalog::${name}` && a.lock === 'Catalog::state()').length;
+    const byFunction = (name: string) => result.acquisitions.filter((a) => a.functionName === `Catalog::${name}` && a.method === 'state').length;
     for (const name of ['direct', 'cloned', 'parenthesised', 'built', 'path']) assert.equal(byFunction(name), 1, name);
     // Receivers the resolver cannot type, with or without the tree: `v[0]`, `x.first().unwrap()`.
     assert.equal(byFunction('indexed'), 0);
@@ -515,7 +516,7 @@ describe('which bodies may call a guard-returning function (read from the text, 
       const result = await analyze(text);
       for (const name of names) {
         assert.equal(wanted.get(name), true, name);
-        assert.equal(result.acquisitions.filter((a) => a.functionName === name && /state\(\)$/.test(a.lock)).length, 1, name);
+        assert.equal(result.acquisitions.filter((a) => a.functionName === name && /state$/.test(a.method)).length, 1, name);
       }
     });
   }
@@ -546,7 +547,7 @@ describe('which bodies may call a guard-returning function (read from the text, 
     // `bare` has a closure, which may need the tree for other reasons; its acquisitions must still match.
     const { analyze } = await import('../support/engine-harness');
     const result = await analyze(text);
-    assert.deepEqual(result.acquisitions.filter((a) => /state\(\)$|read\(\)$/.test(a.lock)).map((a) => a.functionName), []);
+    assert.deepEqual(result.acquisitions.filter((a) => a.method === 'state' || a.method === 'read').map((a) => a.functionName), []);
   });
 });
 

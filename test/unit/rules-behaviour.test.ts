@@ -374,6 +374,37 @@ describe('lock-returning accessors', () => {
     assert.deepEqual(at(15).map(([lock]) => lock), ['REGISTRY', 'S::either()']);
   });
 
+  test('a helper that only locks a field returns a guard of that field: re-locking through it is a double lock', async () => {
+    const text = [
+      'use std::sync::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};',
+      'pub struct S { a: Mutex<u32>, rw: RwLock<u32> }',
+      'impl S {',
+      "    fn a_guard(&self) -> MutexGuard<'_, u32> { self.a.lock().unwrap() }",
+      "    fn writer(&self) -> RwLockWriteGuard<'_, u32> { self.rw.write().unwrap_or_else(|e| e.into_inner()) }",
+      "    fn logged(&self) -> MutexGuard<'_, u32> { let g = self.a.lock().unwrap(); g }",
+      '    pub fn twice(&self) -> u32 {',
+      '        let g = self.a.lock().unwrap();',
+      '        let h = self.a_guard();',
+      '        *g + *h',
+      '    }',
+      '    pub fn read_then_write(&self, other: &S) -> u32 {',
+      '        let r = self.rw.read().unwrap();',
+      '        let w = other.writer();',
+      '        *r + *w',
+      '    }',
+      '    pub fn opaque(&self) -> u32 { *self.logged() }',
+      '}',
+    ].join('\n');
+    const r = await analyze(text);
+    const at = (line: number) => r.acquisitions.filter((a) => a.range.start.line + 1 === line).map((a) => [a.lock, a.mode, a.instanceText ?? a.receiverText]);
+    assert.deepEqual(at(9), [['S.a', 'mutex', 'self.a']]);
+    assert.deepEqual(at(14), [['S.rw', 'write', 'other.rw']]);
+    // A body that does more than lock keeps the helper as the class.
+    assert.deepEqual(at(17).map(([lock]) => lock), ['S::logged()']);
+    assertNames(findingAt(r.findings, 'double-lock', 9), 'S.a', /\(mutex\)/, [8]);
+    assert.match(findingAt(r.findings, 'double-lock', 14).message, /opposite order/);
+  });
+
   test('re-locking a field through its accessor is a double lock of the same object; another object is the transfer pattern', async () => {
     const r = await analyze(user, { file: 'src/user.rs', others: [{ file: 'src/lib.rs', text: lib }] });
     const same = findingAt(r.findings, 'double-lock', 4);

@@ -72,8 +72,9 @@ export interface FunctionDecl {
   modulePath: string;
   /**
    * For a function declared to return a lock (`&Mutex<T>`, `&'static RwLock<T>`, `Arc<Mutex<T>>`)
-   * whose body is only a path to it (`&self.inner.state`, `&REGISTRY`, `self.state.clone()`):
-   * that path, so a call names the lock itself. Undefined otherwise.
+   * whose body is only a path to it (`&self.inner.state`, `&REGISTRY`, `self.state.clone()`), or
+   * to return a guard whose body only locks one (`self.state.lock().unwrap()`): that path, so a
+   * call names the lock itself. Undefined otherwise.
    */
   lockPath: string | undefined;
 }

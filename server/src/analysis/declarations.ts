@@ -237,13 +237,27 @@ const ACCESSOR_BODY_RES = [
   new RegExp(String.raw`^\{\s*(?:std\s*::\s*sync\s*::\s*)?Arc\s*::\s*clone\s*\(\s*&\s*${PATH}\s*\)\s*\}$`),
 ];
 
+/** A guard type written anywhere in a return type (`MutexGuard<'_, T>`, `LockResult<RwLockReadGuard<..>>`). */
+const RETURNS_GUARD_RE = /Guard\s*</;
 /**
- * FunctionDecl.lockPath: the path a lock-returning function's body hands out. `code` is the
- * body with comments and literals blanked, from `{` to `}`.
+ * `{ self.a.lock().unwrap() }`, `{ self.a.read() }`, `{ STATE.write().expect("..") }`,
+ * `{ self.a.lock().unwrap_or_else(|e| e.into_inner()) }`: a guard-returning helper that only
+ * locks. Literals are blank or filled, so `expect(..)` holds no parentheses.
+ */
+const GUARD_BODY_RE = new RegExp(
+  String.raw`^\{\s*${PATH}\s*\.\s*(?:lock|read|write|try_lock|try_read|try_write|upgradable_read|read_recursive)\s*\(\s*\)` +
+    String.raw`\s*(?:\.\s*(?:unwrap\s*\(\s*\)|expect\s*\([^()]*\)|unwrap_or_else\s*\(\s*\|\s*(\w+)\s*\|\s*\2\s*\.\s*into_inner\s*\(\s*\)\s*\)))?\s*\}$`,
+);
+
+/**
+ * FunctionDecl.lockPath: the path to the lock that a function returning a lock hands out, or
+ * that a function returning a guard locks. `code` is the body with comments and literals
+ * blanked, from `{` to `}`.
  */
 export function lockAccessorPath(returnType: string | undefined, code: string): string | undefined {
-  if (!returnType || !RETURNS_LOCK_RE.test(returnType)) return undefined;
-  for (const re of ACCESSOR_BODY_RES) {
+  if (!returnType) return undefined;
+  const res = RETURNS_LOCK_RE.test(returnType) ? ACCESSOR_BODY_RES : RETURNS_GUARD_RE.test(returnType) ? [GUARD_BODY_RE] : [];
+  for (const re of res) {
     const m = re.exec(code);
     if (m) return m[1].replace(/\s+/g, '');
   }

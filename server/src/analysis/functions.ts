@@ -1111,8 +1111,10 @@ function guardReturningCall(call: Node, resolver: FunctionResolver, view: CrateV
   const returnsResult = /^\s*(LockResult|Result|Option|TryLockResult)\b/.test(target.returnType);
   const flavor = /parking_lot|lock_api/.test(target.returnType) ? 'parking_lot' : /tokio/.test(target.returnType) ? 'tokio' : 'std';
   const type = lockTypeOf(flavor, mode === 'read' || mode === 'write' || mode === 'upgradable' ? 'rwlock' : 'mutex');
+  // A helper that only locks a field or a static (`self.state.lock().unwrap()`) locks that lock.
+  const named = resolver.lockNamedBy(target, call);
   return {
-    ref: { cls: `${target.qualifiedName}()`, certainty: 'likely' },
+    ref: named ? { cls: named.cls, certainty: 'certain', declaredIn: named.declaredIn, instance: named.instance } : { cls: `${target.qualifiedName}()`, certainty: 'likely' },
     type,
     method: { mode, isTry: target.name.startsWith('try_'), wrapped: returnsResult, awaits: target.isAsync },
     methodName: target.name,

@@ -283,16 +283,24 @@ export class FunctionResolver {
     if (!target?.returnType) return undefined;
     const t = this.view.resolveTypeIn(target.returnType, target.file);
     if (!t.lock) return undefined;
-    const named = target.lockPath ? this.lockAtPath(target.lockPath, target) : undefined;
-    if (named) {
-      // `x.state()` with `&self.inner.state` locks `x.inner.state`; a static is itself.
-      const mc = methodCall(call);
-      const instance = !target.lockPath!.startsWith('self.') ? target.lockPath! : mc ? `${mc.receiver.text.replace(/\s+/g, '')}${target.lockPath!.slice(4)}` : undefined;
-      return { ...named, instance };
-    }
+    const named = this.lockNamedBy(target, call);
+    if (named) return named;
     // By value, not through a reference or a shared pointer: the function makes a new lock.
     const fresh = !/^\s*(?:&|(?:std::(?:sync|rc)::)?(?:Arc|Rc)\s*<|(?:std::pin::)?Pin\s*<)/.test(target.returnType);
     return { cls: `${target.qualifiedName}()`, type: t.lock, certainty: 'certain', declaredIn: { file: target.file, range: target.range }, fresh };
+  }
+
+  /**
+   * The lock `call` of `target` reaches through its FunctionDecl.lockPath, and the object:
+   * `x.state()` with `&self.inner.state` (or `self.inner.state.lock().unwrap()`) is
+   * `x.inner.state`; a static is itself.
+   */
+  lockNamedBy(target: FunctionDecl, call: Node): LockRef | undefined {
+    const named = target.lockPath ? this.lockAtPath(target.lockPath, target) : undefined;
+    if (!named) return undefined;
+    const mc = methodCall(call);
+    const instance = !target.lockPath!.startsWith('self.') ? target.lockPath! : mc ? `${mc.receiver.text.replace(/\s+/g, '')}${target.lockPath!.slice(4)}` : undefined;
+    return { ...named, instance };
   }
 
   /** The lock an accessor's body names (FunctionDecl.lockPath): a field through `self`, or a static. */
