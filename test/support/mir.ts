@@ -383,16 +383,19 @@ export function analyzeBody(body: MirBody): MirGuard[] {
     });
   }
 
-  // 1b. a lock held only inside the call's Result (`m.try_lock().is_ok()`, `let _ = m.lock();`):
-  //     no guard value is ever taken out, yet the Result keeps the lock until it drops.
-  const guardsAt = new Set(creations.map((c) => `${c.origin.line}:${c.origin.column}`));
+  // 1b. the lock call's Result holds the guard until something takes it out, and may be dropped
+  //     still holding it (`m.try_lock().is_ok()`, `let _ = m.lock();`, an Option of it that only
+  //     one branch unpacks): it joins the guard of the same acquire position. A Result unpacked
+  //     at once (`unwrap()`, `Ok(g) =>`) is left out: what it still holds then is the poisoned
+  //     guard of the `Err` path, which the comparison does not cover.
+  const unpackedAtOnce = new Set<string>();
+  for (const c of creations) for (const l of baseLocalsIn(asAssign(c.site.stmt.text)?.rvalue ?? '')) unpackedAtOnce.add(l);
   for (const b of body.blocks.values()) {
     if (b.cleanup) continue;
     b.stmts.forEach((s, i) => {
       const a = asAssign(s.text);
       if (!a || !s.isTerminator || !s.span || !LOCK_CALL_RE.test(a.rvalue)) return;
-      if (!RESULT_OF_GUARD_RE.test(body.locals.get(a.dest)?.type ?? '')) return;
-      if (guardsAt.has(`${s.span.line}:${s.span.column}`)) return;
+      if (!RESULT_OF_GUARD_RE.test(body.locals.get(a.dest)?.type ?? '') || unpackedAtOnce.has(a.dest)) return;
       creations.push({ site: { block: b.id, index: i, stmt: s, local: a.dest }, origin: s.span, fromParam: false });
     });
   }
@@ -549,7 +552,7 @@ function step(
     // A call that turns one container of the guard into another (`try_lock().ok()`: Result ->
     // Option<Guard>): the guard lives on in the call's result. A call taking the guard itself
     // (`Condvar::wait_timeout(g, ..)`) consumes it and makes a new one.
-    if (touching.length && a && touching.every((o) => !isGuardLocal(body, o.local)) && !isGuardLocal(body, a.dest) && mentionsGuard(body, a.dest) && !isMemDrop(text)) {
+    if (touching.length && a && touching.every((o) => !isGuardLocal(body, o.local)) && mentionsGuard(body, a.dest) && !isMemDrop(text)) {
       for (const o of touching) state.delete(o.local);
       state.add(a.dest);
       onHold(a.dest);
@@ -571,6 +574,8 @@ function step(
 
   if (!a) return;
   if (fieldMoves.length) {
+    // The guard leaves its container (`Some(g)`, `Ok(g)`, `t.0`): the rest of it holds no guard.
+    for (const l of fieldMoves) state.delete(l);
     state.add(a.dest);
     onHold(a.dest);
     return;
