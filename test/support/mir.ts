@@ -422,7 +422,9 @@ export function analyzeBody(body: MirBody): MirGuard[] {
     for (const c of group) {
       note(c.site.local);
       flow(body, c.site, (rel) => {
-        const k = `${rel.line}:${rel.column}`;
+        // By kind too: a guard returned on one path and dropped on another (an early `return`)
+        // gets both at the function's closing brace.
+        const k = `${rel.line}:${rel.column}:${rel.kind}`;
         if (!releases.has(k)) releases.set(k, rel);
         if (rel.kind === 'moved' || rel.kind === 'returned') moved = true;
       }, note);
