@@ -891,6 +891,12 @@ function executesWhenReached(site: Node, scope: Node, movedIn?: (branch: Node) =
       case 'let_condition':
       case 'match_arm':
         break;
+      case 'block': {
+        // A labeled block (`'a: { .. break 'a x; .. }`) may be left before `site`.
+        const label = p.namedChild(0);
+        if (label?.type === 'label' && leftEarly(p, label.text, site.startIndex)) return false;
+        break;
+      }
       case 'loop_expression':
       case 'closure_expression':
       case 'async_block':
@@ -902,6 +908,20 @@ function executesWhenReached(site: Node, scope: Node, movedIn?: (branch: Node) =
   }
   return false;
 }
+
+/** A `break` to `label` inside `block` before `before` (closures and nested functions are other bodies). */
+function leftEarly(block: Node, label: string, before: number): boolean {
+  let found = false;
+  visitTypes(block, BREAK_TYPES, (n) => {
+    if (found || n.startIndex >= before) return false;
+    if (n.type === 'closure_expression' || n.type === 'function_item' || n.type === 'async_block') return false;
+    if (n.type === 'break_expression' && n.namedChild(0)?.type === 'label' && n.namedChild(0)!.text === label) found = true;
+    return undefined;
+  });
+  return found;
+}
+
+const BREAK_TYPES = new Set(['break_expression', 'closure_expression', 'function_item', 'async_block']);
 
 /** The last release on the normal path (early exits left out), by position; undefined if there is none. */
 export function lastRelease(releases: readonly Release[]): Release | undefined {
