@@ -121,7 +121,7 @@ interface Ctx {
   /** The accumulator statements add to (`acc`, or a closure's own). */
   acc: string;
   /** What `return` gives here: a function's `u32` or `Option<u32>`, a closure's `u32`. */
-  returns: 'u32' | 'opt';
+  returns: 'u32' | 'opt' | 'guard';
   /** Labels of the loops around (inside the closure, if any). */
   labels: string[];
   depth: number;
@@ -227,6 +227,7 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
   }
 
   function returnStatement(ctx: Ctx): string {
+    if (ctx.returns === 'guard') return 'return s.a.lock().unwrap();';
     return ctx.returns === 'opt' ? `return Some(${ctx.acc});` : `return ${ctx.acc};`;
   }
 
@@ -414,7 +415,7 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
           const given = choose(b);
           given.gone = true;
           const n = name('g');
-          ctx.bindings.push({ name: n, lock: LOCKS[0], mutable: false, gone: false, loopDepth: ctx.loopDepth, closureDepth: ctx.closureDepth });
+          ctx.bindings.push({ name: n, lock: given.lock, mutable: false, gone: false, loopDepth: ctx.loopDepth, closureDepth: ctx.closureDepth });
           const wait = chance(0.5) ? `s.cv.wait(${given.name})` : `s.cv.wait_while(${given.name}, |v| *v == 0)`;
           return `${pad}let ${n} = ${wait}.unwrap();`;
         }
@@ -427,6 +428,7 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
           return `${pad}${label ? `${label}: ` : ''}while (${value({ ...loop, depth: 3 })}) < x {\n${t.body}${indent(loop)}if ${condition(loop)} {\n${indent({ ...loop, depth: loop.depth + 1 })}break;\n${indent(loop)}}\n${pad}}`;
         }
         case 34:
+          if (ctx.returns === 'guard') continue;
           return `${pad}if ${condition(deeper)} {\n${indent(deeper)}return ${ctx.returns === 'opt' ? `Some(${fromTemporary()})` : fromTemporary()};\n${pad}}`;
         case 35: {
           if (!nested) continue;
@@ -497,8 +499,9 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
           // Poison recovery: the guard comes out of either arm of the match.
           const n = name('g');
           const [ok, err] = [name('g'), name('e')];
-          const s2 = `${pad}let ${n} = match ${choose(['s.a.lock()', 'm.lock()'])} {\n${indent(deeper)}Ok(${ok}) => ${ok},\n${indent(deeper)}Err(${err}) => ${err}.into_inner(),\n${pad}};`;
-          ctx.bindings.push({ name: n, lock: LOCKS[0], mutable: false, gone: false, loopDepth: ctx.loopDepth, closureDepth: ctx.closureDepth });
+          const local = chance(0.5);
+          const s2 = `${pad}let ${n} = match ${local ? 'm.lock()' : 's.a.lock()'} {\n${indent(deeper)}Ok(${ok}) => ${ok},\n${indent(deeper)}Err(${err}) => ${err}.into_inner(),\n${pad}};`;
+          ctx.bindings.push({ name: n, lock: local ? LOCKS.find((l) => l.expr.startsWith('m.'))! : LOCKS[0], mutable: false, gone: false, loopDepth: ctx.loopDepth, closureDepth: ctx.closureDepth });
           return s2;
         }
         case 46: {
@@ -542,18 +545,21 @@ export function generateFile(seed: number, count = 8): GeneratedFile {
   const functions: string[] = [];
   let text = PRELUDE;
   for (let i = 0; i < count; i++) {
-    const returns = chance(0.3) ? 'opt' : 'u32';
+    const returns = chance(0.12) ? 'guard' : chance(0.3) ? 'opt' : 'u32';
     const fname = `f${i}`;
     functions.push(fname);
     const ctx: Ctx = { bindings: [], loopDepth: 0, closureDepth: 0, acc: 'acc', returns, depth: 1, labels: [] };
-    const body = block(ctx, 2 + pick(5));
+    let body = '';
+    for (let n = 2 + pick(5); n > 0; n--) body += statement(ctx) + '\n';
     // A tail read through a temporary guard: where it drops differs between the editions.
     const tailValue = choose(['acc', `acc.wrapping_add(${fromTemporary(true)})`, `match ${fromTemporary(true)} {\n        0 => acc,\n        n => n,\n    }`]);
-    const tail = returns === 'opt' ? `Some(${tailValue})` : tailValue;
-    const signature = `${fname}(s: &S, x: u32) -> ${returns === 'opt' ? 'Option<u32>' : 'u32'}`;
-    const fn = `pub fn ${signature} {\n    let m = Mutex::new(x);\n    let mut acc = 0u32;\n${body.body}    ${tail}\n}\n`;
+    // A guard handed to the caller: a binding of the body's own (not of the local lock `m`), or a fresh one.
+    const returnable = movable(ctx).filter((b) => !b.holder && b.lock.guardType === MUTEX_U32 && !b.lock.expr.startsWith('m.'));
+    const tail = returns === 'guard' ? (returnable.length > 0 && chance(0.7) ? choose(returnable).name : choose(LOCKS.filter((l) => l.guardType === MUTEX_U32 && !l.expr.startsWith('m.'))).expr) : returns === 'opt' ? `Some(${tailValue})` : tailValue;
+    const result = returns === 'guard' ? "MutexGuard<'a, u32>" : returns === 'opt' ? 'Option<u32>' : 'u32';
+    const fn = `pub fn ${fname}<'a>(s: &'a S, x: u32) -> ${result} {\n    let m = Mutex::new(x);\n    let mut acc = 0u32;\n${body}    ${tail}\n}\n`;
     // Some are methods, the locks then reached through `self`.
-    text += chance(0.3) ? `\nimpl S {\n${fn.replace('(s: &S,', '(&self,').replace(/\bs\./g, 'self.')}}\n` : `\n${fn}`;
+    text += chance(0.3) ? `\nimpl S {\n${fn.replace("(s: &'a S,", "(&'a self,").replace(/\bs\./g, 'self.')}}\n` : `\n${fn}`;
   }
   return { text, functions };
 }
