@@ -167,6 +167,8 @@ export class RegionBuilder {
       moveUses.push(movedAt(use));
     };
     for (const use of uses) {
+      // After a re-assignment that surely ran, the binding holds another guard.
+      if (moveUses.some((m) => m.type === 'assignment_expression' && m.endIndex <= use.startIndex && sameStraightLine(m, use))) continue;
       // Re-assignment drops the old guard there; the new value is tracked as its own guard.
       const asg = use.parent;
       if (asg && asg.type === 'assignment_expression' && field(asg, 'left')?.id === use.id) {
@@ -213,7 +215,10 @@ export class RegionBuilder {
       noteEnd(use);
     }
     for (const use of moveUses) {
-      if (executesWhenReached(use, scope, movedIn) && (!unconditionalEnd || use.startIndex < unconditionalEnd.startIndex)) unconditionalEnd = use;
+      // Every path from the guard's acquisition reaches `use` (or leaves early): for a guard
+      // re-assigned in a branch, the branch is where it starts.
+      const surely = executesWhenReached(use, scope, movedIn) || (from > decl.visibleFrom && reachedFrom(g, use, movedIn));
+      if (surely && (!unconditionalEnd || use.startIndex < unconditionalEnd.startIndex)) unconditionalEnd = use;
     }
     const scopeEnd = lastCharOf(scopeEndNode);
     // An exit in another branch than the one that (re-)assigned this guard never leaves with it.
@@ -787,6 +792,16 @@ function patternBindings(p: Node, scopes: Scopes): LocalDecl[] {
 function sameStraightLine(earlier: Node, later: Node): boolean {
   for (let p = earlier.parent; p; p = p.parent) {
     if (p.type === 'block' && inside(later, p)) return executesWhenReached(earlier, p);
+  }
+  return false;
+}
+
+/** In the innermost block around both, `later` runs whenever that block is left normally after `from`. */
+function reachedFrom(from: Node, later: Node, movedIn?: (branch: Node) => boolean): boolean {
+  // Before `from` in the text (the assignment that stores it, in a loop): only on a next pass.
+  if (later.startIndex < from.endIndex) return false;
+  for (let p = later.parent; p; p = p.parent) {
+    if (p.type === 'block' && inside(from, p)) return executesWhenReached(later, p, movedIn);
   }
   return false;
 }
