@@ -210,20 +210,21 @@ function functionDecl(item: Node, file: string, mod: string, impl: { selfType: s
   // Modifiers (`pub async unsafe`) come before the name: a text test avoids walking children.
   const isAsync = /\basync\b/.test(text !== undefined ? text.slice(item.startIndex, nameNode.startIndex) : item.text.slice(0, nameNode.startIndex - item.startIndex));
   const body = field(item, 'body');
+  const returnType = field(item, 'return_type')?.text;
   return {
     qualifiedName: impl ? `${impl.selfType}::${name}` : join(mod, name),
     name,
     selfType: impl?.selfType,
     traitName: impl?.traitName,
     params,
-    returnType: field(item, 'return_type')?.text,
+    returnType,
     isAsync,
     file,
     range: rangeOf(item),
     nameRange: rangeOf(nameNode),
     bodyRange: body ? rangeOf(body) : undefined,
     modulePath: mod,
-    lockPath: body ? lockAccessorPath(field(item, 'return_type')?.text, codeOnly(body.text)) : undefined,
+    lockPath: body ? lockAccessorPath(returnType, () => codeOnly(body.text)) : undefined,
   };
 }
 
@@ -251,12 +252,14 @@ const GUARD_BODY_RE = new RegExp(
 
 /**
  * FunctionDecl.lockPath: the path to the lock that a function returning a lock hands out, or
- * that a function returning a guard locks. `code` is the body with comments and literals
- * blanked, from `{` to `}`.
+ * that a function returning a guard locks. `bodyCode` gives the body with comments and literals
+ * blanked, from `{` to `}`; it is asked for only when the return type is one of those.
  */
-export function lockAccessorPath(returnType: string | undefined, code: string): string | undefined {
+export function lockAccessorPath(returnType: string | undefined, bodyCode: () => string): string | undefined {
   if (!returnType) return undefined;
-  const res = RETURNS_LOCK_RE.test(returnType) ? ACCESSOR_BODY_RES : RETURNS_GUARD_RE.test(returnType) ? [GUARD_BODY_RE] : [];
+  const res = RETURNS_LOCK_RE.test(returnType) ? ACCESSOR_BODY_RES : RETURNS_GUARD_RE.test(returnType) ? [GUARD_BODY_RE] : undefined;
+  if (!res) return undefined;
+  const code = bodyCode();
   for (const re of res) {
     const m = re.exec(code);
     if (m) return m[1].replace(/\s+/g, '');
@@ -476,7 +479,7 @@ export function shiftDeclarations(previous: FileDeclarations, edits: readonly De
     const item = body.parent;
     if (!item || item.type !== 'function_item' || !sameRange(rangeOf(item), f.range)) return undefined;
     // The body is what an accessor hands out: read it again.
-    const lockPath = lockAccessorPath(f.returnType, codeOnly(body.text));
+    const lockPath = lockAccessorPath(f.returnType, () => codeOnly(body.text));
     if (lockPath !== f.lockPath) {
       const functions = decls.functions.slice();
       functions[i] = { ...f, lockPath };

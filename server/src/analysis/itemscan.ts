@@ -423,7 +423,7 @@ class ItemScanner {
       bodyRange: this.range(j, bodyEnd),
       modulePath: mod,
       // Literals are filled, not blanked, in this code: a body with one is no path either way.
-      lockPath: lockAccessorPath(returnType, this.code.slice(j, bodyEnd)),
+      lockPath: lockAccessorPath(returnType, () => this.code.slice(j, bodyEnd)),
     };
     this.decls.functions.push(decl);
     return bodyEnd;
