@@ -216,8 +216,9 @@ export class RegionBuilder {
     }
     for (const use of moveUses) {
       // Every path from the guard's acquisition reaches `use` (or leaves early): for a guard
-      // re-assigned in a branch, the branch is where it starts.
-      const surely = executesWhenReached(use, scope, movedIn) || (from > decl.visibleFrom && reachedFrom(g, use, movedIn));
+      // re-assigned in a branch, the branch is where it starts. A use before `g` in the text
+      // (the assignment that stores it, in a loop) comes only on a next pass.
+      const surely = executesWhenReached(use, scope, movedIn) || (from > decl.visibleFrom && use.startIndex >= g.endIndex && sameStraightLine(use, g, movedIn));
       if (surely && (!unconditionalEnd || use.startIndex < unconditionalEnd.startIndex)) unconditionalEnd = use;
     }
     const scopeEnd = lastCharOf(scopeEndNode);
@@ -787,21 +788,12 @@ function patternBindings(p: Node, scopes: Scopes): LocalDecl[] {
 
 /**
  * Reaching `later` means `earlier` has run: in the innermost block around both, `earlier` is
- * not under a branch, loop or closure (plain nested blocks are fine).
+ * not under a branch, loop or closure (plain nested blocks are fine, and so are branches that
+ * all move, with `movedIn`).
  */
-function sameStraightLine(earlier: Node, later: Node): boolean {
+function sameStraightLine(earlier: Node, later: Node, movedIn?: (branch: Node) => boolean): boolean {
   for (let p = earlier.parent; p; p = p.parent) {
-    if (p.type === 'block' && inside(later, p)) return executesWhenReached(earlier, p);
-  }
-  return false;
-}
-
-/** In the innermost block around both, `later` runs whenever that block is left normally after `from`. */
-function reachedFrom(from: Node, later: Node, movedIn?: (branch: Node) => boolean): boolean {
-  // Before `from` in the text (the assignment that stores it, in a loop): only on a next pass.
-  if (later.startIndex < from.endIndex) return false;
-  for (let p = later.parent; p; p = p.parent) {
-    if (p.type === 'block' && inside(from, p)) return executesWhenReached(later, p, movedIn);
+    if (p.type === 'block' && inside(later, p)) return executesWhenReached(earlier, p, movedIn);
   }
   return false;
 }
