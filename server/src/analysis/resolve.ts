@@ -1,7 +1,7 @@
 // Name and type resolution just deep enough to name lock classes: `self.load` in an impl of
 // `Catalog` is `Catalog.load`; a static is its module path; a local lock is `function::name`.
 
-import type { CrateIndex, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
+import type { CrateIndex, FieldDecl, FileDeclarations, FunctionDecl, StaticDecl, StructDecl } from './api';
 import { LOCK_NAMES, resolveType, stripRefs, lockTypeOf, fullPath, flavorOfPath, type ResolvedType } from './locktypes';
 import type { Certainty, LockType } from './model';
 import type { LocalDecl, Scopes } from './scopes';
@@ -40,6 +40,28 @@ export class CrateView {
     return list.find((s) => s.file === preferFile) ?? list[0];
   }
 
+  /** Field `name` of struct `type` (the struct declared in `preferFile` first), with its struct. */
+  fieldOf(type: string, name: string, preferFile?: string): StructField | undefined {
+    const struct = this.struct(type, preferFile);
+    const field = struct?.fields.find((x) => x.name === name);
+    return struct && field ? { struct, field } : undefined;
+  }
+
+  /**
+   * Follows the fields `names` from struct `type` (`inner`, `state` for `self.inner.state`): the
+   * last field, its struct and the type the field names; undefined where a step is unknown.
+   */
+  fieldPath(type: string | undefined, names: readonly string[], preferFile?: string): (StructField & { type: string | undefined }) | undefined {
+    let end: (StructField & { type: string | undefined }) | undefined;
+    for (const name of names) {
+      const at = type ? this.fieldOf(type, name, preferFile) : undefined;
+      if (!at) return undefined;
+      type = this.resolveTypeIn(at.field.typeText, at.struct.file).name;
+      end = { ...at, type };
+    }
+    return end;
+  }
+
   static(name: string, preferFile?: string): StaticDecl | undefined {
     const list = this.statics.get(name);
     if (!list) return undefined;
@@ -63,6 +85,11 @@ export class CrateView {
     }
     return t;
   }
+}
+
+export interface StructField {
+  struct: StructDecl;
+  field: FieldDecl;
 }
 
 /** A return type that hands out a lock guard: such a function is an acquisition at its call sites. */
@@ -126,13 +153,7 @@ export class FunctionResolver {
         if (st) type = this.view.resolveTypeIn(st.typeText, st.file).name;
       }
     }
-    for (const f of parts.slice(1)) {
-      if (!type) return undefined;
-      const sd = this.view.struct(type, this.file.file);
-      const fd = sd?.fields.find((x) => x.name === f);
-      if (!fd || !sd) return undefined;
-      type = this.view.resolveTypeIn(fd.typeText, sd.file).name;
-    }
+    if (parts.length > 1) type = this.view.fieldPath(type, parts.slice(1), this.file.file)?.type;
     return type === 'Self' ? this.selfType : type;
   }
 
@@ -155,10 +176,8 @@ export class FunctionResolver {
         const f = field(e, 'field');
         if (!base || !f) return undefined;
         const baseType = this.typeOf(base, depth + 1);
-        const decl = baseType ? this.view.struct(baseType, this.file.file) : undefined;
-        const fd = decl?.fields.find((x) => x.name === f.text);
-        if (!fd || !decl) return undefined;
-        return this.view.resolveTypeIn(fd.typeText, decl.file).name;
+        const at = baseType ? this.view.fieldOf(baseType, f.text, this.file.file) : undefined;
+        return at && this.view.resolveTypeIn(at.field.typeText, at.struct.file).name;
       }
       case 'call_expression': {
         const mc = methodCall(e);
@@ -203,9 +222,8 @@ export class FunctionResolver {
       const base = field(e, 'value');
       const f = field(e, 'field');
       const baseType = base ? this.typeOf(base, depth + 1) : undefined;
-      const decl = baseType ? this.view.struct(baseType, this.file.file) : undefined;
-      const fd = decl?.fields.find((x) => x.name === f?.text);
-      return fd && decl ? { text: fd.typeText, file: decl.file } : undefined;
+      const at = baseType && f ? this.view.fieldOf(baseType, f.text, this.file.file) : undefined;
+      return at && { text: at.field.typeText, file: at.struct.file };
     }
     if (e.type === 'identifier') {
       const decl = this.scopes.resolve(e.text, e);
@@ -242,12 +260,8 @@ export class FunctionResolver {
         const f = field(e, 'field');
         if (!base || !f) return undefined;
         const baseType = this.typeOf(base);
-        const decl = baseType ? this.view.struct(baseType, this.file.file) : undefined;
-        const fd = decl?.fields.find((x) => x.name === f.text);
-        if (decl && fd) {
-          const t = this.view.resolveTypeIn(fd.typeText, decl.file);
-          return { cls: `${decl.name}.${f.text}`, type: t.lock, certainty: 'certain', declaredIn: { file: decl.file, range: fd.range } };
-        }
+        const at = baseType ? this.view.fieldOf(baseType, f.text, this.file.file) : undefined;
+        if (at) return this.fieldLock(at);
         const owner = baseType ?? (base.type === 'self' ? this.selfType : undefined) ?? base.text.replace(/\s+/g, '');
         return { cls: `${owner}.${f.text}`, certainty: 'likely' };
       }
@@ -308,18 +322,15 @@ export class FunctionResolver {
     const parts = path.split('.');
     if (parts.length === 1) return this.staticLock(path.slice(path.lastIndexOf(':') + 1), accessor.file);
     if (parts[0] !== 'self' || !accessor.selfType) return undefined;
-    let type: string | undefined = accessor.selfType;
-    let struct: StructDecl | undefined;
-    let fieldDecl: StructDecl['fields'][number] | undefined;
-    for (const name of parts.slice(1)) {
-      if (!type) return undefined;
-      struct = this.view.struct(type, accessor.file);
-      fieldDecl = struct?.fields.find((x) => x.name === name);
-      if (!struct || !fieldDecl) return undefined;
-      type = this.view.resolveTypeIn(fieldDecl.typeText, struct.file).name;
-    }
-    const lock = this.view.resolveTypeIn(fieldDecl!.typeText, struct!.file).lock;
-    return lock ? { cls: `${struct!.name}.${fieldDecl!.name}`, type: lock, certainty: 'certain', declaredIn: { file: struct!.file, range: fieldDecl!.range } } : undefined;
+    const end = this.view.fieldPath(accessor.selfType, parts.slice(1), accessor.file);
+    const ref = end && this.fieldLock(end);
+    return ref?.type ? ref : undefined;
+  }
+
+  /** A struct field as a lock class (`Type.field`); `type` is undefined when the field is no lock. */
+  private fieldLock({ struct, field }: StructField): LockRef {
+    const type = this.view.resolveTypeIn(field.typeText, struct.file).lock;
+    return { cls: `${struct.name}.${field.name}`, type, certainty: 'certain', declaredIn: { file: struct.file, range: field.range } };
   }
 
   /** The crate function a call runs, when its name and receiver or path say which. */
