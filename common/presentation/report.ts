@@ -3,11 +3,10 @@
 
 import type { LockGraphResult } from '../protocol';
 import { RULE_TITLES, isRuleName } from '../rules';
+// The order `locklens report` uses, not the locale's: one crate reads the same from the CLI and the editor.
+import { compareText } from '../../server/src/analysis/sorted';
 
 export type ReportSeverity = 'error' | 'warning' | 'information' | 'hint';
-
-/** The order `locklens report` uses (not the locale's): one crate reads the same from the CLI and the editor. */
-const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export interface ReportFinding {
   /** Label of the file (workspace-relative path). */
@@ -42,7 +41,7 @@ export function renderReport(input: ReportInput): string {
   const out: string[] = [];
   out.push(`# ${inline(input.title)}`, '', `Generated ${inline(input.generatedAt)}.`, '');
   const findings = [...input.findings].sort(
-    (a, b) => byCodeUnits(a.file, b.file) || a.line - b.line || a.character - b.character || byCodeUnits(a.rule, b.rule),
+    (a, b) => compareText(a.file, b.file) || a.line - b.line || a.character - b.character || compareText(a.rule, b.rule),
   );
   const bySeverity = ORDER.map((s) => [s, findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n > 0);
   out.push(
@@ -53,7 +52,7 @@ export function renderReport(input: ReportInput): string {
     const rules = new Map<string, number>();
     for (const f of findings) rules.set(f.rule, (rules.get(f.rule) ?? 0) + 1);
     out.push('## By rule', '', '| Rule | Findings | What it means |', '| --- | ---: | --- |');
-    for (const [rule, n] of [...rules].sort((a, b) => b[1] - a[1] || byCodeUnits(a[0], b[0]))) {
+    for (const [rule, n] of [...rules].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]))) {
       const docs = findings.find((f) => f.rule === rule && f.docs)?.docs;
       const name = docs ? `[\`${rule}\`](${docs})` : `\`${rule}\``;
       out.push(`| ${name} | ${n} | ${inline(isRuleName(rule) ? RULE_TITLES[rule] : '')} |`);
