@@ -1095,17 +1095,8 @@ function guardReturningCall(call: Node, resolver: FunctionResolver, view: CrateV
   const name = mc?.name ?? pc?.name;
   if (!name) return undefined;
   if (!view.guardFunctionNames.has(name)) return undefined;
-  const candidates = view.functionsByName.get(name)?.filter((f) => f.returnType && GUARD_RETURN_RE.test(f.returnType));
-  if (!candidates || candidates.length === 0) return undefined;
-  let target: FunctionDecl | undefined;
-  if (mc) {
-    const t = resolver.typeOf(mc.receiver);
-    target = candidates.find((f) => f.selfType && f.selfType === t);
-  } else if (pc) {
-    const qual = pc.path.includes('::') ? pc.path.slice(0, pc.path.lastIndexOf('::')).replace(/^Self$/, resolver.selfType ?? 'Self') : undefined;
-    target = candidates.find((f) => (qual ? f.selfType === qual.replace(/^.*::/, '') || f.modulePath.endsWith(qual.replace(/^(crate|self|super)::/, '')) : !f.selfType));
-  }
-  if (!target || !target.returnType || !GUARD_RETURN_RE.test(target.returnType)) return undefined;
+  const target = resolver.crateCallee(call, 0, (f) => !!f.returnType && GUARD_RETURN_RE.test(f.returnType));
+  if (!target || !target.returnType) return undefined;
   const guardName = GUARD_RETURN_RE.exec(target.returnType)![1];
   const mode: GuardMode = /Read/.test(guardName) ? (/Upgradable/.test(guardName) ? 'upgradable' : 'read') : /Write/.test(guardName) ? 'write' : /Reentrant/.test(guardName) ? 'reentrant' : 'mutex';
   const returnsResult = /^\s*(LockResult|Result|Option|TryLockResult)\b/.test(target.returnType);

@@ -333,17 +333,21 @@ export class FunctionResolver {
     return { cls: `${struct.name}.${field.name}`, type, certainty: 'certain', declaredIn: { file: struct.file, range: field.range } };
   }
 
-  /** The crate function a call runs, when its name and receiver or path say which. */
-  private crateCallee(call: Node, depth: number): FunctionDecl | undefined {
+  /**
+   * The crate function a call runs, when its name and receiver or path say which; only functions
+   * `accept` allows are considered (guardReturningCall: those returning a guard).
+   */
+  crateCallee(call: Node, depth = 0, accept?: (f: FunctionDecl) => boolean): FunctionDecl | undefined {
     const mc = methodCall(call);
+    const pc = mc ? undefined : pathCall(call);
+    const named = this.view.functionsByName.get((mc ?? pc)?.name ?? '');
+    const candidates = named && accept ? named.filter(accept) : named;
+    if (!candidates || candidates.length === 0) return undefined;
     if (mc) {
-      const candidates = this.view.functionsByName.get(mc.name);
-      const receiverType = candidates && this.typeOf(mc.receiver, depth + 1);
-      return receiverType ? candidates!.find((f) => f.selfType === receiverType && f.params.some((p) => p.name === 'self')) : undefined;
+      const receiverType = this.typeOf(mc.receiver, depth + 1);
+      return receiverType ? candidates.find((f) => f.selfType === receiverType && f.params.some((p) => p.name === 'self')) : undefined;
     }
-    const pc = pathCall(call);
-    const candidates = pc && this.view.functionsByName.get(pc.name);
-    if (!pc || !candidates) return undefined;
+    if (!pc) return undefined;
     if (!pc.path.includes('::')) return candidates.find((f) => !f.selfType && f.file === this.file.file) ?? candidates.find((f) => !f.selfType);
     const qual = pc.path.slice(0, pc.path.lastIndexOf('::'));
     const owner = qual === 'Self' ? this.selfType : qual.slice(qual.lastIndexOf(':') + 1);
