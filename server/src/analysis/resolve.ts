@@ -293,10 +293,11 @@ export class FunctionResolver {
    * `fn state(&self) -> &RwLock<State>`): every call names the same lock, so the function is the class.
    */
   private lockReturnedBy(call: Node, depth: number): LockRef | undefined {
-    const target = this.crateCallee(call, depth);
+    // Only functions that return a lock: most calls in a receiver chain have no such namesake,
+    // and then the receiver is never typed.
+    const target = this.crateCallee(call, depth, (f) => !!f.returnType && !!this.view.resolveTypeIn(f.returnType, f.file).lock);
     if (!target?.returnType) return undefined;
     const t = this.view.resolveTypeIn(target.returnType, target.file);
-    if (!t.lock) return undefined;
     const named = this.lockNamedBy(target, call);
     if (named) return named;
     // By value, not through a reference or a shared pointer: the function makes a new lock.
